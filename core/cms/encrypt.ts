@@ -1,0 +1,171 @@
+/**
+ * Encrypting for S/MIME recipients: EnvelopedData (RFC 5652 6) with
+ * AES-CBC (RFC 3565), or AuthEnvelopedData (RFC 5083) with AES-GCM
+ * (RFC 5084). RSA recipients get a KeyTransRecipientInfo (PKCS#1 v1.5 or
+ * RSAES-OAEP, RFC 3560); EC recipients a KeyAgreeRecipientInfo with
+ * ephemeral-static ECDH (RFC 5753).
+ *
+ * @module
+ */
+
+import { constants, publicEncrypt } from "node:crypto";
+import { SmimeError } from "../errors.ts";
+import {
+  bitString,
+  type Der,
+  encode,
+  explicit,
+  int,
+  NULL,
+  octets,
+  oid,
+  seq,
+  source,
+  Tag,
+  tlv,
+} from "./der.ts";
+import { type CertificateInfo, parseCertificate } from "./certificate.ts";
+import { sharedInfo, sharedSecret, wrapKey, x963Kdf } from "./ecdh.ts";
+import { importPublicKey, nodePublicKey } from "./keys.ts";
+import { algId, cipherByName, Oid, rsaHashParams, wrapOidByKeyLength } from "./oids.ts";
+import type { CmsKind, EncryptOptions, RsaKeyTransport } from "./types.ts";
+
+/** KDF hash and scheme per curve: the hash matching the curve's strength (RFC 5753 8). */
+const ecdhSchemes: Record<string, { hash: string; kdfOid: string; curveOid: string }> = {
+  "P-256": { hash: "SHA-256", kdfOid: Oid.dhSinglePassSha256Kdf, curveOid: Oid.p256 },
+  "P-384": { hash: "SHA-384", kdfOid: Oid.dhSinglePassSha384Kdf, curveOid: Oid.p384 },
+  "P-521": { hash: "SHA-512", kdfOid: Oid.dhSinglePassSha512Kdf, curveOid: Oid.p521 },
+};
+
+function issuerAndSerial(cert: CertificateInfo): Der {
+  return seq(cert.issuer, tlv(Tag.integer, cert.serial));
+}
+
+/** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 6.2.1). */
+function keyTransport(cert: CertificateInfo, cek: Uint8Array, mode: RsaKeyTransport): Der {
+  const key = nodePublicKey(cert.spki);
+  const encryptedKey = mode === "oaep"
+    ? publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, cek)
+    : publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, cek);
+  // RFC 3560 3: OAEP with SHA-256 spells out its (non-default) parameters.
+  const algorithm = mode === "oaep"
+    ? algId(Oid.rsaesOaep, rsaHashParams("SHA-256"))
+    : algId(Oid.rsaEncryption, NULL);
+  return seq(int(0), issuerAndSerial(cert), algorithm, octets(new Uint8Array(encryptedKey)));
+}
+
+/**
+ * KeyAgreeRecipientInfo (RFC 5652 6.2.2, RFC 5753 3.1.1): a fresh ephemeral
+ * key per recipient, dhSinglePass-stdDH-shaXkdf-scheme, AES key wrap of the
+ * CEK's size.
+ */
+async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der> {
+  const scheme = cert.curve ? ecdhSchemes[cert.curve] : undefined;
+  if (!scheme) {
+    throw new SmimeError(
+      "E_UNSUPPORTED",
+      `Cannot encrypt to ${cert.subject}: unsupported EC curve ${cert.curve ?? "(explicit)"}`,
+    );
+  }
+  const curve = cert.curve!;
+  const recipientKey = await importPublicKey(cert.spki, { name: "ECDH", namedCurve: curve }, []);
+  const ephemeral = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
+    "deriveBits",
+  ]) as CryptoKeyPair;
+  const z = await sharedSecret(ephemeral.privateKey, recipientKey, curve);
+  const wrapAlgorithm = encode(algId(wrapOidByKeyLength[cek.length]!));
+  const kek = await x963Kdf(scheme.hash, z, sharedInfo(wrapAlgorithm, cek.length), cek.length);
+  const encryptedKey = await wrapKey(kek, cek);
+  const point = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+  // OriginatorPublicKey: id-ecPublicKey without parameters, as OpenSSL
+  // writes it; the curve is the recipient's.
+  const originator = tlv(0xa1, algId(Oid.ecPublicKey), bitString(point));
+  return tlv(
+    0xa1,
+    int(3),
+    explicit(0, originator),
+    algId(scheme.kdfOid, wrapAlgorithm),
+    seq(seq(issuerAndSerial(cert), octets(encryptedKey))),
+  );
+}
+
+/**
+ * Encrypts `content` to every certificate in `recipients`.
+ *
+ * @param content the bytes to encrypt (for S/MIME, the MIME entity)
+ * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521)
+ * @param options content cipher (default aes-256-cbc) and RSA key transport
+ *   (default PKCS#1 v1.5)
+ * @returns DER ContentInfo and its kind: "enveloped-data" for CBC,
+ *   "auth-enveloped-data" for GCM
+ * @throws SmimeError E_USAGE without recipients, E_CERT_INVALID for an
+ *   unreadable certificate, E_UNSUPPORTED for other key types or ciphers
+ */
+export async function encrypt(
+  content: Uint8Array,
+  recipients: Uint8Array[],
+  options: EncryptOptions = {},
+): Promise<{ der: Uint8Array; kind: CmsKind }> {
+  const cipherName = options.cipher ?? "aes-256-cbc";
+  const spec = cipherByName[cipherName];
+  if (!spec) throw new SmimeError("E_UNSUPPORTED", `Cannot encrypt: unknown cipher ${cipherName}`);
+  if (recipients.length === 0) throw new SmimeError("E_USAGE", "Cannot encrypt: no recipients");
+  const certs = recipients.map((der, i) => parseCertificate(der, `recipient certificate ${i + 1}`));
+  const cek = crypto.getRandomValues(new Uint8Array(spec.keyLength));
+  const transport = options.rsaKeyTransport ?? "pkcs1";
+  const infos = await Promise.all(certs.map((cert) => {
+    if (cert.keyType === "rsa") return keyTransport(cert, cek, transport);
+    if (cert.keyType === "ec") return keyAgreement(cert, cek);
+    throw new SmimeError(
+      "E_UNSUPPORTED",
+      `Cannot encrypt to ${cert.subject}: unsupported key type`,
+    );
+  }));
+  const recipientInfos = tlv(Tag.set, ...infos);
+
+  const key = await crypto.subtle.importKey("raw", cek, spec.gcm ? "AES-GCM" : "AES-CBC", false, [
+    "encrypt",
+  ]);
+  if (!spec.gcm) {
+    const iv = crypto.getRandomValues(new Uint8Array(16));
+    const ciphertext = new Uint8Array(
+      await crypto.subtle.encrypt({ name: "AES-CBC", iv }, key, source(content)),
+    );
+    // RFC 5652 6.1: version 0 when every RecipientInfo is a version 0
+    // KeyTransRecipientInfo, else 2 (KeyAgreeRecipientInfo is version 3).
+    const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
+    const envelopedData = seq(
+      int(version),
+      recipientInfos,
+      seq(oid(Oid.data), algId(spec.oid, octets(iv)), tlv(0x80, ciphertext)),
+    );
+    return {
+      der: encode(seq(oid(Oid.envelopedData), explicit(0, envelopedData))),
+      kind: "enveloped-data",
+    };
+  }
+  // RFC 5084 3.2: 12-octet nonce, 16-octet ICV; aes-ICVlen defaults to 12,
+  // so 16 is written out.
+  const nonce = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: nonce, tagLength: 128 },
+      key,
+      source(content),
+    ),
+  );
+  const authEnvelopedData = seq(
+    int(0), // RFC 5083 2.1: always 0
+    recipientInfos,
+    seq(
+      oid(Oid.data),
+      algId(spec.oid, seq(octets(nonce), int(16))),
+      tlv(0x80, sealed.subarray(0, sealed.length - 16)),
+    ),
+    octets(sealed.subarray(sealed.length - 16)),
+  );
+  return {
+    der: encode(seq(oid(Oid.authEnvelopedData), explicit(0, authEnvelopedData))),
+    kind: "auth-enveloped-data",
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * SignedData (RFC 5652 5) for S/MIME (RFC 8551 2.5): opaque or detached,
+ * RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA, with the signed attributes RFC 8551
+ * 2.5 asks for, DER-sorted.
+ *
+ * @module
+ */
+
+import { SmimeError } from "../errors.ts";
+import {
+  type Der,
+  encode,
+  explicit,
+  int,
+  NULL,
+  octets,
+  oid,
+  seq,
+  setOf,
+  source,
+  Tag,
+  time,
+  tlv,
+} from "./der.ts";
+import { parseCertificate } from "./certificate.ts";
+import { describePrivateKey, importPrivateKey, keyMatchesCertificate } from "./keys.ts";
+import { algId, ecdsaOidByHash, hashLength, Oid, oidByHash, rsaHashParams } from "./oids.ts";
+import type { DigestName, SigningIdentity, SignOptions } from "./types.ts";
+
+/**
+ * SMIMECapabilities (RFC 8551 2.5.2), most preferred first: the content
+ * ciphers we decrypt, then the key transports. RFC 8551 2.7 requires
+ * AES-128 CBC support from everyone and GCM from 8551 agents, so CBC first
+ * keeps replies readable by older clients.
+ */
+const capabilities: Uint8Array = encode(seq(
+  algId(Oid.aes256Cbc),
+  algId(Oid.aes128Cbc),
+  algId(Oid.aes256Gcm),
+  algId(Oid.aes128Gcm),
+  algId(Oid.rsaesOaep, rsaHashParams("SHA-256")),
+  algId(Oid.rsaEncryption, NULL),
+));
+
+function attribute(type: string, value: Der): Der {
+  return seq(oid(type), tlv(Tag.set, value));
+}
+
+/**
+ * Signs `content` into a DER ContentInfo holding a SignedData.
+ *
+ * The signer is identified by issuerAndSerialNumber (SignerInfo version 1);
+ * `certificates` carries the signer certificate then its chain.
+ *
+ * @param content the bytes to sign (for S/MIME, the canonical MIME entity)
+ * @param signer certificate, chain and PKCS#8 private key
+ * @param options detached or opaque, digest, RSA padding, signingTime
+ * @returns DER ContentInfo(SignedData)
+ * @throws SmimeError E_CERT_INVALID / E_KEY_INVALID for unreadable inputs,
+ *   E_KEY_MISMATCH when the key is not the certificate's, E_UNSUPPORTED for
+ *   other key types
+ */
+export async function sign(
+  content: Uint8Array,
+  signer: SigningIdentity,
+  options: SignOptions,
+): Promise<Uint8Array> {
+  const hash: DigestName = options.digest ?? "SHA-256";
+  const digestOid = oidByHash[hash];
+  if (!digestOid) throw new SmimeError("E_UNSUPPORTED", `Cannot sign: unsupported digest ${hash}`);
+  const cert = parseCertificate(signer.certificate, "signer certificate");
+  const keyInfo = describePrivateKey(signer.privateKey);
+  if (!keyMatchesCertificate(signer.privateKey, cert)) {
+    throw new SmimeError(
+      "E_KEY_MISMATCH",
+      `Cannot sign: the private key does not belong to the certificate of ${cert.subject}`,
+    );
+  }
+  for (const [i, c] of signer.chain.entries()) parseCertificate(c, `chain certificate ${i + 1}`);
+
+  const digest = new Uint8Array(await crypto.subtle.digest(hash, source(content)));
+  // RFC 5652 5.3: the SET OF Attribute is DER, so sorted by encoding. The
+  // same sorted bytes go under the SET tag for signing and under [0] in the
+  // SignerInfo, so what is signed is exactly what is sent.
+  const attrs = setOf([
+    attribute(Oid.contentType, oid(Oid.data)),
+    attribute(Oid.signingTime, time(options.signingTime ?? new Date())),
+    attribute(Oid.messageDigest, octets(digest)),
+    attribute(Oid.smimeCapabilities, capabilities),
+  ]);
+  const signedBytes = encode(attrs);
+
+  let signatureAlg: Der;
+  let signature: Uint8Array;
+  if (keyInfo.keyType === "rsa") {
+    if ((options.rsaPadding ?? "pkcs1") === "pss") {
+      const saltLength = hashLength[hash]!;
+      const key = await importPrivateKey(signer.privateKey, { name: "RSA-PSS", hash }, "sign");
+      signature = new Uint8Array(
+        await crypto.subtle.sign({ name: "RSA-PSS", saltLength }, key, source(signedBytes)),
+      );
+      signatureAlg = algId(Oid.rsassaPss, rsaHashParams(hash, saltLength));
+    } else {
+      const key = await importPrivateKey(
+        signer.privateKey,
+        { name: "RSASSA-PKCS1-v1_5", hash },
+        "sign",
+      );
+      signature = new Uint8Array(
+        await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, source(signedBytes)),
+      );
+      // RFC 5754 3.2 allows rsaEncryption here; it is what OpenSSL and NSS
+      // write, so every verifier accepts it.
+      signatureAlg = algId(Oid.rsaEncryption, NULL);
+    }
+  } else {
+    const key = await importPrivateKey(
+      signer.privateKey,
+      { name: "ECDSA", namedCurve: keyInfo.curve! },
+      "sign",
+    );
+    const raw = new Uint8Array(
+      await crypto.subtle.sign({ name: "ECDSA", hash }, key, source(signedBytes)),
+    );
+    signature = ecdsaRawToDer(raw);
+    signatureAlg = algId(ecdsaOidByHash[hash]); // RFC 5758 3.2: parameters absent
+  }
+
+  const signerInfo = seq(
+    int(1), // RFC 5652 5.3: version 1 with issuerAndSerialNumber
+    seq(cert.issuer, tlv(Tag.integer, cert.serial)),
+    algId(digestOid), // RFC 5754 2: SHA-2 parameters absent
+    tlv(0xa0, ...attrs.parts),
+    signatureAlg,
+    octets(signature),
+  );
+  const encapContentInfo = options.detached
+    ? seq(oid(Oid.data))
+    : seq(oid(Oid.data), explicit(0, octets(content)));
+  const signedData = seq(
+    // RFC 5652 5.1: version 1 (id-data content, only version 1 SignerInfos).
+    int(1),
+    tlv(Tag.set, algId(digestOid)),
+    encapContentInfo,
+    // Leaf first: some verifiers look no further than the first certificate.
+    tlv(0xa0, signer.certificate, ...signer.chain),
+    tlv(Tag.set, signerInfo),
+  );
+  return encode(seq(oid(Oid.signedData), explicit(0, signedData)));
+}
+
+/** WebCrypto's r||s (IEEE P1363) to the Ecdsa-Sig-Value SEQUENCE (RFC 3279 2.2.3). */
+export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
+  const half = raw.length / 2;
+  const integer = (bytes: Uint8Array) => {
+    let i = 0;
+    while (i < bytes.length - 1 && bytes[i] === 0) i++;
+    const trimmed = bytes.subarray(i);
+    return tlv(
+      Tag.integer,
+      trimmed[0]! & 0x80 ? new Uint8Array([0, ...trimmed]) : trimmed,
+    );
+  };
+  return encode(seq(integer(raw.subarray(0, half)), integer(raw.subarray(half))));
+}

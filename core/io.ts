@@ -1,0 +1,74 @@
+/**
+ * Reading inputs and writing outputs with errors that name the file, and
+ * writes that are never left half-done.
+ *
+ * @module
+ */
+import { SmimeError } from "./errors.ts";
+
+/** The name stdin goes by in messages. */
+export const STDIN_NAME = "<stdin>";
+
+/**
+ * Reads a whole file, or stdin when `path` is "-".
+ *
+ * @throws {SmimeError} E_INPUT naming the file: missing, a folder, unreadable.
+ */
+export async function readInput(path: string): Promise<{ bytes: Uint8Array; source: string }> {
+  if (path === "-") {
+    return { bytes: await new Response(Deno.stdin.readable).bytes(), source: STDIN_NAME };
+  }
+  try {
+    return { bytes: await Deno.readFile(path), source: path };
+  } catch (err) {
+    throw new SmimeError("E_INPUT", `Cannot read ${path}: ${fileErrorReason(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A short reason for a file-system error, without the OS's long text. */
+export function fileErrorReason(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "no such file";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "is a folder";
+  if (err instanceof Error && /EISDIR|Is a directory/.test(err.message)) return "is a folder";
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes `bytes` to `path` atomically: into a temporary file beside it, then
+ * renamed over it, so a reader never sees half a message.
+ *
+ * @throws {SmimeError} E_OUTPUT naming the file.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeFile(temp, bytes, { mode: 0o644 });
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw new SmimeError("E_OUTPUT", `Cannot write ${path}: ${fileErrorReason(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Writes all of `bytes` to stdout.
+ *
+ * @throws {SmimeError} E_OUTPUT when the reader went away (broken pipe).
+ */
+export async function writeStdout(bytes: Uint8Array): Promise<void> {
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      written += await Deno.stdout.write(bytes.subarray(written));
+    }
+  } catch (err) {
+    throw new SmimeError("E_OUTPUT", `Cannot write to stdout: ${fileErrorReason(err)}`, {
+      cause: err,
+    });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The rules a certificate must meet to sign as, or encrypt to, an address
+ * (RFC 8550 section 4). Pure: no I/O, the time is a parameter.
+ *
+ * @module
+ */
+
+import type { ErrorCode } from "../errors.ts";
+import { type CertInfo, isoDate, parseCertificate } from "./cert_info.ts";
+
+/** What a certificate is being used for. */
+export type Purpose = "sign" | "encrypt";
+
+/** One reason a certificate can't be used. */
+export interface Finding {
+  /** One line, without address or file: the caller adds those. */
+  text: string;
+  code: ErrorCode;
+  /**
+   * "validity" (expired, not yet valid) and "self-signed" are waived by
+   * --allow-invalid-cert; a self-signed certificate among the trust anchors
+   * needs no waiver.
+   */
+  kind: "fatal" | "validity" | "self-signed";
+}
+
+/** Findings and warnings for one certificate, purpose and time. */
+export interface Assessment {
+  findings: Finding[];
+  warnings: string[];
+}
+
+const EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
+const ANY_EKU = "2.5.29.37.0";
+
+/**
+ * Checks a parsed certificate for one address and purpose.
+ *
+ * @param info the parsed certificate
+ * @param address normalised address (see normaliseAddress)
+ * @param purpose "sign" or "encrypt"
+ * @param now the time to check validity at
+ */
+export function assessCertificate(
+  info: CertInfo,
+  address: string,
+  purpose: Purpose,
+  now: Date,
+): Assessment {
+  const findings: Finding[] = [];
+  const warnings: string[] = [];
+  const fatal = (text: string, code: ErrorCode = "E_CERT_INVALID") =>
+    findings.push({ text, code, kind: "fatal" });
+
+  if (info.keyKind === "other") {
+    fatal(
+      `${info.keyAlgorithm} keys are not supported (RSA and EC P-256/384/521 are)`,
+      "E_UNSUPPORTED",
+    );
+  } else if (info.keyKind === "rsa" && info.rsaBits < 1024) {
+    fatal(`${info.keyAlgorithm} key is too weak (1024 bits at least, 2048 recommended)`);
+  } else if (info.keyKind === "rsa" && info.rsaBits < 2048) {
+    warnings.push(`${info.keyAlgorithm} key is weak (legacy); use 2048 bits or more`);
+  }
+  if (!info.emails.includes(address)) {
+    const holder = info.emails.length > 0 ? info.emails.join(", ") : "no e-mail address";
+    fatal(`certificate is for ${holder}, not "${address}"`);
+  }
+  if (info.isCa) fatal("certificate is a CA certificate (basicConstraints cA=true), not a user's");
+  const usage = usageFinding(info, purpose);
+  if (usage) fatal(usage);
+  if (info.extKeyUsage && !info.extKeyUsage.some((o) => o === EMAIL_PROTECTION || o === ANY_EKU)) {
+    fatal("extendedKeyUsage does not include emailProtection");
+  }
+  const legacy = (text: string, kind: Finding["kind"] = "validity") =>
+    findings.push({ text, code: "E_CERT_INVALID", kind });
+  if (now.getTime() > info.notAfter.getTime()) {
+    legacy(`certificate expired on ${isoDate(info.notAfter)}`);
+  }
+  if (now.getTime() < info.notBefore.getTime()) {
+    legacy(`certificate is not valid before ${isoDate(info.notBefore)}`);
+  }
+  if (info.isSelfIssued && !info.isCa) legacy("certificate is self-signed", "self-signed");
+  return { findings, warnings };
+}
+
+// RFC 8550 4.4.2: signing needs digitalSignature or nonRepudiation; RSA
+// key transport needs keyEncipherment, ECDH key agreement keyAgreement.
+function usageFinding(info: CertInfo, purpose: Purpose): string | undefined {
+  const ku = info.keyUsage;
+  if (ku === undefined) return undefined;
+  if (purpose === "sign") {
+    if (ku.has("digitalSignature") || ku.has("nonRepudiation")) return undefined;
+    return "keyUsage does not allow signing (no digitalSignature or nonRepudiation)";
+  }
+  const needed = info.keyKind === "ec" ? "keyAgreement" : "keyEncipherment";
+  return ku.has(needed) ? undefined : `keyUsage does not allow encryption (no ${needed})`;
+}
+
+/**
+ * Lists every reason `cert` can't be used for `purpose` by `address` at
+ * `now`, legacy ones (expired, not yet valid, self-signed) included. Empty
+ * when it can. Pure; the chain is not checked here.
+ *
+ * @param cert DER certificate
+ * @param address the address it should carry (compared whole, case-insensitively)
+ * @param purpose "sign" or "encrypt"
+ * @param now the time to check validity at
+ * @returns one-line reasons, without address or file
+ * @throws {SmimeError} E_CERT_INVALID when `cert` is not a certificate
+ */
+export function certificateProblems(
+  cert: Uint8Array,
+  address: string,
+  purpose: Purpose,
+  now: Date,
+): string[] {
+  const info = parseCertificate(cert, "certificate");
+  const normal = address.trim().toLowerCase();
+  return assessCertificate(info, normal, purpose, now).findings.map((f) => f.text);
+}

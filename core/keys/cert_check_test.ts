@@ -1,0 +1,154 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { certificateProblems, loadPemBundle } from "./mod.ts";
+import { parseCertificate } from "./cert_info.ts";
+import { checkChain } from "./chain.ts";
+import { freshPki, openssl, throwsWith } from "./test_util.ts";
+
+const pki = await freshPki();
+const now = new Date();
+const DAY = 86_400_000;
+
+async function leafOf(address: string): Promise<Uint8Array> {
+  const file = join(pki.dir, `${address}.crt`);
+  return loadPemBundle(await Deno.readFile(file), file)[0]!;
+}
+
+Deno.test("openssl verify accepts the generated certificates for S/MIME signing and encryption", async () => {
+  const addresses = Object.entries(pki.identities).filter(([, f]) => f.certFile).map(([a]) => a)
+    .filter((a) => !a.startsWith("expired"));
+  for (const purpose of ["smimesign", "smimeencrypt"]) {
+    // OpenSSL's smimeencrypt purpose wants keyEncipherment even on EC keys,
+    // whose S/MIME certificates carry keyAgreement (RFC 8550 4.4.2).
+    const files = addresses.filter((a) =>
+      purpose === "smimesign" || pki.identities[a]!.keyType.startsWith("RSA")
+    )
+      .map((a) => join(pki.dir, `${a}.crt`));
+    const args = ["verify", "-CAfile", pki.trustFile, "-untrusted", pki.intermediateFile];
+    const result = await openssl([...args, "-purpose", purpose, ...files]);
+    assert.ok(result.ok, result.out);
+  }
+  const expired = await openssl([
+    "verify",
+    "-CAfile",
+    pki.trustFile,
+    "-untrusted",
+    pki.intermediateFile,
+    join(pki.dir, "expired@example.com.crt"),
+  ]);
+  assert.ok(!expired.ok && /expired/.test(expired.out));
+});
+
+Deno.test("openssl reads the PKCS#12 and the encrypted PKCS#8 key with their passphrases", async () => {
+  const p12 = await openssl([
+    "pkcs12",
+    "-in",
+    pki.identities["frank@example.com"]!.p12File!,
+    "-noout",
+    "-passin",
+    `pass:${pki.passphrases["frank@example.com"]}`,
+  ]);
+  assert.ok(p12.ok, p12.out);
+  const pkcs8 = await openssl([
+    "pkey",
+    "-noout",
+    "-in",
+    join(pki.dir, "grace@example.com.pem"),
+    "-passin",
+    `pass:${pki.passphrases["grace@example.com"]}`,
+  ]);
+  assert.ok(pkcs8.ok, pkcs8.out);
+});
+
+Deno.test("certificateProblems() is empty for good certificates and names each problem otherwise", async () => {
+  for (const address of ["alice@example.com", "bob@example.com", "carol@example.net"]) {
+    const cert = await leafOf(address);
+    assert.deepEqual(certificateProblems(cert, address, "sign", now), []);
+    assert.deepEqual(certificateProblems(cert, address.toUpperCase(), "encrypt", now), []);
+  }
+  const alice = await leafOf("alice@example.com");
+  assert.deepEqual(certificateProblems(alice, "alice@example.co", "sign", now), [
+    'certificate is for alice@example.com, not "alice@example.co"',
+  ]);
+  assert.deepEqual(
+    certificateProblems(alice, "alice@example.com", "sign", new Date(now.getTime() + 60 * DAY))
+      .length,
+    1,
+  );
+  const expired = await leafOf("expired@example.com");
+  assert.match(
+    certificateProblems(expired, "expired@example.com", "sign", now)[0]!,
+    /^certificate expired on \d{4}-\d\d-\d\d$/,
+  );
+});
+
+Deno.test("certificateProblems() refuses unsupported keys and too-weak RSA", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-ed-" });
+  try {
+    const out = join(dir, "ed.der");
+    const made = await openssl([
+      "req",
+      "-x509",
+      "-newkey",
+      "ed25519",
+      "-nodes",
+      "-keyout",
+      join(dir, "k"),
+      "-subj",
+      "/CN=ed",
+      "-addext",
+      "subjectAltName=email:ed@example.com",
+      "-outform",
+      "DER",
+      "-days",
+      "2",
+      "-out",
+      out,
+    ]);
+    assert.ok(made.ok, made.out);
+    const problems = certificateProblems(await Deno.readFile(out), "ed@example.com", "sign", now);
+    assert.ok(problems.some((p) => /Ed25519 keys are not supported/.test(p)), problems.join());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const tiny = await pki.issue({ email: "tiny@example.com", key: "RSA-1024" });
+  assert.deepEqual(certificateProblems(tiny.certificate, "tiny@example.com", "sign", now), []);
+});
+
+Deno.test("loadPemBundle() reads PEM bundles and DER, and refuses truncated or garbage files", async () => {
+  const pem = await Deno.readFile(join(pki.dir, "alice@example.com.crt"));
+  const certs = loadPemBundle(pem, "alice.crt");
+  assert.equal(certs.length, 2);
+  assert.deepEqual(loadPemBundle(certs[0]!, "alice.der"), [certs[0]]);
+  throwsWith(() => loadPemBundle(pem.slice(0, 600), "cut.crt"), "E_CERT_INVALID");
+  throwsWith(() => loadPemBundle(certs[0]!.slice(0, 300), "cut.der"), "E_CERT_INVALID");
+  throwsWith(
+    () => loadPemBundle(new TextEncoder().encode("hello\n"), "junk.crt"),
+    "E_CERT_INVALID",
+  );
+  const err = throwsWith(
+    () => loadPemBundle(new TextEncoder().encode("x"), "keys/junk.crt"),
+    "E_CERT_INVALID",
+  );
+  assert.match(err.message, /keys\/junk\.crt/);
+});
+
+Deno.test("checkChain() builds leaf -> intermediate -> root and explains failures", async () => {
+  const [leafDer, interDer] = loadPemBundle(
+    await Deno.readFile(join(pki.dir, "erin@example.com.crt")),
+    "erin",
+  );
+  const leaf = parseCertificate(leafDer!, "leaf");
+  const inter = parseCertificate(interDer!, "intermediate");
+  const root = parseCertificate(pki.rootDer, "root");
+  const ok = checkChain(leaf, [inter], [root], now);
+  assert.ok(ok.ok && ok.path.length === 3);
+  const missing = checkChain(leaf, [], [root], now);
+  assert.ok(!missing.ok && /is not among the intermediates/.test(missing.reason));
+  const late = checkChain(leaf, [inter], [root], new Date(now.getTime() + 200 * DAY));
+  assert.ok(!late.ok && /expired/.test(late.reason));
+  // A leaf (cA=false) can't issue certificates.
+  const bob = parseCertificate(await leafOf("bob@example.com"), "bob");
+  const forged = checkChain(leaf, [bob], [root], now);
+  assert.ok(!forged.ok);
+});

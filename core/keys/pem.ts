@@ -1,0 +1,134 @@
+/**
+ * PEM and DER decoding for certificates and keys. Pure: bytes in, DER out.
+ *
+ * @module
+ */
+
+import * as asn1js from "asn1js";
+import { SmimeError } from "../errors.ts";
+
+/** One `-----BEGIN X-----` block. */
+export interface PemBlock {
+  /** e.g. "CERTIFICATE", "RSA PRIVATE KEY". */
+  label: string;
+  /** RFC 1421 headers such as `Proc-Type`, present in legacy encrypted keys. */
+  headers: Record<string, string>;
+  /** The decoded body. */
+  der: Uint8Array;
+  /** The block as text, BEGIN and END lines included. */
+  text: string;
+}
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const CERT_LABELS = new Set(["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"]);
+
+/** The same bytes typed as backed by an ArrayBuffer (copied only if shared). */
+export function toBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? bytes as Uint8Array<ArrayBuffer>
+    : new Uint8Array(bytes);
+}
+
+/** True when the bytes start like a DER SEQUENCE rather than text. */
+export function looksLikeDer(bytes: Uint8Array): boolean {
+  return bytes.length > 1 && bytes[0] === 0x30;
+}
+
+/** True when `der` is exactly one well-formed BER/DER element. */
+export function isSingleElement(der: Uint8Array): boolean {
+  const parsed = asn1js.fromBER(der);
+  return parsed.offset === der.byteLength && parsed.result.error === "";
+}
+
+/**
+ * Decodes every PEM block in `bytes`.
+ *
+ * @param file named in the error
+ * @throws {SmimeError} `code` when a block is truncated (a BEGIN without its
+ *   END) or its base64 body is damaged
+ */
+export function readPemBlocks(
+  bytes: Uint8Array,
+  file: string,
+  code: "E_CERT_INVALID" | "E_KEY_INVALID",
+): PemBlock[] {
+  const text = new TextDecoder("latin1").decode(bytes);
+  const blocks: PemBlock[] = [];
+  let end = 0;
+  for (const match of text.matchAll(BLOCK)) {
+    const [, label = "", body = "", endLabel] = match;
+    if (label !== endLabel || /-----BEGIN /.test(body)) {
+      throw new SmimeError(code, `Cannot read ${file}: PEM block "${label}" is truncated`);
+    }
+    blocks.push({ label, text: match[0], ...decodeBody(body, label, file, code) });
+    end = (match.index ?? 0) + match[0].length;
+  }
+  if (/-----BEGIN /.test(text.slice(end))) {
+    throw new SmimeError(code, `Cannot read ${file}: PEM block is truncated (no END line)`);
+  }
+  return blocks;
+}
+
+function decodeBody(
+  body: string,
+  label: string,
+  file: string,
+  code: "E_CERT_INVALID" | "E_KEY_INVALID",
+): { headers: Record<string, string>; der: Uint8Array } {
+  const headers: Record<string, string> = {};
+  const lines = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+  while (lines[0]?.includes(":")) {
+    const line = lines.shift() ?? "";
+    const colon = line.indexOf(":");
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  const b64 = lines.join("");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0 || b64 === "") {
+    throw new SmimeError(code, `Cannot read ${file}: PEM block "${label}" is not valid base64`);
+  }
+  const raw = atob(b64);
+  const der = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) der[i] = raw.charCodeAt(i);
+  return { headers, der };
+}
+
+/**
+ * Reads every certificate in a PEM bundle, or the one certificate of a DER
+ * file. Used for `.crt` files (leaf first, then intermediates) and for the
+ * `--trust FILE` bundle.
+ *
+ * @param bytes file contents
+ * @param file the path, named in errors
+ * @returns DER certificates in file order
+ * @throws {SmimeError} E_CERT_INVALID when the file is truncated, damaged
+ *   or holds no certificate
+ */
+export function loadPemBundle(bytes: Uint8Array, file: string): Uint8Array[] {
+  if (looksLikeDer(bytes)) {
+    if (!isSingleElement(bytes)) {
+      throw new SmimeError(
+        "E_CERT_INVALID",
+        `Cannot read ${file}: DER data is truncated or damaged`,
+      );
+    }
+    return [bytes];
+  }
+  const certs: Uint8Array[] = [];
+  for (const block of readPemBlocks(bytes, file, "E_CERT_INVALID")) {
+    if (!CERT_LABELS.has(block.label)) continue;
+    // A TRUSTED CERTIFICATE carries OpenSSL trust settings after the cert.
+    const parsed = asn1js.fromBER(block.der);
+    if (parsed.offset === -1 || parsed.result.error !== "") {
+      throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
+    }
+    const der = block.der.slice(0, parsed.offset);
+    if (block.label !== "TRUSTED CERTIFICATE" && der.length !== block.der.length) {
+      throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
+    }
+    certs.push(der);
+  }
+  if (certs.length === 0) {
+    throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: no certificate in it`);
+  }
+  return certs;
+}

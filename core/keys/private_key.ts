@@ -1,0 +1,166 @@
+/**
+ * Loads a private key from any of the forms users keep them in: PKCS#8,
+ * encrypted PKCS#8, PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY", legacy
+ * `Proc-Type: 4,ENCRYPTED` PEM, or DER. Hands out unencrypted PKCS#8 DER.
+ *
+ * @module
+ */
+
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { SmimeError } from "../errors.ts";
+import { looksLikeDer, readPemBlocks } from "./pem.ts";
+import { decryptPrivateKeyInfo, PbeError } from "./pbe.ts";
+
+/** A loaded private key. */
+export interface LoadedKey {
+  /** Unencrypted PKCS#8 DER. */
+  pkcs8: Uint8Array;
+  /** The matching public key as SPKI DER, for comparing with a certificate. */
+  spki: Uint8Array;
+  /** "rsa" or "ec". */
+  type: "rsa" | "ec";
+}
+
+/** Asks for the passphrase of one file; undefined when none is available. */
+export type PassphraseSource = () => Promise<string | undefined>;
+
+const DER_TYPES = ["pkcs8", "pkcs1", "sec1"] as const;
+
+/** The E_PASSPHRASE error for an encrypted file and no passphrase. */
+export function noPassphraseError(file: string): SmimeError {
+  return new SmimeError(
+    "E_PASSPHRASE",
+    `key file ${file} is encrypted; set SMIMEPOST_PASSPHRASE, use --passphrase-file, or run on a terminal`,
+  );
+}
+
+/** The E_PASSPHRASE error for a wrong passphrase; names the file only. */
+export function wrongPassphraseError(file: string, cause?: unknown): SmimeError {
+  return new SmimeError("E_PASSPHRASE", `wrong passphrase for key file ${file}`, { cause });
+}
+
+async function passphraseFor(file: string, source: PassphraseSource): Promise<string> {
+  const passphrase = await source();
+  if (passphrase === undefined) throw noPassphraseError(file);
+  return passphrase;
+}
+
+/**
+ * Reads a private key file's contents.
+ *
+ * @param bytes the file contents
+ * @param file the path, named in errors
+ * @param passphrase asked only when the key is encrypted
+ * @throws {SmimeError} E_KEY_INVALID (not a key), E_PASSPHRASE (encrypted and
+ *   no or a wrong passphrase), E_UNSUPPORTED (DSA, Ed25519, unknown cipher)
+ */
+export async function loadPrivateKey(
+  bytes: Uint8Array,
+  file: string,
+  passphrase: PassphraseSource,
+): Promise<LoadedKey> {
+  if (looksLikeDer(bytes)) return toLoaded(await keyFromDer(bytes, file, passphrase), file);
+  const block = readPemBlocks(bytes, file, "E_KEY_INVALID").find((b) =>
+    b.label.endsWith("PRIVATE KEY")
+  );
+  if (!block) throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: no private key in it`);
+  if (block.label === "ENCRYPTED PRIVATE KEY") {
+    return toLoaded(await decryptPkcs8(block.der, file, passphrase), file);
+  }
+  if (/ENCRYPTED/.test(block.headers["Proc-Type"] ?? "")) {
+    const secret = await passphraseFor(file, passphrase);
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: block.text, format: "pem", passphrase: secret });
+    } catch (err) {
+      throw wrongPassphraseError(file, err);
+    }
+    return toLoaded(key, file);
+  }
+  const type = block.label === "RSA PRIVATE KEY"
+    ? "pkcs1"
+    : block.label === "EC PRIVATE KEY"
+    ? "sec1"
+    : "pkcs8";
+  try {
+    return toLoaded(createPrivateKey({ key: block.der as never, format: "der", type }), file);
+  } catch (err) {
+    if (err instanceof SmimeError) throw err;
+    throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: the private key is damaged`, {
+      cause: err,
+    });
+  }
+}
+
+async function keyFromDer(
+  der: Uint8Array,
+  file: string,
+  passphrase: PassphraseSource,
+): Promise<KeyObject> {
+  for (const type of DER_TYPES) {
+    try {
+      return createPrivateKey({ key: der as never, format: "der", type });
+    } catch {
+      // try the next form
+    }
+  }
+  return await decryptPkcs8(der, file, passphrase);
+}
+
+async function decryptPkcs8(
+  der: Uint8Array,
+  file: string,
+  passphrase: PassphraseSource,
+): Promise<KeyObject> {
+  const secret = await passphraseFor(file, passphrase);
+  let pkcs8: Uint8Array;
+  try {
+    pkcs8 = decryptPrivateKeyInfo(der, secret);
+  } catch (err) {
+    if (!(err instanceof PbeError) || err.kind === "password") {
+      throw wrongPassphraseError(file, err);
+    }
+    try {
+      return createPrivateKey({
+        key: der as never,
+        format: "der",
+        type: "pkcs8",
+        passphrase: secret,
+      });
+    } catch {
+      throw new SmimeError("E_UNSUPPORTED", `Cannot read ${file}: ${err.message} is not supported`);
+    }
+  }
+  try {
+    return createPrivateKey({ key: pkcs8 as never, format: "der", type: "pkcs8" });
+  } catch (err) {
+    // Padding can check out by chance with a wrong passphrase; the DER then won't.
+    throw wrongPassphraseError(file, err);
+  }
+}
+
+function toLoaded(key: KeyObject, file: string): LoadedKey {
+  const type = key.asymmetricKeyType;
+  if (type !== "rsa" && type !== "ec") {
+    throw new SmimeError(
+      "E_UNSUPPORTED",
+      `Cannot use ${file}: ${type ?? "unknown"} keys are not supported (RSA and EC are)`,
+    );
+  }
+  return {
+    pkcs8: new Uint8Array(key.export({ format: "der", type: "pkcs8" })),
+    spki: new Uint8Array(createPublicKey(key).export({ format: "der", type: "spki" })),
+    type,
+  };
+}
+
+/** The SPKI DER of a certificate's public key, normalised like {@link LoadedKey.spki}. */
+export function certificateSpki(spkiDer: Uint8Array): Uint8Array {
+  const key = createPublicKey({ key: spkiDer as never, format: "der", type: "spki" });
+  return new Uint8Array(key.export({ format: "der", type: "spki" }));
+}
+
+/** True when two byte arrays are equal. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

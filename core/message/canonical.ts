@@ -1,0 +1,230 @@
+/**
+ * Puts a message's MIME entity into the canonical form S/MIME signs and
+ * encrypts (RFC 8551 3.1): CRLF line ends and 7-bit-safe transfer encodings
+ * everywhere, and separates the header fields that stay outside.
+ *
+ * Parts that are already 7-bit stay byte-identical except for line ends;
+ * only parts that need it are re-encoded (RFC 8551 3.1.2, 3.1.3). The output
+ * is built from chunks and joined once, so a 5 MB attachment is copied a
+ * bounded number of times.
+ *
+ * @module
+ */
+
+import { SmimeError } from "../errors.ts";
+import { makeHeader, serializeHeaders } from "./header_build.ts";
+import { concatBytes, CRLF_BYTES, toCrlf } from "./line_ends.ts";
+import { buildNode, MAX_DEPTH } from "./mime_tree.ts";
+import { getHeader } from "./parse_message.ts";
+import {
+  decodeBase64,
+  decodeBody,
+  decodeQuotedPrintable,
+  encodeBase64,
+  encodeQuotedPrintable,
+  transferEncodingOf,
+} from "./transfer_encoding.ts";
+import type { CanonicalEntity, HeaderField, Message, MimeNode } from "./types.ts";
+
+const CR = 13;
+const LF = 10;
+/** RFC 5322 2.1.1 / RFC 2045 2.7: at most 998 octets between line ends. */
+const MAX_LINE = 998;
+const CTE = "Content-Transfer-Encoding";
+
+/** A canonical body as chunks, with the entity's header fields to write. */
+interface Canonical {
+  headers: HeaderField[];
+  chunks: Uint8Array[];
+  /** Headers or body differ from the input beyond line ends. */
+  isChanged: boolean;
+}
+
+/**
+ * Splits a message into the header fields that stay outside and the MIME
+ * entity to sign or encrypt, in canonical form (RFC 8551 3.1).
+ *
+ * The entity holds the Content-* fields (a `Content-Type: text/plain` with a
+ * charset is added when there is none), CRLF and the body. Parts with 8bit or
+ * binary encoding, 8-bit bytes or NUL under 7bit, or lines over 998 octets
+ * are re-encoded: text as quoted-printable, anything else as base64;
+ * multipart and message/rfc822 containers are walked and relabelled 7bit.
+ * Preambles, epilogues and the line ends around boundaries are kept.
+ * Outer fields are all others but MIME-Version, Bcc and Resent-Bcc.
+ *
+ * @param message a parsed message
+ * @returns the outer fields and the canonical entity
+ * @throws {SmimeError} E_MESSAGE when a part with an unknown transfer encoding
+ *   or nested deeper than 100 levels would need re-encoding
+ * @example
+ * ```ts
+ * import { parseMessage } from "./parse_message.ts";
+ * const msg = parseMessage(new TextEncoder().encode("From: a@x\nSubject: s\n\nhi\n"), "m.eml");
+ * const { entity } = canonicalEntity(msg);
+ * // "Content-Type: text/plain; charset=us-ascii\r\n\r\nhi\r\n"
+ * ```
+ */
+export function canonicalEntity(message: Message): CanonicalEntity {
+  const outer = message.headers.filter((h) => !isInnerOrBlind(h.name));
+  const root = buildNode(message.headers, message.body, message.body, 0);
+  const canon = canonicalBody(root, 0, message.source);
+  const fields = canon.headers.filter((h) => /^content-/i.test(h.name));
+  if (getHeader(message, "Content-Type") === undefined) {
+    const value = `text/plain; charset=${charsetOf(decodeBody(root))}`;
+    fields.unshift(makeHeader("Content-Type", value));
+  }
+  const entity = concatBytes([serializeHeaders(fields), CRLF_BYTES].concat(canon.chunks));
+  return { outer, entity };
+}
+
+/** Fields that go inside the entity, or nowhere (Bcc never leaves the tool). */
+function isInnerOrBlind(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.startsWith("content-") || lower === "mime-version" || lower === "bcc" ||
+    lower === "resent-bcc";
+}
+
+/** Appends an entity (headers, blank line, body) in canonical form. */
+function emitEntity(node: MimeNode, depth: number, source: string, out: Uint8Array[]): boolean {
+  const canon = canonicalBody(node, depth, source);
+  if (canon.isChanged) {
+    out.push(serializeHeaders(canon.headers), CRLF_BYTES);
+  } else {
+    out.push(toCrlf(node.raw.subarray(0, node.body.byteOffset - node.raw.byteOffset)));
+  }
+  for (const chunk of canon.chunks) out.push(chunk);
+  return canon.isChanged;
+}
+
+function canonicalBody(node: MimeNode, depth: number, source: string): Canonical {
+  const { type, subtype } = node.contentType;
+  if (type === "multipart" && depth < MAX_DEPTH) return canonicalMultipart(node, depth, source);
+  if (type === "message" && subtype === "rfc822" && node.children.length === 1) {
+    return canonicalMessage(node, node.children[0]!, depth, source);
+  }
+  return canonicalLeaf(node, depth, source);
+}
+
+/** RFC 2046 5.1: parts re-done, preamble, delimiters and epilogue kept. */
+function canonicalMultipart(node: MimeNode, depth: number, source: string): Canonical {
+  const body = node.body;
+  const chunks: Uint8Array[] = [];
+  let isChanged = false;
+  let pos = 0;
+  for (const child of node.children) {
+    const start = child.raw.byteOffset - body.byteOffset;
+    chunks.push(toCrlf(body.subarray(pos, start)));
+    if (emitEntity(child, depth + 1, source, chunks)) isChanged = true;
+    pos = start + child.raw.length;
+  }
+  chunks.push(toCrlf(body.subarray(pos)));
+  return relabelIdentity(node.headers, chunks, isChanged);
+}
+
+/** RFC 2046 5.2.1: the embedded message's headers kept, its body recursed. */
+function canonicalMessage(
+  node: MimeNode,
+  child: MimeNode,
+  depth: number,
+  source: string,
+): Canonical {
+  const chunks: Uint8Array[] = [];
+  const isChanged = emitEntity(child, depth + 1, source, chunks);
+  const head = child.raw.subarray(0, child.body.byteOffset - child.raw.byteOffset);
+  if (!head.some((b) => b > 127)) return relabelIdentity(node.headers, chunks, isChanged);
+  // 8-bit header fields (RFC 6532) can't be 7-bit in message/rfc822;
+  // message/global may be base64-encoded (RFC 6532 3.7).
+  const headers = replaceField(node.headers, "Content-Type", "message/global");
+  return {
+    headers: replaceField(headers, CTE, "base64"),
+    chunks: [encodeBase64(concatBytes(chunks))],
+    isChanged: true,
+  };
+}
+
+/** Containers labelled 8bit or binary become 7bit once their content is. */
+function relabelIdentity(headers: HeaderField[], chunks: Uint8Array[], isChanged: boolean) {
+  const cte = transferEncodingOf(headers);
+  if (cte === "8bit" || cte === "binary") {
+    return { headers: replaceField(headers, CTE, "7bit"), chunks, isChanged: true };
+  }
+  return { headers, chunks, isChanged };
+}
+
+function canonicalLeaf(node: MimeNode, depth: number, source: string): Canonical {
+  const { type, subtype } = node.contentType;
+  const cte = transferEncodingOf(node.headers);
+  const isIdentity = cte === "7bit" || cte === "8bit" || cte === "binary";
+  const isUnsafe = hasUnsafeBytes(node.body);
+  if (!isUnsafe && (cte === "7bit" || !isIdentity)) {
+    return { headers: node.headers, chunks: [toCrlf(node.body)], isChanged: false };
+  }
+  if (depth >= MAX_DEPTH && (type === "multipart" || type === "message")) {
+    refuse(source, `MIME parts nested deeper than ${MAX_DEPTH} levels need re-encoding`);
+  }
+  let decoded: Uint8Array;
+  let encoding: string;
+  if (isIdentity) {
+    decoded = node.body;
+    encoding = type === "text" ? "quoted-printable" : "base64";
+  } else if (cte === "base64" || cte === "quoted-printable") {
+    decoded = cte === "base64" ? decodeBase64(node.body) : decodeQuotedPrintable(node.body);
+    encoding = cte;
+  } else {
+    refuse(
+      source,
+      `cannot make a ${type}/${subtype} part with transfer encoding "${cte}" 7-bit safe`,
+    );
+  }
+  const encoded = encoding === "base64" ? encodeBase64(decoded) : encodeQuotedPrintable(decoded);
+  return { headers: replaceField(node.headers, CTE, encoding), chunks: [encoded], isChanged: true };
+}
+
+/** 8-bit bytes, NUL, or a line over 998 octets: not 7bit data (RFC 2045 2.7). */
+function hasUnsafeBytes(bytes: Uint8Array): boolean {
+  let lineStart = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b > 127 || b === 0) return true;
+    if (b === LF || b === CR) {
+      if (i - lineStart > MAX_LINE) return true;
+      lineStart = i + 1;
+    }
+  }
+  return n - lineStart > MAX_LINE;
+}
+
+/** Replaces the first field of that name (dropping the others), or appends one. */
+function replaceField(headers: HeaderField[], name: string, value: string): HeaderField[] {
+  const lower = name.toLowerCase();
+  const field = makeHeader(name, value);
+  const out: HeaderField[] = [];
+  let isPlaced = false;
+  for (const h of headers) {
+    if (h.name.toLowerCase() !== lower) out.push(h);
+    else if (!isPlaced) {
+      out.push(field);
+      isPlaced = true;
+    }
+  }
+  if (!isPlaced) out.push(field);
+  return out;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** us-ascii, utf-8 when the 8-bit bytes are valid UTF-8, else RFC 1428 unknown-8bit. */
+function charsetOf(bytes: Uint8Array): string {
+  if (!bytes.some((b) => b > 127)) return "us-ascii";
+  try {
+    strictUtf8.decode(bytes);
+    return "utf-8";
+  } catch {
+    return "unknown-8bit";
+  }
+}
+
+function refuse(source: string, reason: string): never {
+  throw new SmimeError("E_MESSAGE", `${source}: ${reason}`);
+}

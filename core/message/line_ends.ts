@@ -1,0 +1,103 @@
+/**
+ * Line-end normalisation and small byte helpers shared by the message layer.
+ *
+ * RFC 5322 2.1 and RFC 8551 3.1.1 want CRLF line ends; inputs come with LF,
+ * CRLF, bare CR or a mix of them.
+ *
+ * @module
+ */
+
+const CR = 13;
+const LF = 10;
+
+/** The two bytes of a line end in canonical form. */
+export const CRLF_BYTES: Uint8Array = new Uint8Array([CR, LF]);
+
+/**
+ * Turns every bare LF and bare CR into CRLF.
+ *
+ * Returns `bytes` itself when every line end is already CRLF, so the common
+ * canonical case costs one scan and no copy.
+ *
+ * @param bytes any bytes
+ * @returns the bytes with canonical line ends
+ * @example
+ * ```ts
+ * const out = toCrlf(new TextEncoder().encode("a\nb\r"));
+ * // out is "a\r\nb\r\n"
+ * ```
+ */
+export function toCrlf(bytes: Uint8Array): Uint8Array {
+  const extra = countBareLineEnds(bytes);
+  if (extra === 0) return bytes;
+  const out = new Uint8Array(bytes.length + extra);
+  let o = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === CR) {
+      out[o++] = CR;
+      out[o++] = LF;
+      if (bytes[i + 1] === LF) i++;
+    } else if (b === LF) {
+      out[o++] = CR;
+      out[o++] = LF;
+    } else {
+      out[o++] = b;
+    }
+  }
+  return out;
+}
+
+/** How many bytes toCrlf adds: one per bare CR or bare LF. */
+function countBareLineEnds(bytes: Uint8Array): number {
+  let extra = 0;
+  // indexOf is native and fast: visit only the line-end bytes.
+  let i = bytes.indexOf(LF);
+  while (i !== -1) {
+    if (i === 0 || bytes[i - 1] !== CR) extra++;
+    i = bytes.indexOf(LF, i + 1);
+  }
+  i = bytes.indexOf(CR);
+  while (i !== -1) {
+    if (bytes[i + 1] !== LF) extra++;
+    i = bytes.indexOf(CR, i + 1);
+  }
+  return extra;
+}
+
+/** Joins byte chunks into one array. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** Encodes a string whose chars are all below 256, one byte per char. */
+export function fromLatin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** Shortens text for an error message: at most `max` chars, "..." when cut. */
+export function snippet(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max)}...`;
+}
+
+/** Escapes CR, LF, NUL and other controls so an error message stays one line. */
+export function escapeControls(text: string): string {
+  // deno-lint-ignore no-control-regex -- finding controls is the point
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
+    if (c === "\r") return "\\r";
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}

@@ -1,0 +1,75 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { parseMimeTree } from "./mime_tree.ts";
+import { toCrlf } from "./line_ends.ts";
+import {
+  decodeBase64,
+  decodeBody,
+  decodeQuotedPrintable,
+  encodeBase64,
+  encodeQuotedPrintable,
+} from "./transfer_encoding.ts";
+import { binaryOf, bytesOf, randomBytes, textOf } from "./test_helpers.ts";
+
+/** Every line of `encoded` is at most `max` characters and ASCII. */
+function checkLines(encoded: Uint8Array, max: number): void {
+  for (const b of encoded) if (b > 127) throw new Error("8-bit byte in encoded output");
+  for (const line of textOf(encoded).split("\r\n")) {
+    if (line.length > max) throw new Error(`line of ${line.length}: ${line}`);
+    if (/[\r\n]/.test(line)) throw new Error("bare line end in encoded output");
+  }
+}
+
+Deno.test("encodeBase64() writes 76-character lines and round-trips", () => {
+  for (const n of [0, 1, 2, 3, 56, 57, 58, 114, 1000]) {
+    const data = randomBytes(n, n + 7);
+    const encoded = encodeBase64(data);
+    checkLines(encoded, 76);
+    strictEqual(textOf(encoded).replaceAll("\r\n", ""), btoa(String.fromCharCode(...data)));
+    deepStrictEqual(decodeBase64(encoded), data);
+  }
+});
+
+Deno.test("decodeBase64() skips whitespace and junk, tolerates missing padding", () => {
+  strictEqual(textOf(decodeBase64(bytesOf(" aGVs\r\nbG8g\n d29y bGQ"))), "hello world");
+  strictEqual(textOf(decodeBase64(bytesOf("aGk=\r\n"))), "hi");
+});
+
+Deno.test("encodeQuotedPrintable() round-trips random bytes in binary mode", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const data = randomBytes(seed * 37, seed);
+    const encoded = encodeQuotedPrintable(data, false);
+    checkLines(encoded, 76);
+    deepStrictEqual(decodeQuotedPrintable(encoded), data);
+  }
+});
+
+Deno.test("encodeQuotedPrintable() round-trips random text to its CRLF form in text mode", () => {
+  const alphabet = binaryOf(" \t\r\n.=Fromabc\xc3\xa9\x00\xff-");
+  for (let seed = 1; seed <= 40; seed++) {
+    const data = randomBytes(seed * 53, seed).map((b) => alphabet[b % alphabet.length]!);
+    const encoded = encodeQuotedPrintable(data);
+    checkLines(encoded, 76);
+    deepStrictEqual(decodeQuotedPrintable(encoded), toCrlf(data));
+  }
+});
+
+Deno.test("encodeQuotedPrintable() encodes '=', trailing whitespace, leading '.' and 'From '", () => {
+  const out = textOf(encodeQuotedPrintable(bytesOf("a=b \n.\nFrom me\nx\t")));
+  strictEqual(out, "a=3Db=20\r\n=2E\r\n=46rom me\r\nx=09");
+  const long = textOf(encodeQuotedPrintable(bytesOf(`${"é".repeat(60)}`)));
+  for (const line of long.split("\r\n")) strictEqual(line.length <= 76, true);
+});
+
+Deno.test("decodeQuotedPrintable() is tolerant: lower-case hex, stray '=', padded soft breaks", () => {
+  strictEqual(textOf(decodeQuotedPrintable(bytesOf("caf=c3=a9 =\r\nx"))), "café x");
+  strictEqual(textOf(decodeQuotedPrintable(bytesOf("a=zz=\n b  \r\nc=  \r\nd"))), "a=zz b\r\ncd");
+});
+
+Deno.test("decodeBody() undoes base64 and quoted-printable and leaves others as is", () => {
+  const b64 = parseMimeTree(bytesOf("Content-Transfer-Encoding: BASE64\n\naGk=\n"), "m");
+  strictEqual(textOf(decodeBody(b64)), "hi");
+  const qp = parseMimeTree(bytesOf("Content-Transfer-Encoding: quoted-printable\n\n=C3=A9\n"), "m");
+  strictEqual(textOf(decodeBody(qp)), "é\n");
+  const plain = parseMimeTree(bytesOf("Content-Transfer-Encoding: 8bit\n\nraw=41\n"), "m");
+  strictEqual(textOf(decodeBody(plain)), "raw=41\n");
+});

@@ -1,0 +1,233 @@
+/**
+ * The core pipeline: parse -> sign -> encrypt, up to the bytes that a
+ * delivery plugin (or stdout) receives. Keys are found and checked for every
+ * address before anything is produced.
+ *
+ * @module
+ */
+import type {
+  CipherName,
+  DigestName,
+  RsaKeyTransport,
+  RsaSignaturePadding,
+  SigningIdentity,
+} from "./cms/types.ts";
+import { isSmimeError, reasonOf, SmimeError } from "./errors.ts";
+import type { ErrorCode } from "./errors.ts";
+import type { KeyStore } from "./keys/mod.ts";
+import type { Envelope, HeaderField, Message } from "./message/mod.ts";
+import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
+import { encryptEntity, messageBytes, signEntity } from "./smime/seal.ts";
+import type { PlainEntity, SealedEntity, SignedEntity } from "./smime/seal.ts";
+
+/** What to do to a message. */
+export interface SealOptions {
+  sign: boolean;
+  /** multipart/signed instead of opaque application/pkcs7-mime. */
+  detached: boolean;
+  encrypt: boolean;
+  digest?: DigestName;
+  rsaPadding?: RsaSignaturePadding;
+  cipher?: CipherName;
+  rsaKeyTransport?: RsaKeyTransport;
+  /** Also encrypt to the sender, so the sent copy stays readable. Default true. */
+  encryptToSelf?: boolean;
+  /**
+   * Bcc recipients would be visible to everyone in the RecipientInfos of a
+   * shared encrypted copy, so by default each gets a copy of its own.
+   * "shared" puts them in the one copy.
+   */
+  bcc?: "separate" | "shared";
+  /**
+   * The output is one stream (stdout, a file): refuse, before any work, a
+   * message that needs separate Bcc copies.
+   */
+  singleCopy?: boolean;
+}
+
+/** One message to hand to delivery: its bytes and its SMTP envelope. */
+export interface OutboundMessage {
+  readonly bytes: Uint8Array;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly sealed: SealedEntity;
+}
+
+/** The result of sealing one input message. */
+export interface SealResult {
+  readonly envelope: Envelope;
+  readonly copies: OutboundMessage[];
+  /** One-line warnings: unchecked chains, legacy certificates, no self copy. */
+  readonly warnings: string[];
+}
+
+/**
+ * Signs and/or encrypts a parsed message for all its recipients.
+ *
+ * @throws {SmimeError} E_MESSAGE for a message without sender or recipients,
+ *   E_CERT_* / E_KEY_* naming every address whose key is missing or unusable,
+ *   E_USAGE when `singleCopy` is set and Bcc recipients need their own copies.
+ */
+export async function sealMessage(
+  message: Message,
+  keys: KeyStore,
+  options: SealOptions,
+): Promise<SealResult> {
+  const envelope = envelopeOf(message);
+  const groups = recipientGroups(envelope, options);
+  if (options.singleCopy && groups.length > 1) {
+    const hidden = groups.slice(1).flat().join(", ");
+    throw new SmimeError(
+      "E_USAGE",
+      `Cannot write one encrypted copy for ${message.source}: Bcc recipients (${hidden}) ` +
+        `would be visible to the others; deliver it, or pass --bcc-shared`,
+    );
+  }
+  const warnings: string[] = [];
+  const signer = options.sign ? await keys.signerFor(envelope.sender) : undefined;
+  if (signer) warnings.push(...signer.warnings.map((w) => `${signer.file}: ${w}`));
+  const certificates = options.encrypt
+    ? await recipientCertificates(keys, envelope, options, warnings)
+    : new Map<string, Uint8Array>();
+
+  const { outer, entity } = canonicalEntity(message);
+  const headers = withTraceHeaders(outer, envelope.sender);
+  const plain: PlainEntity = { stage: "plain", entity };
+  const inner = signer ? await sign(plain, signer.identity, options) : plain;
+
+  const copies: OutboundMessage[] = [];
+  for (const recipients of groups) {
+    const sealed = options.encrypt
+      ? await encryptEntity(inner, certificatesFor(recipients, envelope, certificates), {
+        cipher: options.cipher,
+        rsaKeyTransport: options.rsaKeyTransport,
+      })
+      : inner;
+    copies.push({
+      bytes: messageBytes(headers, sealed),
+      sender: envelope.sender,
+      recipients,
+      sealed,
+    });
+  }
+  return { envelope, copies, warnings };
+}
+
+function sign(
+  plain: PlainEntity,
+  identity: SigningIdentity,
+  options: SealOptions,
+): Promise<SignedEntity> {
+  return signEntity(plain, identity, {
+    detached: options.detached,
+    digest: options.digest,
+    rsaPadding: options.rsaPadding,
+  });
+}
+
+/**
+ * The recipient sets of the copies: one for To and Cc (and Bcc when shared
+ * or not encrypting), then one per Bcc-only recipient.
+ */
+function recipientGroups(envelope: Envelope, options: SealOptions): string[][] {
+  const visible = new Set([...envelope.to, ...envelope.cc].map((m) => m.address.toLowerCase()));
+  const hidden = envelope.recipients.filter((a) => !visible.has(a.toLowerCase()));
+  if (!options.encrypt || options.bcc === "shared" || hidden.length === 0) {
+    return [envelope.recipients.slice()];
+  }
+  const shown = envelope.recipients.filter((a) => visible.has(a.toLowerCase()));
+  return [...(shown.length ? [shown] : []), ...hidden.map((a) => [a])];
+}
+
+/**
+ * Finds the certificate of every recipient, and of the sender unless told
+ * not to, before anything is produced. All failures are reported at once.
+ */
+async function recipientCertificates(
+  keys: KeyStore,
+  envelope: Envelope,
+  options: SealOptions,
+  warnings: string[],
+): Promise<Map<string, Uint8Array>> {
+  const found = new Map<string, Uint8Array>();
+  const failures: { address: string; code: ErrorCode; reason: string }[] = [];
+  for (const address of envelope.recipients) {
+    try {
+      const entry = await keys.certificateFor(address, "encrypt");
+      found.set(address.toLowerCase(), entry.certificate);
+      warnings.push(...entry.warnings.map((w) => `${entry.file}: ${w}`));
+    } catch (err) {
+      if (!isSmimeError(err)) throw err;
+      failures.push({ address, code: err.code, reason: reasonOf(err) });
+    }
+  }
+  if (failures.length === 1) {
+    const [only] = failures;
+    throw new SmimeError(only!.code, only!.reason);
+  }
+  if (failures.length > 1) {
+    throw new SmimeError(
+      failures[0]!.code,
+      `Cannot encrypt to ${failures.length} recipients: ` +
+        failures.map((f) => f.reason).join("; "),
+    );
+  }
+  if (options.encryptToSelf ?? true) {
+    const sender = envelope.sender.toLowerCase();
+    if (!found.has(sender)) {
+      try {
+        const entry = await keys.certificateFor(envelope.sender, "encrypt");
+        found.set(sender, entry.certificate);
+      } catch (err) {
+        if (!isSmimeError(err)) throw err;
+        warnings.push(
+          `not encrypting to the sender, the sent copy won't be readable: ${reasonOf(err)}`,
+        );
+      }
+    }
+  }
+  return found;
+}
+
+/** The certificates one copy is encrypted to: its recipients and the sender. */
+function certificatesFor(
+  recipients: readonly string[],
+  envelope: Envelope,
+  certificates: Map<string, Uint8Array>,
+): Uint8Array[] {
+  const addresses = new Set([...recipients, envelope.sender].map((a) => a.toLowerCase()));
+  const out: Uint8Array[] = [];
+  for (const address of addresses) {
+    const cert = certificates.get(address);
+    if (cert) out.push(cert);
+  }
+  return out;
+}
+
+/**
+ * Adds Date and Message-ID when the message lacks them (RFC 5322 3.6): they
+ * sit outside the signature, and every later step (journals, counting what
+ * arrived) keys on Message-ID.
+ */
+function withTraceHeaders(outer: HeaderField[], sender: string): HeaderField[] {
+  const headers = outer.slice();
+  const probe: Message = { source: "", headers, body: new Uint8Array() };
+  if (!getHeader(probe, "Date")) headers.push(makeHeader("Date", rfc5322Date(new Date())));
+  if (!getHeader(probe, "Message-ID")) {
+    const domain = sender.slice(sender.lastIndexOf("@") + 1) || "smimepost.invalid";
+    const id = crypto.randomUUID().replaceAll("-", "");
+    headers.push(makeHeader("Message-ID", `<${id}@${domain}>`));
+  }
+  return headers;
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** RFC 5322 3.3 date-time in UTC, e.g. "Sat, 28 Nov 2026 02:36:47 +0000". */
+export function rfc5322Date(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ` +
+    `${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:` +
+    `${pad(date.getUTCSeconds())} +0000`;
+}

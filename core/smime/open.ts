@@ -1,0 +1,141 @@
+/**
+ * Opening sealed messages: peel S/MIME layers (opaque signed, multipart/signed,
+ * enveloped, auth-enveloped) from the outside in, verifying and decrypting.
+ *
+ * @module
+ */
+import { decrypt, inspect, verify } from "../cms/mod.ts";
+import type { CmsKind, RecipientKey, VerifyResult } from "../cms/types.ts";
+import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
+import type { MimeNode } from "../message/mod.ts";
+import { decodeBody, parseMimeTree, toCrlf } from "../message/mod.ts";
+
+/** One S/MIME layer that was opened. */
+export type OpenedLayer =
+  | { kind: "signed"; detached: boolean; result: VerifyResult }
+  | { kind: "enveloped-data" | "auth-enveloped-data"; decryptedWith: string };
+
+/** Supplies keys to try on an encrypted layer, most likely first. */
+export type KeyCandidates = () => Promise<(RecipientKey & { file: string })[]>;
+
+/** How to open a message. */
+export interface OpenOptions {
+  trustAnchors?: Uint8Array[];
+  /** Keys for encrypted layers; without it an encrypted layer is an error. */
+  keys?: KeyCandidates;
+  /** Stop after the first encrypted layer (what `decrypt` prints). */
+  stopAfterDecrypt?: boolean;
+}
+
+/** What opening found: the layers, outermost first, and the innermost entity. */
+export interface Opened {
+  layers: OpenedLayer[];
+  /** The innermost MIME entity (canonical CRLF form). */
+  content: Uint8Array;
+}
+
+/** How many S/MIME layers are opened before giving up (signed inside encrypted inside ...). */
+const MAX_LAYERS = 8;
+
+/**
+ * Opens every S/MIME layer of `bytes`.
+ *
+ * @throws {SmimeError} E_MESSAGE when it holds no S/MIME layer, E_CMS for a
+ *   malformed CMS object, E_DECRYPT when no key opens an encrypted layer.
+ */
+export async function openMessage(
+  bytes: Uint8Array,
+  source: string,
+  options: OpenOptions = {},
+): Promise<Opened> {
+  const layers: OpenedLayer[] = [];
+  let node = parseMimeTree(bytes, source);
+  let content = bytes;
+  for (let depth = 0; depth < MAX_LAYERS; depth++) {
+    const step = await openLayer(node, source, options);
+    if (!step) break;
+    layers.push(step.layer);
+    content = step.content;
+    if (options.stopAfterDecrypt && step.layer.kind !== "signed") break;
+    node = parseMimeTree(content, source);
+  }
+  if (layers.length === 0) {
+    throw new SmimeError(
+      "E_MESSAGE",
+      `${source}: not an S/MIME message (Content-Type ${describe(node)})`,
+    );
+  }
+  return { layers, content };
+}
+
+async function openLayer(
+  node: MimeNode,
+  source: string,
+  options: OpenOptions,
+): Promise<{ layer: OpenedLayer; content: Uint8Array } | undefined> {
+  const { type, subtype } = node.contentType;
+  if (type === "multipart" && subtype === "signed") {
+    const [signed, signature] = node.children;
+    if (!signed || !signature) {
+      throw new SmimeError("E_MESSAGE", `${source}: multipart/signed without two parts`);
+    }
+    // RFC 8551 3.1.1: verify over the canonical (CRLF) form of the first part.
+    const content = toCrlf(signed.raw);
+    const result = await verify(decodeBody(signature), {
+      detachedContent: content,
+      trustAnchors: options.trustAnchors,
+    });
+    return { layer: { kind: "signed", detached: true, result }, content };
+  }
+  if (!isPkcs7Mime(node)) return undefined;
+  const der = decodeBody(node);
+  const kind: CmsKind = inspect(der).kind;
+  if (kind === "signed-data") {
+    const result = await verify(der, { trustAnchors: options.trustAnchors });
+    return {
+      layer: { kind: "signed", detached: result.detached, result },
+      content: result.content,
+    };
+  }
+  if (!options.keys) {
+    throw new SmimeError("E_DECRYPT", `${source}: the message is encrypted; give --key`);
+  }
+  const { content, file } = await decryptWithAny(der, await options.keys(), source);
+  return { layer: { kind, decryptedWith: file }, content };
+}
+
+async function decryptWithAny(
+  der: Uint8Array,
+  candidates: (RecipientKey & { file: string })[],
+  source: string,
+): Promise<{ content: Uint8Array; file: string }> {
+  const refusals: string[] = [];
+  for (const key of candidates) {
+    try {
+      return { content: await decrypt(der, key), file: key.file };
+    } catch (err) {
+      if (!isSmimeError(err, "E_DECRYPT")) throw err;
+      refusals.push(`${key.file}: ${reasonOf(err).replace(/^Cannot decrypt: /, "")}`);
+    }
+  }
+  if (refusals.length === 0) {
+    throw new SmimeError(
+      "E_KEY_NOT_FOUND",
+      `Cannot decrypt ${source}: no private key for any of its recipients (give --key)`,
+    );
+  }
+  throw new SmimeError("E_DECRYPT", `Cannot decrypt ${source}: ${refusals.join("; ")}`);
+}
+
+/** application/pkcs7-mime, the x- form old clients write, or a .p7m octet-stream. */
+function isPkcs7Mime(node: MimeNode): boolean {
+  const { type, subtype, params } = node.contentType;
+  if (type !== "application") return false;
+  if (subtype === "pkcs7-mime" || subtype === "x-pkcs7-mime") return true;
+  const name = (params["name"] ?? "").toLowerCase();
+  return subtype === "octet-stream" && name.endsWith(".p7m");
+}
+
+function describe(node: MimeNode): string {
+  return `${node.contentType.type}/${node.contentType.subtype}`;
+}

@@ -1,0 +1,51 @@
+/**
+ * smimepost as a library: parse a message, sign and encrypt it with S/MIME
+ * for every recipient, and open (verify, decrypt) what comes back.
+ *
+ * @example Sign and encrypt a message with keys from a key folder
+ * ```ts ignore
+ * import { KeyStore, parseMessage, sealMessage } from "./mod.ts";
+ *
+ * const bytes = await Deno.readFile("statement.eml");
+ * const keys = new KeyStore({ dir: "keys" });
+ * const { copies } = await sealMessage(parseMessage(bytes, "statement.eml"), keys, {
+ *   sign: true,
+ *   detached: false,
+ *   encrypt: true,
+ * });
+ * for (const copy of copies) console.log(copy.recipients, copy.bytes.length);
+ * ```
+ *
+ * @module
+ */
+export { ErrorCodes, ExitCode, isSmimeError, SmimeError } from "./core/errors.ts";
+export type { ErrorCode } from "./core/errors.ts";
+export {
+  canonicalEntity,
+  envelopeOf,
+  parseAddressList,
+  parseMessage,
+  parseMimeTree,
+} from "./core/message/mod.ts";
+export type {
+  CanonicalEntity,
+  Envelope,
+  HeaderField,
+  Mailbox,
+  Message,
+  MimeNode,
+} from "./core/message/mod.ts";
+export { decrypt, encrypt, inspect, sign, verify } from "./core/cms/mod.ts";
+export type * from "./core/cms/types.ts";
+export { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
+export type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./core/keys/mod.ts";
+export { sealMessage } from "./core/pipeline.ts";
+export type { OutboundMessage, SealOptions, SealResult } from "./core/pipeline.ts";
+export { openMessage } from "./core/smime/open.ts";
+export type { Opened, OpenedLayer, OpenOptions } from "./core/smime/open.ts";
+export type {
+  EncryptedEntity,
+  PlainEntity,
+  SealedEntity,
+  SignedEntity,
+} from "./core/smime/seal.ts";

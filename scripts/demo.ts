@@ -1,0 +1,125 @@
+/**
+ * `deno task demo`: the main job on built-in fixtures. Makes a throw-away
+ * test PKI, signs and encrypts fixtures/statement.eml with the CLI (run as
+ * the compiled binary would be), then shows, verifies and decrypts what it
+ * made, and, when openssl is installed, has `openssl cms` check it too.
+ *
+ * @module
+ */
+import { makeTestPki } from "./make_pki.ts";
+import { runCli } from "./run_cli.ts";
+
+const work = await Deno.makeTempDir({ prefix: "smimepost-demo-" });
+const keys = `${work}/keys`;
+const statement = new URL("../fixtures/statement.eml", import.meta.url).pathname;
+let failed = false;
+
+function title(text: string): void {
+  console.log(`\n\x1b[1m== ${text}\x1b[0m`);
+}
+
+/** Runs one smimepost command, printing it and what it printed. */
+async function smimepost(args: string[], expectCode = 0): Promise<void> {
+  console.log(`$ smimepost ${args.join(" ")}`);
+  const run = await runCli(args, { cwd: work });
+  if (run.text) console.log(run.text.trimEnd().split("\n").slice(0, 40).join("\n"));
+  if (run.stderr) console.log(run.stderr.trimEnd());
+  if (run.code !== expectCode) {
+    console.log(`!! exit ${run.code}, expected ${expectCode}`);
+    failed = true;
+  }
+}
+
+/** Runs an openssl command if openssl is there; returns its exit status. */
+async function openssl(args: string[]): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("openssl", { args, cwd: work, stdout: "piped" }).output();
+    return out.code;
+  } catch {
+    return undefined;
+  }
+}
+
+try {
+  title("A test PKI, fresh every run (root, intermediate, users in the key folder)");
+  await makeTestPki(keys);
+  for (const entry of [...Deno.readDirSync(keys)].map((e) => e.name).sort()) {
+    console.log(`  keys/${entry}`);
+  }
+  await Deno.copyFile(statement, `${work}/statement.eml`);
+  const trust = ["--keys", "keys", "--trust", "keys/trust.pem"];
+
+  title("Sign (opaque) and encrypt to Bob, Carol and the sender");
+  await smimepost(["send", "statement.eml", "--sign", "--encrypt", ...trust, "-o", "sealed.eml"]);
+  console.log(`wrote sealed.eml (${(await Deno.stat(`${work}/sealed.eml`)).size} bytes)`);
+
+  title("Its structure");
+  await smimepost(["show", "sealed.eml", "--keys", "keys", "--key", "keys/bob@example.com.pem"]);
+
+  title("Verify: decrypt with a recipient's key from the folder, check the signature");
+  await smimepost(["verify", "sealed.eml", ...trust]);
+
+  title("Decrypt with Carol's key (EC P-256, ECDH key agreement)");
+  await smimepost([
+    "decrypt",
+    "sealed.eml",
+    "--keys",
+    "keys",
+    "--key",
+    "keys/carol@example.net.pem",
+    "-o",
+    "inner.eml",
+  ]);
+  console.log("wrote inner.eml: the signed entity, as openssl cms -decrypt would give");
+
+  title("Detached signature (multipart/signed), verified");
+  await smimepost(["send", "statement.eml", "--sign-detached", ...trust, "-o", "signed.eml"]);
+  await smimepost(["verify", "signed.eml", ...trust]);
+
+  title("A refusal: a recipient without a certificate");
+  const noCert = (await Deno.readTextFile(`${work}/statement.eml`))
+    .replace("Cc: ", "Cc: nobody@example.org, ");
+  await Deno.writeTextFile(`${work}/nocert.eml`, noCert);
+  await smimepost(["send", "nocert.eml", "--encrypt", "--keys", "keys"], 67);
+
+  title("Independent check with openssl cms");
+  const decrypted = await openssl([
+    "cms",
+    "-decrypt",
+    "-in",
+    "sealed.eml",
+    "-recip",
+    "keys/bob@example.com.crt",
+    "-inkey",
+    "keys/bob@example.com.pem",
+    "-out",
+    "openssl-inner.eml",
+  ]);
+  if (decrypted === undefined) console.log("openssl not installed: skipped");
+  else {
+    const verified = await openssl([
+      "cms",
+      "-verify",
+      "-in",
+      "openssl-inner.eml",
+      "-CAfile",
+      "keys/trust.pem",
+      "-purpose",
+      "smimesign",
+      "-out",
+      "/dev/null",
+    ]);
+    const ok = decrypted === 0 && verified === 0;
+    console.log(
+      `openssl cms -decrypt: ${decrypted === 0 ? "ok" : "FAILED"}; ` +
+        `openssl cms -verify: ${verified === 0 ? "ok" : "FAILED"}`,
+    );
+    failed ||= !ok;
+  }
+} finally {
+  await Deno.remove(work, { recursive: true });
+}
+console.log(
+  failed ? "\ndemo: something went wrong (see above)" : "\ndemo: all steps did what they should",
+);
+Deno.exit(failed ? 1 : 0);

@@ -1,0 +1,89 @@
+/**
+ * Shared test helpers: one test PKI per test process, openssl as the
+ * independent judge, and message builders.
+ *
+ * @module
+ */
+import { makeTestPki } from "../scripts/make_pki.ts";
+import { KeyStore } from "../core/keys/mod.ts";
+
+let pkiDir: Promise<string> | undefined;
+
+/**
+ * A test PKI made once per test process in a temporary folder, removed at
+ * process exit. Its key folder follows the address convention.
+ */
+export function testPki(): Promise<string> {
+  pkiDir ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "smimepost-test-pki-" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+    await makeTestPki(dir);
+    return dir;
+  })();
+  return pkiDir;
+}
+
+/** A KeyStore over the test PKI, trusting its root. */
+export async function testKeyStore(
+  options: { trust?: boolean; allowInvalid?: boolean } = {},
+): Promise<KeyStore> {
+  const dir = await testPki();
+  const { loadPemBundle } = await import("../core/keys/mod.ts");
+  const trust = options.trust === false
+    ? undefined
+    : loadPemBundle(await Deno.readFile(`${dir}/trust.pem`), `${dir}/trust.pem`);
+  return new KeyStore({ dir, trustAnchors: trust, allowInvalid: options.allowInvalid });
+}
+
+/** What an openssl run produced. */
+export interface OpensslRun {
+  code: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/** Runs openssl with `args`, feeding `stdin`. */
+export async function openssl(args: string[], stdin?: Uint8Array): Promise<OpensslRun> {
+  const child = new Deno.Command("openssl", {
+    args,
+    stdin: stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes a message written with "\n" line ends, converting to CRLF when asked. */
+export function messageBytes(text: string, lineEnd: "\n" | "\r\n" = "\n"): Uint8Array {
+  return encoder.encode(lineEnd === "\n" ? text : text.replaceAll("\n", "\r\n"));
+}
+
+/** Byte equality with a readable failure. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Converts CRLF to LF (what openssl's text-mode output and Postfix's store do). */
+export function toLf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10) continue;
+    out[o++] = bytes[i]!;
+  }
+  return out.subarray(0, o);
+}
