@@ -12,11 +12,17 @@ import type { CipherName, DigestName } from "./core/cms/types.ts";
 import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
-import type { KeyReport } from "./core/keys/mod.ts";
 import { envelopeOf, getHeader, parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
+import type { OutboundMessage } from "./core/pipeline.ts";
+import { describeDelivery, redact, resolveDelivery } from "./core/config/mod.ts";
+import type { ConfigInputs, ResolvedDelivery } from "./core/config/mod.ts";
+import { deliverCopies, deliveryExitCode } from "./core/deliver/run.ts";
+import { startSink } from "./core/sink/mod.ts";
+import { plugins } from "./plugins/mod.ts";
 import { openMessage } from "./core/smime/open.ts";
-import type { KeyCandidates, OpenedLayer } from "./core/smime/open.ts";
+import type { KeyCandidates } from "./core/smime/open.ts";
+import { layerLines, outcomeJson, outcomeLines, reportLines, sendingLine } from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
 
 const VERSION = "0.1.0";
@@ -24,6 +30,9 @@ const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
 
 /** Set by --verbose / --quiet on whichever command runs. */
 const output = { verbose: false, quiet: false };
+/** The exit status an action sets when it finishes without an exception. */
+let exitStatus: number = ExitCode.ok;
+const encoder = new TextEncoder();
 
 function warn(text: string): void {
   if (!output.quiet) console.error(`smimepost: warning: ${text}`);
@@ -74,9 +83,9 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
 
-withKeyOptions(
+withDeliveryOptions(withKeyOptions(
   program.command("send", { isDefault: true })
-    .description("seal a message (sign and/or encrypt); with no delivery it goes to stdout")
+    .description("seal a message (sign and/or encrypt) and deliver it, or write it to stdout")
     .argument("<file>", 'RFC 5322 message file, or "-" for stdin')
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
     .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
@@ -88,11 +97,17 @@ withKeyOptions(
     .option("--oaep", "RSA key transport with RSA-OAEP (SHA-256) instead of PKCS#1 v1.5")
     .option("--no-encrypt-to-self", "do not encrypt to the sender's own certificate")
     .option("--bcc-shared", "one encrypted copy for all, Bcc recipients visible to the others")
-    .option("-o, --output <file>", "write the sealed message to a file instead of stdout"),
-).action(async (file, options) => {
+    .option("-o, --output <file>", "write the sealed message to a file instead of stdout")
+    .option("--json", "one JSON object per delivered message on stdout")
+    .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
+)).action(async (file, options) => {
   setOutput(options);
   const detached = Boolean(options.signDetached || options.sign_detached);
   const sign = Boolean(options.sign) || detached;
+  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
+  if (delivery && options.output) {
+    throw new SmimeError("E_USAGE", `conflicting: --output and a delivery (${delivery.profile})`);
+  }
   const { bytes, source } = await readInput(file);
   const message = parseMessage(bytes, source);
   const keys = await openKeyStore(options, file === "-");
@@ -106,10 +121,14 @@ withKeyOptions(
     rsaKeyTransport: options.oaep ? "oaep" : "pkcs1",
     encryptToSelf: options.encryptToSelf,
     bcc: options.bccShared ? "shared" : "separate",
-    singleCopy: true,
+    singleCopy: !delivery,
   });
   result.warnings.forEach(warn);
   if (!sign && !options.encrypt) warn(`${source}: neither --sign nor --encrypt given; sent as is`);
+  if (delivery) {
+    exitStatus = await deliver(delivery, result.copies, source, options);
+    return;
+  }
   const [copy] = result.copies;
   if (options.output) await writeFileAtomic(options.output, copy!.bytes);
   else await writeStdout(copy!.bytes);
@@ -139,7 +158,7 @@ withKeyOptions(
     lines.push(...described.lines);
     failures += described.problems;
   }
-  await writeStdout(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await printLines(lines);
   if (failures > 0) {
     throw new SmimeError("E_VERIFY", `${source}: verification failed (${failures} problem(s))`);
   }
@@ -177,7 +196,7 @@ withKeyOptions(
   const lines = await describeMessage(bytes, source, {
     keys: keys && keyCandidates(keys, bytes, source, options.key),
   });
-  await writeStdout(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await printLines(lines);
 });
 
 const keysCommand = program.command("keys").description("work with the key folder");
@@ -190,13 +209,167 @@ withKeyOptions(
   const reports = await keys.check();
   const lines = reports.flatMap(reportLines);
   lines.push(`${reports.length} file(s), ${reports.filter((r) => !r.ok).length} with problems`);
-  await writeStdout(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await printLines(lines);
   if (reports.some((r) => !r.ok)) {
     throw new SmimeError("E_CERT_INVALID", `problems found in ${options.keys}`);
   }
 });
 
+const configCommand = program.command("config").description("delivery configuration");
+withDeliveryOptions(
+  configCommand.command("check")
+    .description(
+      "print the resolved delivery profile, secrets masked, with where each value came from",
+    ),
+).action(async (options) => {
+  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
+  const lines = delivery
+    ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
+    : ["no delivery configured: sealed messages go to stdout"];
+  await printLines(lines);
+});
+
+program.command("sink")
+  .description("run a small SMTP server that stores what it receives (a dry-run target)")
+  .option("--host <address>", "address to listen on", "127.0.0.1")
+  .option("--port <n>", "port to listen on", "2525")
+  .option("--dir <folder>", "store each message as ID.eml with its envelope in ID.json")
+  .option("--no-strict", "accept bare CR or LF (a strict receiver refuses them: SMTP smuggling)")
+  .action(async (options) => {
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new SmimeError("E_USAGE", `--port: not a port number: "${options.port}"`);
+    }
+    if (options.dir) await Deno.mkdir(options.dir, { recursive: true });
+    const sink = await startSink({
+      host: options.host,
+      port,
+      dir: options.dir,
+      strict: options.strict,
+      keep: options.dir ? undefined : 0,
+      log: (line) => console.error(line),
+    });
+    console.error(
+      `smimepost sink listening on ${sink.host}:${sink.port}` +
+        (options.dir ? `, storing messages in ${options.dir}` : ", counting messages only"),
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+    });
+    await sink.close();
+    console.error(`smimepost sink: stopped after ${sink.count} message(s)`);
+  });
+
 // ---------------------------------------------------------------- helpers
+
+/** The delivery options `send` and `config check` share. */
+function withDeliveryOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .option(
+      "--config <file>",
+      "config file (default: ./smimepost.toml, then the user's config folder)",
+    )
+    .option("--profile <name>", "delivery profile from the config file")
+    .option("--send-smtp", "deliver over SMTP using SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD")
+    .addOption(new Option("--send_smtp").hideHelp())
+    .option(
+      "--send-api",
+      "deliver through the SparkPost API using SPARKPOST_API_KEY, SPARKPOST_HOST",
+    )
+    .addOption(new Option("--send_api").hideHelp())
+    .option(
+      "--option <key=value>",
+      "set a profile option (repeatable); beats the environment and the file",
+      (value: string, previous: string[] = []) => [...previous, value],
+    );
+}
+
+type DeliveryFlags = {
+  config?: string;
+  profile?: string;
+  sendSmtp?: true;
+  send_smtp?: true;
+  sendApi?: true;
+  send_api?: true;
+  option?: string[];
+};
+
+function deliveryInputs(options: DeliveryFlags): ConfigInputs {
+  const smtp = options.sendSmtp || options.send_smtp;
+  const api = options.sendApi || options.send_api;
+  if (smtp && api) throw new SmimeError("E_USAGE", "conflicting: --send_smtp and --send_api");
+  const overrides: Record<string, string> = {};
+  for (const pair of options.option ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new SmimeError("E_USAGE", `--option: expected key=value, got "${pair}"`);
+    overrides[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return {
+    configFile: options.config,
+    profile: options.profile,
+    cwd: Deno.cwd(),
+    env: readEnv,
+    legacy: smtp ? "smtp" : api ? "api" : undefined,
+    overrides,
+  };
+}
+
+/** Deno.env.get that treats a variable outside the allowed set as unset. */
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Delivers the copies through the resolved plugin, printing the old tool's lines. */
+async function deliver(
+  delivery: ResolvedDelivery,
+  copies: OutboundMessage[],
+  source: string,
+  options: { json?: true; debugSmtp?: true },
+): Promise<number> {
+  delivery.warnings.forEach(warn);
+  const secrets = delivery.plugin.secrets
+    .map((key) => (delivery.options as Record<string, unknown>)[key])
+    .filter((v): v is string => typeof v === "string" && v.length > 0);
+  // Progress goes to stdout as the old tool printed it, or to stderr under --json.
+  const say = (line: string) => {
+    if (options.json) console.error(redact(line, secrets));
+    else if (!output.quiet) console.log(redact(line, secrets));
+  };
+  const transport = delivery.plugin.create(delivery.options, {
+    info: say,
+    warn: (line) => warn(redact(line, secrets)),
+    debug: options.debugSmtp ? (line) => console.error(redact(line, secrets)) : undefined,
+  });
+  try {
+    await transport.open();
+    const outcomes = await deliverCopies(transport, copies, {
+      sending: (message) => say(sendingLine(source, message)),
+      delivered: (outcome) => {
+        if (options.json) console.log(JSON.stringify(outcomeJson(source, outcome)));
+        else outcomeLines(outcome).forEach(say);
+      },
+    });
+    return deliveryExitCode(outcomes);
+  } catch (err) {
+    if (isSmimeError(err)) throw new SmimeError(err.code, redact(err.message, secrets));
+    throw err;
+  } finally {
+    await transport.close();
+  }
+}
+
+/** Writes lines to stdout, all of them or an E_OUTPUT error. */
+function printLines(lines: string[]): Promise<void> {
+  return writeStdout(encoder.encode(lines.join("\n") + "\n"));
+}
 
 function setOutput(options: { verbose?: true; quiet?: true }): void {
   output.verbose = Boolean(options.verbose);
@@ -251,7 +424,7 @@ function passphraseSource(file: string | undefined, stdinIsMessage: boolean) {
 async function promptSecret(prompt: string, stdinIsMessage: boolean): Promise<string | undefined> {
   const stdin = Deno.stdin;
   if (stdinIsMessage || !stdin.isTerminal() || !Deno.stderr.isTerminal()) return undefined;
-  await Deno.stderr.write(new TextEncoder().encode(prompt));
+  await Deno.stderr.write(encoder.encode(prompt));
   stdin.setRaw(true);
   const typed: number[] = [];
   const buf = new Uint8Array(1);
@@ -267,7 +440,7 @@ async function promptSecret(prompt: string, stdinIsMessage: boolean): Promise<st
     }
   } finally {
     stdin.setRaw(false);
-    await Deno.stderr.write(new TextEncoder().encode("\n"));
+    await Deno.stderr.write(encoder.encode("\n"));
   }
   return new TextDecoder().decode(new Uint8Array(typed));
 }
@@ -312,63 +485,13 @@ function fromAddress(bytes: Uint8Array, source: string): string | undefined {
   }
 }
 
-/** The lines describing one opened layer, and how many problems it has. */
-function layerLines(
-  source: string,
-  layer: OpenedLayer,
-  from: string | undefined,
-): { lines: string[]; problems: number } {
-  if (layer.kind !== "signed") {
-    return { lines: [`${source}: ${layer.kind}, opened with ${layer.decryptedWith}`], problems: 0 };
-  }
-  const form = layer.detached ? "multipart/signed" : "opaque";
-  if (layer.result.signers.length === 0) {
-    return { lines: [`${source}: signed (${form}) but has no signers`], problems: 1 };
-  }
-  const lines: string[] = [];
-  let problems = 0;
-  const problem = (line: string) => {
-    lines.push(line);
-    problems++;
-  };
-  for (const signer of layer.result.signers) {
-    const who = signer.emailAddresses.join(", ") || signer.subject || "unknown signer";
-    const when = signer.signingTime
-      ? ` at ${signer.signingTime.toISOString().replace(/\.\d{3}Z$/, "Z")}`
-      : "";
-    lines.push(
-      `${source}: signed (${form}) by ${who}${when}, ` +
-        `${signer.digestAlgorithm} with ${signer.signatureAlgorithm}`,
-      `  subject: ${signer.subject}`,
-    );
-    if (signer.signatureValid) lines.push("  signature: intact");
-    else problem(`  signature: BROKEN (${signer.signatureError ?? "does not verify"})`);
-    if (signer.chain === "trusted") lines.push("  chain: trusted");
-    else if (signer.chain === "unchecked") lines.push("  chain: not checked (no --trust given)");
-    else problem(`  chain: NOT trusted (${signer.chainError ?? "no path to a trust anchor"})`);
-    if (from && !signer.emailAddresses.includes(from.toLowerCase())) {
-      problem(`  from: ${from} is not an address of the signer's certificate`);
-    }
-  }
-  return { lines, problems };
-}
-
-function reportLines(report: KeyReport): string[] {
-  const head = `${report.ok ? "ok     " : "PROBLEM"} ${report.file}: ${report.summary}`;
-  return [
-    head,
-    ...report.problems.map((p) => `        problem: ${p}`),
-    ...report.warnings.map((w) => `        warning: ${w}`),
-  ];
-}
-
 // ------------------------------------------------------------------- main
 
 /** Runs the CLI with `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
     await program.parseAsync(args, { from: "user" });
-    return ExitCode.ok;
+    return exitStatus;
   } catch (err) {
     return reportError(err);
   }

@@ -110,7 +110,27 @@ export async function sealMessage(
       sealed,
     });
   }
-  return { envelope, copies, warnings };
+  return { envelope, copies, warnings: mergeWarnings(warnings) };
+}
+
+/**
+ * Folds the same warning about several files into one line:
+ * "chain not checked (no --trust given): a.crt, b.crt".
+ */
+function mergeWarnings(warnings: string[]): string[] {
+  const byText = new Map<string, string[]>();
+  const plain: string[] = [];
+  for (const warning of warnings) {
+    const match = /^(\S+): (.+)$/.exec(warning);
+    if (!match) {
+      plain.push(warning);
+      continue;
+    }
+    const files = byText.get(match[2]!) ?? [];
+    if (!files.includes(match[1]!)) files.push(match[1]!);
+    byText.set(match[2]!, files);
+  }
+  return [...[...byText].map(([text, files]) => `${text}: ${files.join(", ")}`), ...plain];
 }
 
 function sign(

@@ -1,11 +1,13 @@
 /**
  * `deno task demo`: the main job on built-in fixtures. Makes a throw-away
- * test PKI, signs and encrypts fixtures/statement.eml with the CLI (run as
- * the compiled binary would be), then shows, verifies and decrypts what it
- * made, and, when openssl is installed, has `openssl cms` check it too.
+ * test PKI, starts the built-in SMTP sink, signs, encrypts and delivers
+ * fixtures/statement.eml over SMTP with the CLI (run as the compiled binary
+ * would be), reads back what arrived, shows, verifies and decrypts it, and,
+ * when openssl is installed, has `openssl cms` check it too.
  *
  * @module
  */
+import { startSink } from "../core/sink/mod.ts";
 import { makeTestPki } from "./make_pki.ts";
 import { runCli } from "./run_cli.ts";
 
@@ -19,9 +21,14 @@ function title(text: string): void {
 }
 
 /** Runs one smimepost command, printing it and what it printed. */
-async function smimepost(args: string[], expectCode = 0): Promise<void> {
-  console.log(`$ smimepost ${args.join(" ")}`);
-  const run = await runCli(args, { cwd: work });
+async function smimepost(
+  args: string[],
+  expectCode = 0,
+  env?: Record<string, string>,
+): Promise<void> {
+  const shownEnv = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
+  console.log(`$ ${shownEnv}smimepost ${args.join(" ")}`);
+  const run = await runCli(args, { cwd: work, env });
   if (run.text) console.log(run.text.trimEnd().split("\n").slice(0, 40).join("\n"));
   if (run.stderr) console.log(run.stderr.trimEnd());
   if (run.code !== expectCode) {
@@ -49,9 +56,28 @@ try {
   await Deno.copyFile(statement, `${work}/statement.eml`);
   const trust = ["--keys", "keys", "--trust", "keys/trust.pem"];
 
-  title("Sign (opaque) and encrypt to Bob, Carol and the sender");
-  await smimepost(["send", "statement.eml", "--sign", "--encrypt", ...trust, "-o", "sealed.eml"]);
-  console.log(`wrote sealed.eml (${(await Deno.stat(`${work}/sealed.eml`)).size} bytes)`);
+  title("Start the built-in SMTP sink (smimepost sink), a safe delivery target");
+  const sink = await startSink({ port: 0, dir: `${work}/captured` });
+  console.log(`listening on ${sink.host}:${sink.port}, storing in captured/`);
+
+  title("Sign (opaque), encrypt to Bob, Carol and the sender, deliver over SMTP");
+  const smtp = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
+  try {
+    await smimepost(
+      ["send", "statement.eml", "--sign", "--encrypt", ...trust, "--send_smtp"],
+      0,
+      smtp,
+    );
+  } finally {
+    await sink.close();
+  }
+  const [arrived] = sink.received;
+  if (!arrived) throw new Error("the sink received nothing");
+  await Deno.writeFile(`${work}/sealed.eml`, arrived.data);
+  console.log(
+    `the sink stored ${arrived.id}.eml (${arrived.data.length} bytes) for ` +
+      `${arrived.rcptTo.join(", ")}; saved as sealed.eml`,
+  );
 
   title("Its structure");
   await smimepost(["show", "sealed.eml", "--keys", "keys", "--key", "keys/bob@example.com.pem"]);

@@ -1,0 +1,28 @@
+/**
+ * The lines `smimepost config check` prints for a resolved delivery target.
+ *
+ * @module
+ */
+import type { ResolvedDelivery } from "./types.ts";
+
+/**
+ * Lines describing where delivery goes and where each option came from;
+ * secrets are "****".
+ *
+ * @example
+ * ```ts ignore
+ * describeDelivery(resolved);
+ * // ["profile pmta (plugin powermta) from smimepost.toml",
+ * //  "  host = 10.0.0.5   (file smimepost.toml [profiles.pmta])", ...]
+ * ```
+ */
+export function describeDelivery(resolved: ResolvedDelivery): string[] {
+  const origin = resolved.file ?? "the environment and --option flags";
+  const lines = [`profile ${resolved.profile} (plugin ${resolved.plugin.id}) from ${origin}`];
+  const settings = resolved.values.map((v) => `  ${v.key} = ${v.display}`);
+  const width = Math.max(0, ...settings.map((s) => s.length));
+  resolved.values.forEach((v, i) => {
+    lines.push(`${settings[i]!.padEnd(width)}   (${v.source})`);
+  });
+  return lines;
+}

@@ -1,0 +1,106 @@
+/**
+ * Secrets: reading `<key>_file` and running `<key>_command`, and redacting
+ * secret values from any text as a last line of defence.
+ *
+ * @module
+ */
+import { SmimeError } from "../errors.ts";
+import { ioReason } from "./file.ts";
+import type { ResolvedDelivery } from "./types.ts";
+
+/** How every secret is shown. */
+export const MASK = "****";
+
+/** The forms a secret option may be given in, besides its own key. */
+export const SECRET_SUFFIXES = ["_file", "_command"] as const;
+
+/**
+ * Reads a secret from a file, trimming trailing line ends.
+ * @param where the config key for messages, e.g. `profiles.sp.api_key_file`
+ * @throws SmimeError E_CONFIG naming the key and file when unreadable or empty
+ */
+export async function readSecretFile(path: string, where: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new SmimeError("E_CONFIG", `${where}: cannot read "${path}": ${ioReason(err)}`, {
+      cause: err,
+    });
+  }
+  const secret = text.replace(/[\r\n]+$/, "");
+  if (secret === "") throw new SmimeError("E_CONFIG", `${where}: "${path}" is empty`);
+  return secret;
+}
+
+/**
+ * Runs `/bin/sh -c command` and returns its trimmed stdout. Stdin is closed
+ * (the message may be arriving on ours); neither stdout nor stderr is ever
+ * shown, and the command itself is not repeated in messages.
+ * @param where the config key for messages, e.g. `profiles.sp.api_key_command`
+ * @throws SmimeError E_CONFIG naming the key when it cannot run, fails or prints nothing
+ */
+export async function runSecretCommand(command: string, where: string): Promise<string> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("/bin/sh", {
+      args: ["-c", command],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    throw new SmimeError("E_CONFIG", `${where}: cannot run /bin/sh: ${ioReason(err)}`, {
+      cause: err,
+    });
+  }
+  if (!output.success) {
+    const status = output.signal ? `signal ${output.signal}` : `exit status ${output.code}`;
+    throw new SmimeError("E_CONFIG", `${where}: the command failed (${status})`);
+  }
+  const secret = new TextDecoder().decode(output.stdout).trim();
+  if (secret === "") throw new SmimeError("E_CONFIG", `${where}: the command printed nothing`);
+  return secret;
+}
+
+/**
+ * Replaces every occurrence of each non-empty secret in `text` by "****";
+ * the base64 form of each secret too (AUTH LOGIN sends it so).
+ *
+ * @example
+ * ```ts
+ * import { redact } from "./secrets.ts";
+ * redact("AUTH failed for s3cret", ["s3cret"]); // "AUTH failed for ****"
+ * ```
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret === "") continue;
+    forms.add(secret);
+    forms.add(base64(secret));
+  }
+  // Longest first, so a secret containing another is masked whole.
+  let result = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    result = result.split(form).join(MASK);
+  }
+  return result;
+}
+
+function base64(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** The secret values in resolved options, for {@link redact}. */
+export function secretsOf(resolved: ResolvedDelivery): string[] {
+  const options = resolved.options as Record<string, unknown> | undefined;
+  const found: string[] = [];
+  for (const key of resolved.plugin.secrets) {
+    const value = options?.[key];
+    if (typeof value === "string" && value !== "") found.push(value);
+  }
+  return found;
+}

@@ -1,0 +1,98 @@
+/**
+ * The transport for transmissions APIs (SparkPost's, PowerMTA 5's,
+ * Momentum's): one POST per message; the plugin supplies the API base and
+ * the payload.
+ *
+ * @module
+ */
+import { HttpError, resultFromResponse, TransmissionsClient } from "../http/mod.ts";
+import type { OutboundMessage } from "../pipeline.ts";
+import type { DeliveryResult, PluginContext, Transport } from "./types.ts";
+
+/** What an HTTP plugin hands the shared transport. */
+export interface HttpTransportSettings {
+  /** The API base, e.g. https://api.sparkpost.com/api/v1; resolved at open(). */
+  baseUrl: () => string;
+  apiKey: string;
+  /** Names the API in errors: "SparkPost API", "PowerMTA API". */
+  label: string;
+  subaccount?: string;
+  timeoutMs?: number;
+  /** The JSON body for one message. */
+  payload: (message: OutboundMessage) => object;
+}
+
+/** Posts each message to {baseUrl}/transmissions. */
+export class HttpTransport implements Transport {
+  readonly #settings: HttpTransportSettings;
+  readonly #context: PluginContext;
+  #client: TransmissionsClient | undefined;
+
+  /** No I/O here: open() resolves the base and reports. */
+  constructor(settings: HttpTransportSettings, context: PluginContext) {
+    this.#settings = settings;
+    this.#context = context;
+  }
+
+  /**
+   * The API is stateless: resolves the base URL and prints the old tool's
+   * `Opened connection to <origin>` without touching the network.
+   *
+   * @throws {SmimeError} E_CONFIG for a base that is not a host name or URL
+   */
+  open(): Promise<void> {
+    this.#connect();
+    return Promise.resolve();
+  }
+
+  /**
+   * POSTs the message. A timeout, or a connection lost after the request
+   * went out, is a result with `uncertain: true` and every recipient
+   * "deferred", not an exception: the API may have accepted it, and
+   * resending blindly would duplicate it.
+   *
+   * @throws {SmimeError} the client's HttpError codes: E_AUTH,
+   *   E_RCPT_REJECTED, E_TEMPFAIL, E_UNAVAILABLE; E_CONFIG and E_MESSAGE
+   *   from the payload builder
+   */
+  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+    const client = this.#client ?? this.#connect();
+    const payload = this.#settings.payload(message);
+    try {
+      return resultFromResponse(message, await client.send(payload, signal));
+    } catch (err) {
+      if (!(err instanceof HttpError) || !err.uncertain) throw err;
+      return {
+        recipients: message.recipients.map((recipient) => ({
+          recipient,
+          status: "deferred",
+          response: err.message,
+        })),
+        response: err.message,
+        uncertain: true,
+      };
+    }
+  }
+
+  /** Nothing to release: fetch pools its own connections. Idempotent. */
+  close(): Promise<void> {
+    this.#client = undefined;
+    return Promise.resolve();
+  }
+
+  #connect(): TransmissionsClient {
+    const { apiKey, subaccount, timeoutMs, label } = this.#settings;
+    const baseUrl = this.#settings.baseUrl();
+    this.#client = new TransmissionsClient({
+      baseUrl,
+      apiKey,
+      subaccount,
+      timeoutMs: timeoutMs ?? 300_000,
+      userAgent: "smimepost",
+      label,
+      debug: this.#context.debug,
+    });
+    this.#context.info(`Opened connection to ${new URL(baseUrl).origin}`);
+    return this.#client;
+  }
+}

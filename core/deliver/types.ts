@@ -1,0 +1,79 @@
+/**
+ * The delivery plugin contract. A plugin validates its own options (zod),
+ * creates a transport without I/O, and the transport opens, delivers sealed
+ * messages and closes. One rejected recipient is a result, not an exception;
+ * a dead connection or a refused login is an exception (a SmimeError with
+ * E_UNAVAILABLE, E_TEMPFAIL or E_AUTH carrying the server's reply verbatim).
+ *
+ * @module
+ */
+import type { z } from "zod";
+import type { OutboundMessage } from "../pipeline.ts";
+
+/** What happened to one recipient. */
+export type RecipientStatus = "accepted" | "rejected" | "deferred";
+
+/** One recipient's outcome, with the server's words. */
+export interface RecipientResult {
+  recipient: string;
+  status: RecipientStatus;
+  /** SMTP reply code (250, 550, 451...) or HTTP status for API plugins. */
+  code?: number;
+  /** Enhanced status code (RFC 3463), e.g. "5.7.1", when the server gave one. */
+  enhanced?: string;
+  /** The server's reply text verbatim (multi-line replies joined with " / "). */
+  response: string;
+}
+
+/** The outcome of delivering one message. */
+export interface DeliveryResult {
+  /** Exactly one entry per envelope recipient, in envelope order. */
+  recipients: RecipientResult[];
+  /** Queue id from the final 250, or the transmission id of an API. */
+  id?: string;
+  /** The final reply (SMTP end-of-data reply, or the API's summary). */
+  response?: string;
+  /**
+   * true when the connection was lost after the final dot and before the
+   * reply: the message may have been delivered (RFC 5321 6.1 ambiguity).
+   */
+  uncertain?: boolean;
+}
+
+/** Where a plugin reports what it does. Lines never contain secrets. */
+export interface PluginContext {
+  /** The old tool's progress lines: `Opened SMTP connection ...`, `OK - in 0.057 seconds`. */
+  info(line: string): void;
+  warn(line: string): void;
+  /** Protocol transcript for --debug-smtp; undefined when off. Secrets redacted by the caller of this. */
+  debug?: (line: string) => void;
+}
+
+/** A connection (or HTTP client) to one delivery target. */
+export interface Transport {
+  /** Connect, TLS, authenticate: fail fast with a SmimeError. */
+  open(signal?: AbortSignal): Promise<void>;
+  /** Deliver one sealed message to its envelope recipients. */
+  deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult>;
+  /** Idempotent; safe after a failed open. */
+  close(): Promise<void>;
+}
+
+/** A delivery plugin: its config id, its options schema, and a factory. */
+export interface DeliveryPlugin<O = unknown> {
+  /** Config id and folder name, e.g. "smtp-generic". */
+  readonly id: string;
+  /** One line for `--help` and `config check`. */
+  readonly description: string;
+  /** Validates the profile's options (flat keys); strict: unknown keys are errors. */
+  readonly options: z.ZodType<O>;
+  /** Option keys whose values are secrets (masked in every output). */
+  readonly secrets: readonly string[];
+  /**
+   * Environment variables that set options, e.g. `{ host: "SMTP_HOST" }`
+   * (precedence: flags > environment > config file).
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Creates a transport; no I/O happens until open(). */
+  create(options: O, context: PluginContext): Transport;
+}

@@ -1,0 +1,60 @@
+import { assertEquals, assertThrows, latin1, normaliseLines } from "./test_helpers.ts";
+import { isSmimeError } from "../errors.ts";
+import { bodyChunks, checkEnvelopeAddress, encodeData, hasEightBit } from "./data.ts";
+
+const enc = new TextEncoder();
+const wire = (text: string) => latin1(encodeData(enc.encode(text)));
+
+Deno.test("encodeData() makes every bare CR and LF a CRLF and ends with CRLF.CRLF", () => {
+  assertEquals(wire("a\nb\rc\r\nd"), "a\r\nb\r\nc\r\nd\r\n.\r\n");
+  assertEquals(wire("a\r\r\nb\n\n"), "a\r\n\r\nb\r\n\r\n.\r\n");
+  assertEquals(wire("x\r"), "x\r\n.\r\n");
+  assertEquals(wire(""), ".\r\n");
+  assertEquals(wire("ok\r\n"), "ok\r\n.\r\n");
+});
+
+Deno.test("encodeData() dot-stuffs every line that starts with '.', whatever the line end", () => {
+  assertEquals(wire(".a\n.\n..\r\nb\r.c"), "..a\r\n..\r\n...\r\nb\r\n..c\r\n.\r\n");
+  assertEquals(wire("x\n.\ny"), "x\r\n..\r\ny\r\n.\r\n");
+});
+
+Deno.test("encodeData() never puts a bare CR or LF on the wire (random bytes)", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let n = 0; n < 200; n++) {
+    const bytes = Uint8Array.from({ length: Math.floor(rand() * 300) }, () => {
+      const r = rand();
+      return r < 0.15 ? 13 : r < 0.3 ? 10 : r < 0.4 ? 46 : Math.floor(rand() * 256);
+    });
+    const out = latin1(encodeData(bytes));
+    assertEquals(/\r(?!\n)|(?<!\r)\n/.test(out), false);
+    assertEquals(out.endsWith("\r\n.\r\n") || out === ".\r\n", true);
+    // Un-stuffing gives back the input with normalised line ends.
+    const body = out.slice(0, -3).replace(/^\./gm, "");
+    assertEquals(body, normaliseLines(bytes));
+  }
+});
+
+Deno.test("bodyChunks() returns views of a clean CRLF message, copies only windows that change", () => {
+  const clean = enc.encode("line one\r\nline two\r\n".repeat(1000));
+  const chunks = [...bodyChunks(clean, 1024)];
+  assertEquals(chunks.length > 10, true);
+  assertEquals(chunks.every((c) => c.buffer === clean.buffer), true);
+  const dirty = enc.encode("line one\r\nline two\r\n".repeat(1000) + ".dot\n");
+  const dchunks = [...bodyChunks(dirty, 1024)];
+  assertEquals(dchunks.filter((c) => c.buffer !== dirty.buffer).length, 1);
+});
+
+Deno.test("checkEnvelopeAddress() refuses CR, LF, NUL, space and <> (smuggling)", () => {
+  for (const bad of ["a@b\r\nRCPT TO:<c@d>", "a@b\n", "a\0@b", "a b@c", "a>@b", "<a@b", ""]) {
+    const err = assertThrows(() => checkEnvelopeAddress(bad, false));
+    assertEquals(isSmimeError(err, "E_MESSAGE"), true, JSON.stringify(bad));
+  }
+  checkEnvelopeAddress("", true);
+  checkEnvelopeAddress("j\u00f6rg@b\u00fccher.example", false);
+});
+
+Deno.test("hasEightBit() finds a high byte", () => {
+  assertEquals(hasEightBit(enc.encode("plain")), false);
+  assertEquals(hasEightBit(enc.encode("caf\u00e9")), true);
+});

@@ -1,0 +1,120 @@
+import { SmtpClient } from "./client.ts";
+import { assert, assertEquals, latin1, makeCert, normaliseLines } from "./test_helpers.ts";
+import { startStrictServer, type StrictOptions } from "./test_server.ts";
+import type { SmtpClientOptions } from "./types.ts";
+
+const enc = new TextEncoder();
+
+async function withStrict(
+  options: StrictOptions,
+  clientOptions: Partial<SmtpClientOptions>,
+  fn: (
+    c: SmtpClient,
+    server: Awaited<ReturnType<typeof startStrictServer>>,
+    lines: string[],
+  ) => Promise<void>,
+) {
+  const server = await startStrictServer(options);
+  const lines: string[] = [];
+  const c = new SmtpClient({
+    host: "127.0.0.1",
+    port: server.port,
+    tls: { mode: "never" },
+    transcript: (l) => lines.push(l),
+    ...clientOptions,
+  });
+  try {
+    await fn(c, server, lines);
+  } finally {
+    await c.close();
+    await server.close();
+  }
+}
+
+const TRICKY = [
+  "Subject: bare LF\n\nline one\nline two\n",
+  "Subject: bare CR\r\rline\rend",
+  "Subject: smuggle\r\n\r\nbefore\n.\nMAIL FROM:<evil@x>\r\nafter\r\n",
+  "Subject: dots\r\n\r\n.\r\n..\r\n.hidden\r\n.",
+  "Subject: mixed\r\n\r\na\r\r\nb\n\rc\r\n.\r\nd",
+  "",
+];
+
+for (const pipelining of [true, false]) {
+  Deno.test(`messages with bare LF, bare CR, "\\n.\\n" and leading dots arrive intact at a strict server (pipelining ${pipelining})`, async () => {
+    const extensions = pipelining ? ["PIPELINING", "8BITMIME"] : ["8BITMIME"];
+    await withStrict({ extensions }, {}, async (c, server) => {
+      await c.connect();
+      const results = await Promise.all(
+        TRICKY.map((m, i) =>
+          c.send({ from: "a@x.example", to: [`r${i}@x.example`] }, enc.encode(m))
+        ),
+      );
+      assertEquals(server.violations, []);
+      assertEquals(results.map((r) => r.data?.code), TRICKY.map(() => 250));
+      assertEquals(server.messages.length, TRICKY.length);
+      TRICKY.forEach((m, i) => {
+        assertEquals(latin1(server.messages[i]!.data), normaliseLines(enc.encode(m)));
+        assertEquals(server.messages[i]!.to, [`r${i}@x.example`]);
+      });
+    });
+  });
+}
+
+Deno.test("STARTTLS discards plaintext injected after the 220 and says EHLO again (CVE-2011-0411)", async () => {
+  const { key, cert } = await makeCert();
+  const inject = "250-INJECTED\r\n250 AUTH PLAIN\r\n";
+  await withStrict(
+    { tls: { key, cert, inject } },
+    { tls: { mode: "require", ca: cert } },
+    async (c, server, lines) => {
+      const session = await c.connect();
+      assertEquals(session.tls, true);
+      assertEquals(session.extensions.has("INJECTED"), false);
+      assert(
+        lines.some((l) => /^\*: discarded \d+ bytes received before the TLS handshake$/.test(l)),
+      );
+      assertEquals(server.commandLines.filter((l) => l.startsWith("EHLO")).length, 2);
+      const r = await c.send({ from: "a@x.example", to: ["b@x.example"] }, enc.encode("hi\n"));
+      assertEquals(r.queueId, "S1");
+    },
+  );
+});
+
+Deno.test("EHLO refused with 502 falls back to HELO", async () => {
+  const reply = (l: string) =>
+    l.startsWith("EHLO") ? "502 5.5.2 no EHLO" : l.startsWith("HELO") ? "250 hi" : undefined;
+  await withStrict({ reply }, {}, async (c, server) => {
+    const s = await c.connect();
+    assertEquals(s.extensions.size, 0);
+    const r = await c.send({ from: "", to: ["b@x.example"] }, enc.encode("x"));
+    assertEquals(r.recipients[0]!.accepted, true);
+    assertEquals(server.messages[0]!.from, "");
+  });
+});
+
+Deno.test("a server that says 354 although no RCPT was accepted gets an empty end of data and RSET", async () => {
+  const reply = (l: string) => (l.startsWith("RCPT") ? "550 5.1.1 unknown" : undefined);
+  await withStrict({ reply }, {}, async (c, server) => {
+    await c.connect();
+    const r = await c.send({ from: "a@x.example", to: ["b@x.example"] }, enc.encode("x"));
+    assertEquals(r.recipients[0]!.reply.text, "550 5.1.1 unknown");
+    assertEquals(r.data, undefined);
+    assert(server.commandLines.includes("RSET"));
+    const again = await c.send({ from: "a@x.example", to: ["c@x.example"] }, enc.encode("y"));
+    assertEquals(again.recipients[0]!.accepted, false);
+  });
+});
+
+Deno.test("the strict test server itself refuses a bare LF in DATA (it is a real check)", async () => {
+  const net = (await import("node:net")).default;
+  const server = await startStrictServer();
+  const socket = net.connect(server.port, "127.0.0.1");
+  const closed = new Promise((r) => socket.once("close", r));
+  socket.on("data", () => {});
+  socket.write("EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\nline\n.\r\n");
+  await closed;
+  await server.close();
+  assertEquals(server.violations, ["bare LF in DATA"]);
+  assertEquals(server.messages.length, 0);
+});

@@ -1,0 +1,52 @@
+/**
+ * The momentum transports: SMTP with X-MSYS-API (Momentum's subset:
+ * campaign_id, metadata, tags, tracking options) and the binding header, or
+ * the REST transmissions API.
+ *
+ * @module
+ */
+import { headerField, msysApiHeader } from "../../core/deliver/headers.ts";
+import { HttpTransport } from "../../core/deliver/http_transport.ts";
+import { LazyTransport } from "../../core/deliver/lazy.ts";
+import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
+import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
+import type { PluginContext, Transport } from "../../core/deliver/types.ts";
+import { momentumPayload } from "../../core/http/mod.ts";
+import type { Options } from "./schema.ts";
+
+/** X-MSYS-API (tracking always off: the message is sealed) and the binding header. */
+export function headersFor(options: Options): string[] {
+  const headers = [msysApiHeader({
+    campaign_id: options.campaign_id,
+    metadata: options.metadata,
+    tags: options.tags,
+    options: { open_tracking: false, click_tracking: false },
+  })];
+  if (options.binding_header && options.binding) {
+    headers.push(headerField(options.binding_header, options.binding));
+  }
+  return headers;
+}
+
+/** Creates the transport; nothing is read or opened until open(). */
+export function createTransport(options: Options, context: PluginContext): Transport {
+  if (options.transport === "http") {
+    return new HttpTransport({
+      baseUrl: () => options.api_url!,
+      apiKey: options.api_key!,
+      label: "Momentum API",
+      payload: (message) =>
+        momentumPayload(message, {
+          returnPath: options.return_path!,
+          campaignId: options.campaign_id,
+          metadata: options.metadata,
+        }),
+    }, context);
+  }
+  return new LazyTransport(async () =>
+    new SmtpTransport({
+      client: await smtpClientOptions({ ...options, host: options.host! }, context.debug),
+      headers: () => headersFor(options),
+    }, context)
+  );
+}

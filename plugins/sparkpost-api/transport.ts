@@ -1,0 +1,32 @@
+/**
+ * The sparkpost-api transport: one POST to /transmissions per sealed
+ * message, through the shared HTTP transport.
+ *
+ * @module
+ */
+import { HttpTransport } from "../../core/deliver/http_transport.ts";
+import type { PluginContext, Transport } from "../../core/deliver/types.ts";
+import { resolveApiBase, sparkpostPayload } from "../../core/http/mod.ts";
+import type { SparkpostApiOptions } from "./schema.ts";
+
+/** Creates the transport; nothing is checked or opened until open(). */
+export function createTransport(options: SparkpostApiOptions, context: PluginContext): Transport {
+  const payloadOptions = {
+    campaignId: options.campaign_id,
+    metadata: options.metadata,
+    returnPath: options.return_path,
+    description: options.description,
+    transactional: options.transactional,
+    ipPool: options.ip_pool,
+    openTracking: options.open_tracking,
+    clickTracking: options.click_tracking,
+  };
+  return new HttpTransport({
+    baseUrl: () => resolveApiBase(options.host, options.region, context.warn),
+    apiKey: options.api_key,
+    label: "SparkPost API",
+    subaccount: options.subaccount,
+    timeoutMs: options.timeout_seconds * 1000,
+    payload: (message) => sparkpostPayload(message, payloadOptions),
+  }, context);
+}
