@@ -10,19 +10,36 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import type { OptionValues } from "@commander-js/extra-typings";
 import type { CipherName, DigestName } from "./core/cms/types.ts";
 import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts";
+import type { ErrorCode } from "./core/errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
 import { envelopeOf, getHeader, parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
-import type { OutboundMessage } from "./core/pipeline.ts";
-import { describeDelivery, redact, resolveDelivery } from "./core/config/mod.ts";
+import type { SealOptions } from "./core/pipeline.ts";
+import { describeDelivery, redact, resolveDelivery, secretsOf } from "./core/config/mod.ts";
 import type { ConfigInputs, ResolvedDelivery } from "./core/config/mod.ts";
-import { deliverCopies, deliveryExitCode } from "./core/deliver/run.ts";
+import type { DeliveryPlugin } from "./core/deliver/types.ts";
+import { Journal, resumeState } from "./core/batch/journal.ts";
+import { Progress } from "./core/batch/progress.ts";
+import { ReportFile } from "./core/batch/report_file.ts";
+import { runBatch } from "./core/batch/run.ts";
+import type { BatchEvent } from "./core/batch/run.ts";
+import { SealPool } from "./core/batch/seal_pool.ts";
+import { countInputs, readInputs } from "./core/batch/sources/mod.ts";
+import type { BatchInput } from "./core/batch/sources/mod.ts";
+import { batchExitCode } from "./core/batch/summary.ts";
 import { startSink } from "./core/sink/mod.ts";
 import { plugins } from "./plugins/mod.ts";
 import { openMessage } from "./core/smime/open.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
-import { layerLines, outcomeJson, outcomeLines, reportLines, sendingLine } from "./core/report.ts";
+import {
+  layerLines,
+  messageJson,
+  messageLines,
+  reportLines,
+  sendingLine,
+  summaryLines,
+} from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
 
 const VERSION = "0.1.0";
@@ -83,10 +100,10 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
 
-withDeliveryOptions(withKeyOptions(
+withRunOptions(withDeliveryOptions(withKeyOptions(
   program.command("send", { isDefault: true })
-    .description("seal a message (sign and/or encrypt) and deliver it, or write it to stdout")
-    .argument("<file>", 'RFC 5322 message file, or "-" for stdin')
+    .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
+    .argument("<inputs...>", 'message files, folders of *.eml, or "-" for one message on stdin')
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
     .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
     .addOption(new Option("--sign_detached").hideHelp())
@@ -100,18 +117,11 @@ withDeliveryOptions(withKeyOptions(
     .option("-o, --output <file>", "write the sealed message to a file instead of stdout")
     .option("--json", "one JSON object per delivered message on stdout")
     .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
-)).action(async (file, options) => {
+))).action(async (inputs, options) => {
   setOutput(options);
   const detached = Boolean(options.signDetached || options.sign_detached);
   const sign = Boolean(options.sign) || detached;
-  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
-  if (delivery && options.output) {
-    throw new SmimeError("E_USAGE", `conflicting: --output and a delivery (${delivery.profile})`);
-  }
-  const { bytes, source } = await readInput(file);
-  const message = parseMessage(bytes, source);
-  const keys = await openKeyStore(options, file === "-");
-  const result = await sealMessage(message, keys, {
+  const seal: Omit<SealOptions, "singleCopy"> = {
     sign,
     detached,
     encrypt: Boolean(options.encrypt),
@@ -121,17 +131,33 @@ withDeliveryOptions(withKeyOptions(
     rsaKeyTransport: options.oaep ? "oaep" : "pkcs1",
     encryptToSelf: options.encryptToSelf,
     bcc: options.bccShared ? "shared" : "separate",
-    singleCopy: !delivery,
-  });
-  result.warnings.forEach(warn);
-  if (!sign && !options.encrypt) warn(`${source}: neither --sign nor --encrypt given; sent as is`);
-  if (delivery) {
-    exitStatus = await deliver(delivery, result.copies, source, options);
+  };
+  if (!sign && !options.encrypt) {
+    warn("neither --sign nor --encrypt given; messages go as they are");
+  }
+  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
+  const single = await isSingleMessage(inputs, options);
+  if (!delivery) {
+    if (!single) {
+      throw new SmimeError(
+        "E_USAGE",
+        "several messages need a delivery: --profile, --send_smtp or --send_api",
+      );
+    }
+    const { bytes, source } = await readInput(inputs[0]!);
+    const message = parseMessage(bytes, source);
+    const keys = await openKeyStore(options, inputs[0] === "-");
+    const result = await sealMessage(message, keys, { ...seal, singleCopy: true });
+    result.warnings.forEach(warn);
+    const [copy] = result.copies;
+    if (options.output) await writeFileAtomic(options.output, copy!.bytes);
+    else await writeStdout(copy!.bytes);
     return;
   }
-  const [copy] = result.copies;
-  if (options.output) await writeFileAtomic(options.output, copy!.bytes);
-  else await writeStdout(copy!.bytes);
+  if (options.output) {
+    throw new SmimeError("E_USAGE", `conflicting: --output and a delivery (${delivery.profile})`);
+  }
+  exitStatus = await deliverRun(delivery, inputs, options, seal, single);
 });
 
 withKeyOptions(
@@ -327,43 +353,218 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-/** Delivers the copies through the resolved plugin, printing the old tool's lines. */
-async function deliver(
+/** The options of a run: inputs, concurrency, retries, journal, report. */
+function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  return command
+    .option("--mbox <file>", 'an mbox file of messages ("-" for stdin); repeatable', collect)
+    .option(
+      "--manifest <file>",
+      "JSON Lines: file + envelope and delivery fields; repeatable",
+      collect,
+    )
+    .option("--sessions <n>", "delivery sessions (SMTP connections / HTTP requests) at once")
+    .option("--window <n>", "messages in flight per session (pipelined over SMTP)")
+    .option("--workers <n>", "signing/encryption threads (default: one per core; 0: none)")
+    .option("--rate <n>", "at most this many messages a second")
+    .option("--retries <n>", "retries of a deferred recipient (default 5; 0 for one message)")
+    .option("--retry-max-age <seconds>", "stop retrying a recipient after this long", "600")
+    .option("--journal <file>", "append every outcome here, flushed per outcome (for --resume)")
+    .option("--resume", "skip what the journal says was done, and send the rest")
+    .option("--report <file>", "write every message's outcome as JSON at the end");
+}
+
+type RunFlags = {
+  mbox?: string[];
+  manifest?: string[];
+  sessions?: string;
+  window?: string;
+  workers?: string;
+  rate?: string;
+  retries?: string;
+  retryMaxAge: string;
+  journal?: string;
+  resume?: true;
+  report?: string;
+};
+
+/** One file or stdin and nothing that makes a run: the old tool's one-message mode. */
+async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boolean> {
+  if (inputs.length !== 1 || options.mbox || options.manifest) return false;
+  if (inputs[0] === "-") return true;
+  try {
+    return !(await Deno.stat(inputs[0]!)).isDirectory;
+  } catch {
+    return true; // reading it reports the error
+  }
+}
+
+/** A positive whole number from a flag, or the default. */
+function count(flag: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new SmimeError("E_USAGE", `${flag}: expected a whole number >= ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Seals and delivers every input through the resolved plugin. One message
+ * prints the old tool's lines; a run prints progress and a summary.
+ */
+async function deliverRun(
   delivery: ResolvedDelivery,
-  copies: OutboundMessage[],
-  source: string,
-  options: { json?: true; debugSmtp?: true },
+  inputs: string[],
+  options: KeyOptions & RunFlags & { json?: true; debugSmtp?: true },
+  seal: Omit<SealOptions, "singleCopy">,
+  single: boolean,
 ): Promise<number> {
   delivery.warnings.forEach(warn);
-  const secrets = delivery.plugin.secrets
-    .map((key) => (delivery.options as Record<string, unknown>)[key])
-    .filter((v): v is string => typeof v === "string" && v.length > 0);
-  // Progress goes to stdout as the old tool printed it, or to stderr under --json.
+  if (options.resume && !options.journal) {
+    throw new SmimeError("E_USAGE", "--resume needs --journal FILE");
+  }
+  const secrets = secretsOf(delivery);
+  const hide = (line: string) => redact(line, secrets);
+  const quiet = output.quiet || Boolean(options.json);
+  // The old tool printed progress on stdout; under --json stdout is the JSON.
   const say = (line: string) => {
-    if (options.json) console.error(redact(line, secrets));
-    else if (!output.quiet) console.log(redact(line, secrets));
+    if (!output.quiet) (options.json ? console.error : console.log)(hide(line));
   };
-  const transport = delivery.plugin.create(delivery.options, {
-    info: say,
-    warn: (line) => warn(redact(line, secrets)),
-    debug: options.debugSmtp ? (line) => console.error(redact(line, secrets)) : undefined,
+  const trustAnchors = await loadTrust(options.trust);
+  const pool = new SealPool({
+    workers: single ? 0 : count("--workers", options.workers, navigator.hardwareConcurrency, 0),
+    keys: {
+      dir: options.keys,
+      trustAnchors,
+      allowInvalid: Boolean(options.allowInvalidCert),
+      allowInsecurePermissions: Boolean(options.allowInsecureKeyPermissions),
+    },
+    seal,
+    passphrase: passphraseSource(options.passphraseFile, inputs.includes("-")),
   });
+  const journal = options.journal ? await Journal.open(options.journal) : undefined;
+  const report = options.report ? await ReportFile.create(options.report) : undefined;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new SmimeError("E_TEMPFAIL", "interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const total = single
+    ? 1
+    : await countInputs(inputs, { mbox: options.mbox, manifest: options.manifest });
+  const progress = new Progress(total);
+  const ticker = single || output.quiet || options.json ? undefined : startTicker(progress);
+  const warned = new Set<string>();
+  let unsealed: { code: string; reason: string } | undefined;
   try {
-    await transport.open();
-    const outcomes = await deliverCopies(transport, copies, {
-      sending: (message) => say(sendingLine(source, message)),
-      delivered: (outcome) => {
-        if (options.json) console.log(JSON.stringify(outcomeJson(source, outcome)));
-        else outcomeLines(outcome).forEach(say);
+    const summary = await runBatch({
+      inputs: single
+        ? oneInput(inputs[0]!)
+        : readInputs(inputs, { mbox: options.mbox, manifest: options.manifest }),
+      pool,
+      plugin: delivery.plugin,
+      pluginOptions: delivery.options,
+      context: {
+        // A run reconnects often (max_messages_per_connection): say each line once.
+        info: single ? say : (line) => {
+          if (!warned.has(line)) say(line);
+          warned.add(line);
+        },
+        warn: (line) => warn(hide(line)),
+        debug: options.debugSmtp ? (line) => console.error(hide(line)) : undefined,
+      },
+      sessions: sessionsFor(delivery.plugin, single ? "1" : options.sessions),
+      window: count("--window", options.window, delivery.plugin.window ?? 1),
+      rate: options.rate === undefined ? undefined : count("--rate", options.rate, 0),
+      retry: {
+        attempts: 1 + count("--retries", options.retries, single ? 0 : 5, 0),
+        maxAgeMs: count("--retry-max-age", options.retryMaxAge, 600, 0) * 1000,
+        baseMs: 1000,
+        capMs: 60_000,
+      },
+      journal,
+      resume: options.resume ? await resumeState(options.journal!) : undefined,
+      signal: stop.signal,
+      onEvent: (event) => {
+        progress.update(event);
+        if (event.type === "warning") {
+          if (!warned.has(event.text)) warn(hide(event.text));
+          warned.add(event.text);
+        } else if (event.type === "sending" && single) {
+          say(sendingLine(event.label, event.sender, event.recipients));
+        } else if (event.type === "deferred" && single) {
+          say(`deferred: ${event.response}; retrying in ${(event.retryInMs / 1000).toFixed(1)} s`);
+        } else if (event.type === "message") {
+          report?.add(event);
+          if (event.code) unsealed = { code: event.code, reason: event.error ?? event.code };
+          if (options.json) console.log(JSON.stringify(messageJson(event)));
+          else if (single && !event.code && !transportFailed(event)) {
+            messageLines(event).forEach(say);
+          }
+        }
       },
     });
-    return deliveryExitCode(outcomes);
+    ticker?.stop();
+    if (!single && !quiet) summaryLines(summary).forEach((line) => console.error(hide(line)));
+    await report?.finish(summary);
+    // One message that could not be sealed or sent at all: its own error and exit status.
+    const failure = unsealed ??
+      (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
+    if (single && failure) throw new SmimeError(failure.code as ErrorCode, hide(failure.reason));
+    return batchExitCode(summary);
   } catch (err) {
-    if (isSmimeError(err)) throw new SmimeError(err.code, redact(err.message, secrets));
+    ticker?.stop();
+    await report?.abandon();
+    if (isSmimeError(err)) throw new SmimeError(err.code, hide(err.message));
     throw err;
   } finally {
-    await transport.close();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    pool.close();
+    journal?.close();
   }
+}
+
+/** --sessions, or the plugin's default, within the platform's limit. */
+function sessionsFor(plugin: DeliveryPlugin, value: string | undefined): number {
+  const sessions = count("--sessions", value, plugin.sessions ?? 4);
+  if (plugin.maxSessions && sessions > plugin.maxSessions) {
+    warn(`--sessions ${sessions}: ${plugin.id} allows at most ${plugin.maxSessions}; using that`);
+    return plugin.maxSessions;
+  }
+  return sessions;
+}
+
+/** Every recipient failed without an SMTP or HTTP reply (connection trouble). */
+function transportFailed(event: Extract<BatchEvent, { type: "message" }>): boolean {
+  return event.recipients.length > 0 &&
+    event.recipients.every((r) => r.status === "failed" && r.code === undefined);
+}
+
+/** The one message of the old tool's mode, read as a run's input. */
+async function* oneInput(path: string): AsyncGenerator<BatchInput> {
+  const { bytes, source } = await readInput(path);
+  yield { key: path === "-" ? "stdin" : path, label: source, bytes };
+}
+
+/** Redraws the progress line on a terminal, or prints it every 5 s elsewhere. */
+function startTicker(progress: Progress): { stop(): void } {
+  const tty = Deno.stderr.isTerminal();
+  const draw = () => {
+    const line = progress.line();
+    if (tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${line}`));
+    else console.error(line);
+  };
+  const timer = setInterval(draw, tty ? 250 : 5000);
+  return {
+    stop() {
+      clearInterval(timer);
+      draw();
+      if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
+    },
+  };
 }
 
 /** Writes lines to stdout, all of them or an E_OUTPUT error. */

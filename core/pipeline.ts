@@ -43,6 +43,23 @@ export interface SealOptions {
    * message that needs separate Bcc copies.
    */
   singleCopy?: boolean;
+  /** Envelope sender instead of the header's (a manifest's "from"). */
+  sender?: string;
+  /**
+   * Envelope recipients instead of To/Cc/Bcc (a manifest's "to"): one copy,
+   * encrypted to exactly these and the sender.
+   */
+  recipients?: readonly string[];
+}
+
+/** Per-message delivery fields (from a manifest) that override the profile's. */
+export interface DeliveryFields {
+  campaign_id?: string;
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+  virtual_mta?: string;
+  job?: string;
+  binding?: string;
 }
 
 /** One message to hand to delivery: its bytes and its SMTP envelope. */
@@ -50,7 +67,10 @@ export interface OutboundMessage {
   readonly bytes: Uint8Array;
   readonly sender: string;
   readonly recipients: readonly string[];
-  readonly sealed: SealedEntity;
+  /** How it was sealed; plugins turn tracking off unless "plain". */
+  readonly sealed: Pick<SealedEntity, "stage">;
+  /** Per-message delivery fields, when a manifest gave them. */
+  readonly fields?: DeliveryFields;
 }
 
 /** The result of sealing one input message. */
@@ -73,8 +93,10 @@ export async function sealMessage(
   keys: KeyStore,
   options: SealOptions,
 ): Promise<SealResult> {
-  const envelope = envelopeOf(message);
-  const groups = recipientGroups(envelope, options);
+  const envelope = withOverrides(envelopeOf(message), options);
+  const groups = options.recipients
+    ? [envelope.recipients.slice()]
+    : recipientGroups(envelope, options);
   if (options.singleCopy && groups.length > 1) {
     const hidden = groups.slice(1).flat().join(", ");
     throw new SmimeError(
@@ -131,6 +153,18 @@ function mergeWarnings(warnings: string[]): string[] {
     byText.set(match[2]!, files);
   }
   return [...[...byText].map(([text, files]) => `${text}: ${files.join(", ")}`), ...plain];
+}
+
+/** The envelope with a manifest's sender and recipients, when given. */
+function withOverrides(envelope: Envelope, options: SealOptions): Envelope {
+  if (!options.sender && !options.recipients) return envelope;
+  const recipients = options.recipients
+    ? [...new Map(options.recipients.map((a) => [a.toLowerCase(), a])).values()]
+    : envelope.recipients;
+  if (recipients.length === 0) {
+    throw new SmimeError("E_MESSAGE", 'no recipients: the manifest\'s "to" is empty');
+  }
+  return { ...envelope, sender: options.sender ?? envelope.sender, recipients };
 }
 
 function sign(

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { CopyOutcome } from "./deliver/run.ts";
+import type { BatchEvent } from "./batch/run.ts";
+import type { BatchSummary } from "./batch/summary.ts";
 import type { KeyReport } from "./keys/mod.ts";
-import type { OutboundMessage } from "./pipeline.ts";
 import type { OpenedLayer } from "./smime/open.ts";
 
 /** The lines describing one opened layer, and how many problems it has. */
@@ -61,52 +61,80 @@ export function reportLines(report: KeyReport): string[] {
 }
 
 /** The old tool's line before a message goes out. */
-export function sendingLine(file: string, message: OutboundMessage): string {
-  return `Sending ${file}\tFrom: ${message.sender}\tTo: ${message.recipients.join(", ")}`;
+export function sendingLine(label: string, sender: string, recipients: readonly string[]): string {
+  return `Sending ${label}\tFrom: ${sender}\tTo: ${recipients.join(", ")}`;
 }
+
+type MessageEvent = Extract<BatchEvent, { type: "message" }>;
 
 /**
- * The old tool's result lines: `OK - in 0.057 seconds` when every recipient
- * was accepted, otherwise the server's reply verbatim per recipient.
+ * The old tool's result lines for one message: `OK - in 0.057 seconds` when
+ * every recipient was accepted, otherwise the server's reply verbatim per
+ * recipient.
  */
-export function outcomeLines(outcome: CopyOutcome): string[] {
-  const seconds = (outcome.elapsedMs / 1000).toFixed(3);
-  const { recipients, uncertain, id } = outcome.result;
-  if (uncertain) {
-    return [
+export function messageLines(event: MessageEvent): string[] {
+  const seconds = (event.elapsedMs / 1000).toFixed(3);
+  if (event.error) return [`FAILED - ${event.label}: ${event.error}`];
+  const uncertain = event.recipients.filter((r) => r.status === "uncertain");
+  const failed = event.recipients.filter((r) =>
+    r.status !== "accepted" && r.status !== "uncertain"
+  );
+  const lines: string[] = [];
+  if (uncertain.length) {
+    lines.push(
       `UNCERTAIN - in ${seconds} seconds: the connection was lost after the message was sent ` +
-      `and before the server answered; it may have been delivered (${
-        recipients.map((r) => r.recipient).join(", ")
-      })`,
-    ];
+        `and before the server answered; it may have been delivered ` +
+        `(${uncertain.map((r) => r.recipient).join(", ")})`,
+    );
   }
-  const failed = recipients.filter((r) => r.status !== "accepted");
-  if (failed.length === 0) return [`OK - in ${seconds} seconds${id ? ` (${id})` : ""}`];
-  const accepted = recipients.length - failed.length;
-  return [
+  if (failed.length === 0) {
+    return uncertain.length ? lines : [`OK - in ${seconds} seconds`];
+  }
+  const accepted = event.recipients.filter((r) => r.status === "accepted").length;
+  lines.push(
     `${accepted ? "PARTIAL" : "FAILED"} - in ${seconds} seconds: ` +
-    `${accepted} of ${recipients.length} recipients accepted`,
+      `${accepted} of ${event.recipients.length} recipients accepted`,
     ...failed.map((r) =>
-      `  ${r.recipient}: ${r.status === "deferred" ? "deferred: " : ""}${r.response}`
+      `  ${r.recipient}: ${r.status === "failed" ? "deferred, gave up: " : ""}${r.response}`
     ),
-  ];
+  );
+  return lines;
 }
 
-/** One JSON object per delivered copy, for --json. */
-export function outcomeJson(file: string, outcome: CopyOutcome): Record<string, unknown> {
+/** One JSON object per message, for --json. */
+export function messageJson(event: MessageEvent): Record<string, unknown> {
   return {
-    file,
-    sender: outcome.message.sender,
-    sealed: outcome.message.sealed.stage,
-    id: outcome.result.id ?? null,
-    uncertain: outcome.result.uncertain ?? false,
-    elapsed_ms: Math.round(outcome.elapsedMs * 1000) / 1000,
-    recipients: outcome.result.recipients.map((r) => ({
+    key: event.key,
+    file: event.label,
+    outcome: event.outcome,
+    message_id: event.messageId ?? null,
+    error: event.error ?? null,
+    elapsed_ms: Math.round(event.elapsedMs * 1000) / 1000,
+    recipients: event.recipients.map((r) => ({
       recipient: r.recipient,
       status: r.status,
       code: r.code ?? null,
-      enhanced: r.enhanced ?? null,
       response: r.response,
+      attempts: r.attempts,
     })),
   };
+}
+
+/** The end-of-run summary lines. */
+export function summaryLines(summary: BatchSummary): string[] {
+  const { messages: m, recipients: r } = summary;
+  const seconds = summary.elapsedMs / 1000;
+  const finished = m.accepted + m.partial + m.failed;
+  const lines = [
+    `${finished} messages in ${seconds.toFixed(1)} s (${
+      seconds > 0 ? Math.round(finished / seconds) : finished
+    } msg/s): ${m.accepted} accepted, ${m.partial} partly, ${m.failed} failed` +
+    (m.skipped ? `, ${m.skipped} skipped (done in an earlier run)` : ""),
+    `recipients: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} deferred then failed, ` +
+    `${r.uncertain} possibly delivered (connection lost after the data)`,
+  ];
+  for (const reason of summary.reasons.slice(0, 10)) {
+    lines.push(`  ${reason.count} x ${reason.reason}: ${reason.example}`);
+  }
+  return lines;
 }

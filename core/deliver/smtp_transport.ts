@@ -18,11 +18,22 @@ export interface SmtpTransportSettings {
   headers?: (message: OutboundMessage) => string[];
 }
 
-/** One SMTP connection at a time to one server. */
+/**
+ * One SMTP connection at a time to one server. Several deliver() calls may
+ * be in flight at once: the client pipelines them. After
+ * `max_messages_per_connection` messages, or when the server closed the
+ * connection, new messages go to a fresh connection and the old one is
+ * closed (QUIT) once its last message is answered.
+ */
 export class SmtpTransport implements Transport {
   #settings: SmtpTransportSettings;
   #context: PluginContext;
   #client: SmtpClient | undefined;
+  /** Messages given to the current client. */
+  #assigned = 0;
+  #connecting: Promise<SmtpClient> | undefined;
+  /** Messages in flight per client, so a retired client is closed only when idle. */
+  readonly #inFlight = new Map<SmtpClient, number>();
 
   constructor(settings: SmtpTransportSettings, context: PluginContext) {
     this.#settings = settings;
@@ -31,7 +42,60 @@ export class SmtpTransport implements Transport {
 
   /** Connects, negotiates TLS and logs in; prints the old tool's "Opened" line. */
   async open(signal?: AbortSignal): Promise<void> {
-    await this.#connect(signal);
+    if (!this.#client?.isOpen) await this.#reconnect(signal);
+  }
+
+  /** Sends one message to its envelope recipients; reconnects when needed. */
+  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+    const client = await this.#clientFor(signal);
+    this.#inFlight.set(client, (this.#inFlight.get(client) ?? 0) + 1);
+    try {
+      const headers = this.#settings.headers?.(message) ?? [];
+      const bytes = headers.length ? prependHeaders(headers, message.bytes) : message.bytes;
+      const sent = await client.send(
+        { from: message.sender, to: message.recipients },
+        bytes,
+        signal,
+      );
+      return resultOf(sent);
+    } finally {
+      const left = this.#inFlight.get(client)! - 1;
+      this.#inFlight.set(client, left);
+      if (left === 0 && client !== this.#client) await this.#retire(client);
+    }
+  }
+
+  /** QUIT and close every connection; idempotent. */
+  async close(): Promise<void> {
+    const clients = new Set([...this.#inFlight.keys(), ...(this.#client ? [this.#client] : [])]);
+    this.#client = undefined;
+    await Promise.all([...clients].map((c) => this.#retire(c)));
+  }
+
+  async #clientFor(signal?: AbortSignal): Promise<SmtpClient> {
+    const max = this.#settings.client.maxMessagesPerConnection ?? Infinity;
+    for (;;) {
+      const client = this.#client;
+      if (client?.isOpen && this.#assigned < max) {
+        this.#assigned++;
+        return client;
+      }
+      await this.#reconnect(signal);
+    }
+  }
+
+  /** Replaces the current client; concurrent callers share one connect. */
+  #reconnect(signal?: AbortSignal): Promise<SmtpClient> {
+    this.#connecting ??= (async () => {
+      const old = this.#client;
+      this.#client = undefined;
+      if (old && !this.#inFlight.get(old)) await this.#retire(old);
+      const client = await this.#connect(signal);
+      this.#client = client;
+      this.#assigned = 0;
+      return client;
+    })().finally(() => this.#connecting = undefined);
+    return this.#connecting;
   }
 
   async #connect(signal?: AbortSignal): Promise<SmtpClient> {
@@ -44,38 +108,16 @@ export class SmtpTransport implements Transport {
         : "plain";
       const login = auth ? `, user="${auth.user}", password="****"` : "";
       this.#context.info(`Opened SMTP connection (${security}) to ${host}, port ${port}${login}`);
+      return client;
     } catch (err) {
       await client.close();
       throw err;
     }
-    this.#client = client;
-    return client;
   }
 
-  /** Sends one message to its envelope recipients; reconnects when needed. */
-  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
-    let client = this.#client;
-    const max = this.#settings.client.maxMessagesPerConnection ?? Infinity;
-    if (client && (!client.isOpen || client.messagesSent >= max)) {
-      await client.close();
-      client = undefined;
-    }
-    client ??= await this.#connect(signal);
-    const headers = this.#settings.headers?.(message) ?? [];
-    const bytes = headers.length ? prependHeaders(headers, message.bytes) : message.bytes;
-    const sent = await client.send(
-      { from: message.sender, to: message.recipients },
-      bytes,
-      signal,
-    );
-    return resultOf(sent);
-  }
-
-  /** QUIT and close; idempotent. */
-  async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    await client?.close();
+  async #retire(client: SmtpClient): Promise<void> {
+    this.#inFlight.delete(client);
+    await client.close();
   }
 }
 

@@ -74,6 +74,12 @@ export interface DeliveryPlugin<O = unknown> {
    * (precedence: flags > environment > config file).
    */
   readonly env?: Readonly<Record<string, string>>;
+  /** Delivery sessions a run uses by default (--sessions). */
+  readonly sessions?: number;
+  /** Most sessions the platform allows (SparkPost SMTP: about 10). */
+  readonly maxSessions?: number;
+  /** Messages in flight per session by default (--window): pipelined over SMTP. */
+  readonly window?: number;
   /** Creates a transport; no I/O happens until open(). */
   create(options: O, context: PluginContext): Transport;
 }

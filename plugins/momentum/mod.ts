@@ -16,5 +16,7 @@ export const plugin: DeliveryPlugin<Options> = {
   description: "Momentum: SMTP with X-MSYS-API and a binding header, or its REST API",
   options,
   secrets: [...SMTP_SECRETS, "api_key"],
+  sessions: 8,
+  window: 4,
   create: createTransport,
 };

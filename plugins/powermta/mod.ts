@@ -16,5 +16,7 @@ export const plugin: DeliveryPlugin<Options> = {
   description: "PowerMTA: SMTP with X-Virtual-MTA / X-Job, or the PowerMTA 5 HTTP API",
   options,
   secrets: [...SMTP_SECRETS, "api_key"],
+  sessions: 8,
+  window: 4,
   create: createTransport,
 };

@@ -17,5 +17,7 @@ export const plugin: DeliveryPlugin<Options> = {
   options,
   secrets: SMTP_SECRETS,
   env,
+  sessions: 4,
+  window: 4,
   create: createTransport,
 };

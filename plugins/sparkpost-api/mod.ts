@@ -18,5 +18,7 @@ export const plugin: DeliveryPlugin<SparkpostApiOptions> = {
   options: optionsSchema,
   secrets: ["api_key"],
   env: { api_key: "SPARKPOST_API_KEY", host: "SPARKPOST_HOST" },
+  sessions: 4,
+  window: 1,
   create: createTransport,
 };

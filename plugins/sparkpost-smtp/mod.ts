@@ -16,5 +16,8 @@ export const plugin: DeliveryPlugin<Options> = {
   options,
   secrets: ["api_key"],
   env,
+  sessions: 4,
+  maxSessions: 10,
+  window: 4,
   create: createTransport,
 };

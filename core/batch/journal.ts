@@ -1,0 +1,147 @@
+/**
+ * The journal: an append-only JSON Lines file with one line per recipient
+ * outcome and one per finished message, each written to the kernel before
+ * the next outcome is handled, so a crash or kill -9 loses nothing that was
+ * recorded. `--resume` reads it back to skip what needs no more work.
+ *
+ * @module
+ */
+import { SmimeError } from "../errors.ts";
+import { fileErrorReason } from "../io.ts";
+
+/** Final outcomes: nothing more will be done for that recipient in this run. */
+export type FinalStatus =
+  | "accepted"
+  | "rejected"
+  /** Deferred until the retry limits ran out, or the message could not be sealed. */
+  | "failed"
+  /** The connection was lost after the final dot: possibly delivered. */
+  | "uncertain";
+
+/** One journal line. */
+export type JournalEntry =
+  | {
+    type: "recipient";
+    key: string;
+    recipient: string;
+    status: FinalStatus | "deferred";
+    attempt: number;
+    code?: number;
+    enhanced?: string;
+    response: string;
+    id?: string;
+    message_id?: string;
+    at: string;
+  }
+  | {
+    type: "message";
+    key: string;
+    label: string;
+    /** Every recipient of the message reached a final status. */
+    done: boolean;
+    /** Why the message could not be sealed or sent at all. */
+    error?: { code: string; reason: string };
+    at: string;
+  }
+  | { type: "run"; event: "start" | "end"; at: string; resume: boolean };
+
+/** What a previous run finished, for --resume. */
+export interface ResumeState {
+  /** Keys whose every recipient is final (accepted, rejected, uncertain). */
+  doneKeys: Set<string>;
+  /** Per key, recipients already final (lower-cased) and their status. */
+  finalRecipients: Map<string, Map<string, FinalStatus>>;
+}
+
+/** Appends entries, one write per entry, to the journal file. */
+export class Journal {
+  readonly #file: Deno.FsFile;
+  readonly #path: string;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(file: Deno.FsFile, path: string) {
+    this.#file = file;
+    this.#path = path;
+  }
+
+  /**
+   * Opens `path` for appending (created with mode 0600).
+   *
+   * @throws {SmimeError} E_OUTPUT naming the file
+   */
+  static async open(path: string): Promise<Journal> {
+    try {
+      const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+      return new Journal(file, path);
+    } catch (err) {
+      throw new SmimeError("E_OUTPUT", `Cannot open the journal ${path}: ${fileErrorReason(err)}`);
+    }
+  }
+
+  /** Writes one entry; the line reaches the kernel before this resolves. */
+  async append(entry: JournalEntry): Promise<void> {
+    const bytes = this.#encoder.encode(JSON.stringify(entry) + "\n");
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    } catch (err) {
+      throw new SmimeError(
+        "E_OUTPUT",
+        `Cannot write the journal ${this.#path}: ${fileErrorReason(err)}`,
+      );
+    }
+  }
+
+  close(): void {
+    try {
+      this.#file.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/**
+ * Reads a journal line by line, streaming; a torn last line (the process
+ * died mid-write) is ignored.
+ */
+export async function* readJournal(path: string): AsyncGenerator<JournalEntry> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw new SmimeError("E_INPUT", `Cannot read the journal ${path}: ${fileErrorReason(err)}`);
+  }
+  let pending = "";
+  let number = 0;
+  const parse = (line: string): JournalEntry => {
+    try {
+      return JSON.parse(line) as JournalEntry;
+    } catch {
+      throw new SmimeError("E_INPUT", `${path}: line ${number} is not a journal entry`);
+    }
+  };
+  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      number++;
+      if (line.trim()) yield parse(line);
+    }
+  }
+  // A last line without its newline was cut off by a crash: not an entry.
+}
+
+/** What a journal says is finished, for --resume. */
+export async function resumeState(path: string): Promise<ResumeState> {
+  const state: ResumeState = { doneKeys: new Set(), finalRecipients: new Map() };
+  for await (const entry of readJournal(path)) {
+    if (entry.type === "message" && entry.done) state.doneKeys.add(entry.key);
+    if (entry.type !== "recipient") continue;
+    // "failed" is retried on resume: the limits of the last run ran out, not the message.
+    if (entry.status === "deferred" || entry.status === "failed") continue;
+    const recipients = state.finalRecipients.get(entry.key) ?? new Map<string, FinalStatus>();
+    recipients.set(entry.recipient.toLowerCase(), entry.status);
+    state.finalRecipients.set(entry.key, recipients);
+  }
+  return state;
+}

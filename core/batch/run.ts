@@ -1,0 +1,470 @@
+/**
+ * The batch runner: inputs -> seal workers -> a bounded queue -> N delivery
+ * sessions, with retries of deferred recipients (exponential back-off with
+ * jitter), a journal written per outcome, and --resume. Backpressure runs
+ * end to end: a slow MTA fills the queue, which stops the sealing, which
+ * stops the reading.
+ *
+ * @module
+ */
+import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
+import type { DeliveryPlugin, DeliveryResult, PluginContext } from "../deliver/types.ts";
+import type { OutboundMessage } from "../pipeline.ts";
+import { Channel } from "./channel.ts";
+import type { FinalStatus, Journal, ResumeState } from "./journal.ts";
+import { RateLimiter } from "./rate.ts";
+import type { SealPool } from "./seal_pool.ts";
+import { InputError } from "./sources/mod.ts";
+import type { BatchInput } from "./sources/mod.ts";
+import { Summary } from "./summary.ts";
+import type { BatchSummary } from "./summary.ts";
+
+/** Retry limits for deferred recipients. */
+export interface RetryPolicy {
+  /** Delivery attempts per recipient, the first included. */
+  attempts: number;
+  /** Give up on a recipient this long after its first attempt. */
+  maxAgeMs: number;
+  /** First back-off; doubled each attempt, with full jitter. */
+  baseMs: number;
+  capMs: number;
+}
+
+/** Everything a run needs. */
+export interface BatchOptions {
+  inputs: AsyncIterable<BatchInput>;
+  pool: SealPool;
+  plugin: DeliveryPlugin;
+  pluginOptions: unknown;
+  context: PluginContext;
+  sessions: number;
+  /** Messages in flight on one session (pipelined on SMTP). */
+  window: number;
+  rate?: number;
+  retry: RetryPolicy;
+  journal?: Journal;
+  resume?: ResumeState;
+  onEvent?: (event: BatchEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** One recipient's final outcome. */
+export interface RecipientOutcome {
+  recipient: string;
+  status: FinalStatus;
+  code?: number;
+  response: string;
+  attempts: number;
+}
+
+/** What the runner reports as it goes. */
+export type BatchEvent =
+  | {
+    type: "message";
+    key: string;
+    label: string;
+    /** accepted: every recipient; partial: some; failed: none (or not sealed); skipped: resumed. */
+    outcome: "accepted" | "partial" | "failed" | "skipped";
+    recipients: RecipientOutcome[];
+    error?: string;
+    /** The error code when the message could not be sealed. */
+    code?: string;
+    messageId?: string;
+    /** From the first delivery attempt to the last answer. */
+    elapsedMs: number;
+  }
+  | { type: "sending"; key: string; label: string; sender: string; recipients: readonly string[] }
+  | {
+    type: "deferred";
+    key: string;
+    label: string;
+    recipients: string[];
+    response: string;
+    retryInMs: number;
+  }
+  | { type: "warning"; text: string };
+
+interface MessageState {
+  input: Pick<BatchInput, "key" | "label">;
+  messageId?: string;
+  /** performance.now() of the first delivery attempt. */
+  started?: number;
+  open: number;
+  outcomes: RecipientOutcome[];
+}
+
+interface Job {
+  state: MessageState;
+  message: OutboundMessage;
+  attempt: number;
+  firstTry: number;
+}
+
+/** Runs a batch to the end; resolves with its summary. Fatal errors reject. */
+export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
+  return await new BatchRun(options).run();
+}
+
+class BatchRun {
+  readonly #o: BatchOptions;
+  readonly #queue: Channel<Job>;
+  readonly #rate: RateLimiter | undefined;
+  readonly #summary = new Summary();
+  readonly #abort = new AbortController();
+  #fatal: unknown;
+  /** Messages read but not finished (sealing, queued, delivering, waiting to retry). */
+  #open = 0;
+  #producing = true;
+  #journalChain: Promise<void> = Promise.resolve();
+
+  constructor(options: BatchOptions) {
+    this.#o = options;
+    this.#queue = new Channel(Math.max(options.sessions * options.window * 2, 8));
+    this.#rate = options.rate ? new RateLimiter(options.rate) : undefined;
+    options.signal?.addEventListener("abort", () => this.#abort.abort(options.signal!.reason), {
+      once: true,
+    });
+  }
+
+  async run(): Promise<BatchSummary> {
+    await this.#journal({ type: "run", event: "start", resume: Boolean(this.#o.resume) });
+    const sessions = Array.from({ length: this.#o.sessions }, () => this.#session());
+    try {
+      await this.#produce();
+    } catch (err) {
+      this.#stop(err);
+    }
+    this.#producing = false;
+    this.#maybeFinish();
+    await Promise.all(sessions);
+    await this.#journalChain;
+    if (this.#fatal) throw this.#fatal;
+    await this.#journal({ type: "run", event: "end", resume: Boolean(this.#o.resume) });
+    await this.#journalChain;
+    return this.#summary.result();
+  }
+
+  /**
+   * Reads, seals (as many at once as the pool allows) and queues. An input
+   * that can't be read is that message's failure; the run goes on.
+   */
+  async #produce(): Promise<void> {
+    const sealing = new Set<Promise<void>>();
+    const inputs = this.#o.inputs[Symbol.asyncIterator]();
+    for (;;) {
+      if (this.#abort.signal.aborted) {
+        await inputs.return?.();
+        break;
+      }
+      let next: IteratorResult<BatchInput>;
+      try {
+        next = await inputs.next();
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        this.#open++;
+        this.#summary.unsealed(err.code, err.message);
+        await this.#finishMessage(
+          { input: { key: err.key, label: err.label }, open: 0, outcomes: [] },
+          { code: err.code, reason: err.message },
+        );
+        continue;
+      }
+      if (next.done) break;
+      const input = next.value;
+      if (this.#o.resume?.doneKeys.has(input.key)) {
+        this.#summary.skipped();
+        this.#emit({
+          type: "message",
+          key: input.key,
+          label: input.label,
+          outcome: "skipped",
+          recipients: [],
+          elapsedMs: 0,
+        });
+        continue;
+      }
+      this.#open++;
+      const task = this.#sealAndQueue(input).finally(() => sealing.delete(task));
+      sealing.add(task);
+      if (sealing.size >= this.#o.pool.size) await Promise.race(sealing);
+    }
+    await Promise.all(sealing);
+  }
+
+  async #sealAndQueue(input: BatchInput): Promise<void> {
+    const state: MessageState = { input, open: 0, outcomes: [] };
+    const reply = await this.#o.pool.seal({
+      key: input.key,
+      label: input.label,
+      bytes: input.bytes,
+      sender: input.sender,
+      recipients: input.recipients,
+    });
+    if (!reply.ok) {
+      this.#summary.unsealed(reply.code, reply.reason);
+      await this.#finishMessage(state, { code: reply.code, reason: reply.reason });
+      return;
+    }
+    state.messageId = reply.messageId;
+    reply.warnings.forEach((text) => this.#emit({ type: "warning", text }));
+    const done = this.#o.resume?.finalRecipients.get(input.key);
+    const jobs: Job[] = [];
+    for (const copy of reply.copies) {
+      const recipients = copy.recipients.filter((r) => !done?.has(r.toLowerCase()));
+      if (recipients.length === 0) continue;
+      const message: OutboundMessage = {
+        bytes: copy.bytes,
+        sender: copy.sender,
+        recipients,
+        sealed: { stage: copy.stage },
+        fields: input.fields,
+      };
+      jobs.push({ state, message, attempt: 1, firstTry: 0 });
+    }
+    if (jobs.length === 0) {
+      await this.#finishMessage(state);
+      return;
+    }
+    state.open = jobs.length;
+    for (const job of jobs) await this.#queue.send(job);
+  }
+
+  /** One delivery session: its own transport, `window` messages in flight. */
+  async #session(): Promise<void> {
+    const transport = this.#o.plugin.create(this.#o.pluginOptions, this.#o.context);
+    let opened: Promise<void> | undefined;
+    const lane = async () => {
+      for (;;) {
+        const next = await this.#queue.receive();
+        if (next.done) return;
+        const job = next.value;
+        if (this.#abort.signal.aborted) {
+          await this.#giveUp(job, "the run was stopped");
+          continue;
+        }
+        try {
+          opened ??= transport.open(this.#abort.signal);
+          await opened;
+          await this.#rate?.take(this.#abort.signal);
+          job.firstTry ||= Date.now();
+          job.state.started ??= performance.now();
+          if (job.attempt === 1) {
+            const { sender, recipients } = job.message;
+            const { key, label } = job.state.input;
+            this.#emit({ type: "sending", key, label, sender, recipients });
+          }
+          const result = await transport.deliver(job.message, this.#abort.signal);
+          await this.#record(job, result);
+        } catch (err) {
+          opened = undefined;
+          await this.#failed(job, err);
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: this.#o.window }, lane));
+    } finally {
+      await transport.close().catch(() => {});
+    }
+  }
+
+  /** Journals each recipient; queues the deferred ones for another try. */
+  async #record(job: Job, result: DeliveryResult): Promise<void> {
+    const retry: string[] = [];
+    let retryResponse = "";
+    for (const r of result.recipients) {
+      const status = result.uncertain ? "uncertain" : r.status;
+      if (status === "deferred") {
+        if (this.#canRetry(job)) {
+          retry.push(r.recipient);
+          retryResponse = r.response;
+          await this.#journalRecipient(job, r.recipient, "deferred", r.code, r.response, result.id);
+          continue;
+        }
+        this.#final(job, r.recipient, "failed", r.code, r.response, result.id);
+        continue;
+      }
+      this.#final(job, r.recipient, status, r.code, r.response, result.id);
+    }
+    await this.#journalChain;
+    if (retry.length) this.#retry(job, retry, retryResponse);
+    else await this.#copyDone(job);
+  }
+
+  /** A transport exception: temporary ones defer the whole copy, others end the run. */
+  async #failed(job: Job, err: unknown): Promise<void> {
+    if (this.#abort.signal.aborted && !isSmimeError(err)) {
+      await this.#giveUp(job, "the run was stopped");
+      return;
+    }
+    if (!isSmimeError(err) || ["E_AUTH", "E_CONFIG", "E_USAGE"].includes(err.code)) {
+      this.#stop(err);
+      await this.#giveUp(job, reasonOf(err));
+      return;
+    }
+    const reason = reasonOf(err);
+    if (err.code === "E_TEMPFAIL" || err.code === "E_UNAVAILABLE") {
+      if (this.#canRetry(job)) {
+        for (const r of job.message.recipients) {
+          await this.#journalRecipient(job, r, "deferred", undefined, reason);
+        }
+        this.#retry(job, [...job.message.recipients], reason, retryAfter(err));
+        return;
+      }
+      this.#summary.transport(err.code, reason);
+      await this.#giveUp(job, reason);
+      return;
+    }
+    // The content was refused (HTTP 400/422, a message the client won't send).
+    for (const r of job.message.recipients) this.#final(job, r, "rejected", undefined, reason);
+    await this.#journalChain;
+    await this.#copyDone(job);
+  }
+
+  #canRetry(job: Job): boolean {
+    const age = Date.now() - (job.firstTry || Date.now());
+    return !this.#abort.signal.aborted && job.attempt < this.#o.retry.attempts &&
+      age < this.#o.retry.maxAgeMs;
+  }
+
+  #retry(job: Job, recipients: string[], response: string, atLeastMs = 0): void {
+    const { baseMs, capMs } = this.#o.retry;
+    const ceiling = Math.min(capMs, baseMs * 2 ** (job.attempt - 1));
+    const delay = Math.max(atLeastMs, Math.round(Math.random() * ceiling));
+    const again: Job = {
+      ...job,
+      attempt: job.attempt + 1,
+      message: { ...job.message, recipients },
+    };
+    this.#emit({
+      type: "deferred",
+      key: job.state.input.key,
+      label: job.state.input.label,
+      recipients,
+      response,
+      retryInMs: delay,
+    });
+    const timer = setTimeout(() => {
+      this.#abort.signal.removeEventListener("abort", cancel);
+      this.#queue.push(again);
+    }, delay);
+    const cancel = () => {
+      clearTimeout(timer);
+      this.#queue.push(again);
+    };
+    this.#abort.signal.addEventListener("abort", cancel, { once: true });
+  }
+
+  /** Every recipient of the copy is final as "failed". */
+  async #giveUp(job: Job, reason: string): Promise<void> {
+    for (const r of job.message.recipients) this.#final(job, r, "failed", undefined, reason);
+    await this.#journalChain;
+    await this.#copyDone(job);
+  }
+
+  #final(
+    job: Job,
+    recipient: string,
+    status: FinalStatus,
+    code: number | undefined,
+    response: string,
+    id?: string,
+  ): void {
+    job.state.outcomes.push({ recipient, status, code, response, attempts: job.attempt });
+    this.#summary.recipient(status, code, response);
+    void this.#journalRecipient(job, recipient, status, code, response, id);
+  }
+
+  #journalRecipient(
+    job: Job,
+    recipient: string,
+    status: FinalStatus | "deferred",
+    code: number | undefined,
+    response: string,
+    id?: string,
+  ): Promise<void> {
+    return this.#journal({
+      type: "recipient",
+      key: job.state.input.key,
+      recipient,
+      status,
+      attempt: job.attempt,
+      code,
+      response,
+      id,
+      message_id: job.state.messageId,
+    });
+  }
+
+  async #copyDone(job: Job): Promise<void> {
+    if (--job.state.open > 0) return;
+    await this.#finishMessage(job.state);
+  }
+
+  async #finishMessage(
+    state: MessageState,
+    error?: { code: string; reason: string },
+  ): Promise<void> {
+    const statuses = state.outcomes.map((o) => o.status);
+    const accepted = statuses.filter((s) => s === "accepted").length;
+    const outcome = error || accepted === 0
+      ? "failed"
+      : accepted === statuses.length
+      ? "accepted"
+      : "partial";
+    this.#summary.message(outcome);
+    // done: nothing left for a resumed run (a "failed" recipient is tried again).
+    const done = !error && statuses.every((s) => s !== "failed");
+    await this.#journal({
+      type: "message",
+      key: state.input.key,
+      label: state.input.label,
+      done,
+      error,
+    });
+    this.#emit({
+      type: "message",
+      key: state.input.key,
+      label: state.input.label,
+      outcome,
+      recipients: state.outcomes,
+      error: error?.reason,
+      code: error?.code,
+      messageId: state.messageId,
+      elapsedMs: state.started === undefined ? 0 : performance.now() - state.started,
+    });
+    this.#open--;
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (!this.#producing && this.#open === 0) this.#queue.close();
+  }
+
+  #stop(err: unknown): void {
+    this.#fatal ??= err;
+    this.#abort.abort(err);
+  }
+
+  #emit(event: BatchEvent): void {
+    this.#o.onEvent?.(event);
+  }
+
+  /** Appends to the journal in order; a journal failure ends the run. */
+  #journal(entry: Record<string, unknown> & { type: string }): Promise<void> {
+    const journal = this.#o.journal;
+    if (!journal) return Promise.resolve();
+    const line = { ...entry, at: new Date().toISOString() };
+    this.#journalChain = this.#journalChain.then(() =>
+      // deno-lint-ignore no-explicit-any
+      journal.append(line as any).catch((err) => this.#stop(err))
+    );
+    return this.#journalChain;
+  }
+}
+
+/** A server's Retry-After, when an HTTP error carried one. */
+function retryAfter(err: SmimeError): number {
+  const value = (err as SmimeError & { retryAfterMs?: number }).retryAfterMs;
+  return typeof value === "number" ? value : 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * Sealing one batch message: parse, find keys, sign, encrypt. Used in the
+ * seal workers and, with --workers 0, on the main thread.
+ *
+ * @module
+ */
+import { isSmimeError, reasonOf } from "../errors.ts";
+import { KeyStore } from "../keys/mod.ts";
+import { getHeader, parseMessage } from "../message/mod.ts";
+import { sealMessage } from "../pipeline.ts";
+import type { SealOptions } from "../pipeline.ts";
+import type { KeySettings, SealJob, SealReply } from "./seal_protocol.ts";
+
+/** Seals jobs with one KeyStore (its certificate cache serves the whole run). */
+export class Sealer {
+  readonly #keys: KeyStore;
+  readonly #options: Omit<SealOptions, "singleCopy">;
+
+  constructor(
+    keys: KeySettings,
+    options: Omit<SealOptions, "singleCopy">,
+    passphrase: (file: string) => Promise<string | undefined>,
+  ) {
+    this.#keys = new KeyStore({ ...keys, passphrase });
+    this.#options = options;
+  }
+
+  /** Seals one message; a user error is a reply, a bug is thrown. */
+  async seal(job: SealJob): Promise<SealReply> {
+    try {
+      const message = parseMessage(job.bytes, job.label);
+      const result = await sealMessage(message, this.#keys, {
+        ...this.#options,
+        sender: job.sender,
+        recipients: job.recipients,
+      });
+      return {
+        ok: true,
+        copies: result.copies.map((c) => ({
+          bytes: c.bytes,
+          sender: c.sender,
+          recipients: [...c.recipients],
+          stage: c.sealed.stage,
+        })),
+        warnings: result.warnings,
+        messageId: getHeader(message, "Message-ID")?.value,
+      };
+    } catch (err) {
+      if (!isSmimeError(err)) throw err;
+      return { ok: false, code: err.code, reason: reasonOf(err) };
+    }
+  }
+}
