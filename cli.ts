@@ -16,20 +16,12 @@ import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
 import { envelopeOf, getHeader, parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
 import type { SealOptions } from "./core/pipeline.ts";
-import { describeDelivery, redact, resolveDelivery, secretsOf } from "./core/config/mod.ts";
+import { locateConfig } from "./core/config/locate.ts";
 import type { ConfigInputs, ResolvedDelivery } from "./core/config/mod.ts";
 import type { DeliveryPlugin } from "./core/deliver/types.ts";
-import { Journal, resumeState } from "./core/batch/journal.ts";
-import { Progress } from "./core/batch/progress.ts";
-import { ReportFile } from "./core/batch/report_file.ts";
-import { runBatch } from "./core/batch/run.ts";
+import type { Progress } from "./core/batch/progress.ts";
 import type { BatchEvent } from "./core/batch/run.ts";
-import { SealPool } from "./core/batch/seal_pool.ts";
-import { countInputs, readInputs } from "./core/batch/sources/mod.ts";
 import type { BatchInput } from "./core/batch/sources/mod.ts";
-import { batchExitCode } from "./core/batch/summary.ts";
-import { startSink } from "./core/sink/mod.ts";
-import { plugins } from "./plugins/mod.ts";
 import { openMessage } from "./core/smime/open.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
 import {
@@ -135,7 +127,7 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
   if (!sign && !options.encrypt) {
     warn("neither --sign nor --encrypt given; messages go as they are");
   }
-  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
+  const delivery = await loadDelivery(deliveryInputs(options));
   const single = await isSingleMessage(inputs, options);
   if (!delivery) {
     if (!single) {
@@ -248,7 +240,8 @@ withDeliveryOptions(
       "print the resolved delivery profile, secrets masked, with where each value came from",
     ),
 ).action(async (options) => {
-  const delivery = await resolveDelivery(plugins, deliveryInputs(options));
+  const delivery = await loadDelivery(deliveryInputs(options));
+  const { describeDelivery } = await import("./core/config/mod.ts");
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
@@ -267,6 +260,7 @@ program.command("sink")
       throw new SmimeError("E_USAGE", `--port: not a port number: "${options.port}"`);
     }
     if (options.dir) await Deno.mkdir(options.dir, { recursive: true });
+    const { startSink } = await import("./core/sink/mod.ts");
     const sink = await startSink({
       host: options.host,
       port,
@@ -342,6 +336,22 @@ function deliveryInputs(options: DeliveryFlags): ConfigInputs {
     legacy: smtp ? "smtp" : api ? "api" : undefined,
     overrides,
   };
+}
+
+/**
+ * The delivery the flags and config files ask for, or undefined (stdout).
+ * The config and plugin modules load only when one may be configured, so a
+ * one-message pipeline starts fast.
+ */
+async function loadDelivery(inputs: ConfigInputs): Promise<ResolvedDelivery | undefined> {
+  const asked = inputs.legacy || inputs.profile || inputs.configFile ||
+    Object.keys(inputs.overrides ?? {}).length > 0 || await locateConfig(inputs);
+  if (!asked) return undefined;
+  const [{ resolveDelivery }, { plugins }] = await Promise.all([
+    import("./core/config/mod.ts"),
+    import("./plugins/mod.ts"),
+  ]);
+  return await resolveDelivery(plugins, inputs);
 }
 
 /** Deno.env.get that treats a variable outside the allowed set as unset. */
@@ -426,6 +436,25 @@ async function deliverRun(
   if (options.resume && !options.journal) {
     throw new SmimeError("E_USAGE", "--resume needs --journal FILE");
   }
+  const [
+    { redact, secretsOf },
+    { Journal, resumeState },
+    { Progress },
+    { ReportFile },
+    { runBatch },
+    { SealPool },
+    { countInputs, readInputs },
+    { batchExitCode },
+  ] = await Promise.all([
+    import("./core/config/mod.ts"),
+    import("./core/batch/journal.ts"),
+    import("./core/batch/progress.ts"),
+    import("./core/batch/report_file.ts"),
+    import("./core/batch/run.ts"),
+    import("./core/batch/seal_pool.ts"),
+    import("./core/batch/sources/mod.ts"),
+    import("./core/batch/summary.ts"),
+  ]);
   const secrets = secretsOf(delivery);
   const hide = (line: string) => redact(line, secrets);
   const quiet = output.quiet || Boolean(options.json);

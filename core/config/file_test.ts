@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals, assertSmimeError } from "../../tests/assert.ts";
-import { defaultLocations, homeConfigDir, parseConfig } from "./file.ts";
+import { parseConfig } from "./file.ts";
+import { defaultLocations, homeConfigDir } from "./locate.ts";
 import { resolveDelivery } from "./resolve.ts";
 import { editDistance, suggest } from "./suggest.ts";
 import { registry, scratch } from "./test_plugins.ts";

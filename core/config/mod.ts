@@ -16,4 +16,5 @@ export type { ConfigInputs, ResolvedDelivery, ResolvedValue } from "./types.ts";
 export { resolveDelivery } from "./resolve.ts";
 export { describeDelivery } from "./describe.ts";
 export { MASK, redact, secretsOf } from "./secrets.ts";
-export { CONFIG_FILE_NAME, homeConfigDir, parseConfig } from "./file.ts";
+export { parseConfig } from "./file.ts";
+export { CONFIG_FILE_NAME, homeConfigDir, locateConfig } from "./locate.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { SmimeError } from "../errors.ts";
-import { ioReason } from "./file.ts";
+import { ioReason } from "./locate.ts";
 import type { ResolvedDelivery } from "./types.ts";
 
 /** How every secret is shown. */
