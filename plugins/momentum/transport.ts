@@ -12,18 +12,24 @@ import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
 import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
 import { momentumPayload } from "../../core/http/mod.ts";
+import type { OutboundMessage } from "../../core/pipeline.ts";
 import type { Options } from "./schema.ts";
 
-/** X-MSYS-API (tracking always off: the message is sealed) and the binding header. */
-export function headersFor(options: Options): string[] {
+/**
+ * X-MSYS-API (tracking always off: the message is sealed) and the binding
+ * header; a manifest's per-message values win over the profile's.
+ */
+export function headersFor(options: Options, message: OutboundMessage): string[] {
+  const fields = message.fields ?? {};
   const headers = [msysApiHeader({
-    campaign_id: options.campaign_id,
-    metadata: options.metadata,
-    tags: options.tags,
+    campaign_id: fields.campaign_id ?? options.campaign_id,
+    metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
+    tags: fields.tags ?? options.tags,
     options: { open_tracking: false, click_tracking: false },
   })];
-  if (options.binding_header && options.binding) {
-    headers.push(headerField(options.binding_header, options.binding));
+  const binding = fields.binding ?? options.binding;
+  if (options.binding_header && binding) {
+    headers.push(headerField(options.binding_header, binding));
   }
   return headers;
 }
@@ -38,15 +44,17 @@ export function createTransport(options: Options, context: PluginContext): Trans
       payload: (message) =>
         momentumPayload(message, {
           returnPath: options.return_path!,
-          campaignId: options.campaign_id,
-          metadata: options.metadata,
+          campaignId: message.fields?.campaign_id ?? options.campaign_id,
+          metadata: message.fields?.metadata
+            ? { ...options.metadata, ...message.fields.metadata }
+            : options.metadata,
         }),
     }, context);
   }
   return new LazyTransport(async () =>
     new SmtpTransport({
       client: await smtpClientOptions({ ...options, host: options.host! }, context.debug),
-      headers: () => headersFor(options),
+      headers: (message) => headersFor(options, message),
     }, context)
   );
 }

@@ -11,13 +11,16 @@ import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
 import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
 import { powermtaPayload } from "../../core/http/mod.ts";
+import type { OutboundMessage } from "../../core/pipeline.ts";
 import type { Options } from "./schema.ts";
 
-/** X-Virtual-MTA and X-Job for a message. */
-export function headersFor(options: Options): string[] {
+/** X-Virtual-MTA and X-Job for a message: a manifest's values, else the profile's. */
+export function headersFor(options: Options, message: OutboundMessage): string[] {
+  const virtualMta = message.fields?.virtual_mta ?? options.virtual_mta;
+  const job = message.fields?.job ?? options.job;
   const headers: string[] = [];
-  if (options.virtual_mta) headers.push(headerField("X-Virtual-MTA", options.virtual_mta));
-  if (options.job) headers.push(headerField("X-Job", options.job));
+  if (virtualMta) headers.push(headerField("X-Virtual-MTA", virtualMta));
+  if (job) headers.push(headerField("X-Job", job));
   return headers;
 }
 
@@ -29,13 +32,16 @@ export function createTransport(options: Options, context: PluginContext): Trans
       apiKey: options.api_key!,
       label: "PowerMTA API",
       payload: (message) =>
-        powermtaPayload(message, { returnPath: options.return_path!, campaignId: options.job }),
+        powermtaPayload(message, {
+          returnPath: options.return_path!,
+          campaignId: message.fields?.job ?? options.job,
+        }),
     }, context);
   }
   return new LazyTransport(async () =>
     new SmtpTransport({
       client: await smtpClientOptions({ ...options, host: options.host! }, context.debug),
-      headers: () => headersFor(options),
+      headers: (message) => headersFor(options, message),
     }, context)
   );
 }

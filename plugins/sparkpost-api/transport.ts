@@ -27,6 +27,13 @@ export function createTransport(options: SparkpostApiOptions, context: PluginCon
     label: "SparkPost API",
     subaccount: options.subaccount,
     timeoutMs: options.timeout_seconds * 1000,
-    payload: (message) => sparkpostPayload(message, payloadOptions),
+    payload: (message) =>
+      sparkpostPayload(message, {
+        ...payloadOptions,
+        campaignId: message.fields?.campaign_id ?? payloadOptions.campaignId,
+        metadata: message.fields?.metadata
+          ? { ...payloadOptions.metadata, ...message.fields.metadata }
+          : payloadOptions.metadata,
+      }),
   }, context);
 }

@@ -32,10 +32,11 @@ export function headersFor(options: Options, message: OutboundMessage): string[]
       "open_tracking/click_tracking: tracking rewrites the body and breaks the S/MIME signature",
     );
   }
+  const fields = message.fields ?? {};
   return [msysApiHeader({
-    campaign_id: options.campaign_id,
-    metadata: options.metadata,
-    tags: options.tags,
+    campaign_id: fields.campaign_id ?? options.campaign_id,
+    metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
+    tags: fields.tags ?? options.tags,
     options: {
       open_tracking: sealed ? false : options.open_tracking,
       click_tracking: sealed ? false : options.click_tracking,

@@ -6,15 +6,8 @@
  */
 import { SmimeError } from "../../errors.ts";
 
-/** Per-message delivery fields a manifest may set (override the profile's). */
-export interface DeliveryFields {
-  campaign_id?: string;
-  metadata?: Record<string, unknown>;
-  tags?: string[];
-  virtual_mta?: string;
-  job?: string;
-  binding?: string;
-}
+import type { DeliveryFields } from "../../pipeline.ts";
+export type { DeliveryFields };
 
 /** One message of a run. */
 export interface BatchInput {
