@@ -6,40 +6,25 @@
  * @module
  */
 import { z } from "zod";
-import { smtpShape } from "../../core/deliver/smtp_options.ts";
+import { modeShape, requireModeOptions } from "../../core/deliver/modes.ts";
 
 /** momentum options, flat under the profile. */
 export const options = z.object({
-  ...smtpShape,
-  transport: z.enum(["smtp", "http"]).default("smtp"),
-  host: smtpShape.host.optional(),
-  port: smtpShape.port.default(25),
-  tls: smtpShape.tls.default("auto"),
+  ...modeShape,
   // Binding / IP-pool choice is site policy (Lua), driven by a header the site names.
   binding_header: z.string().regex(/^[!-9;-~]+$/, "a header field name").optional(),
   binding: z.string().min(1).optional(),
   campaign_id: z.string().max(64).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   tags: z.array(z.string()).optional(),
-  api_url: z.url().optional(),
-  api_key: z.string().min(1).optional(),
-  return_path: z.string().min(3).optional(),
 }).strict().superRefine((o, ctx) => {
-  const need = (
-    key: "host" | "api_url" | "api_key" | "return_path" | "binding_header",
-    when: string,
-  ) => {
-    if (o[key] === undefined) {
-      ctx.addIssue({ code: "custom", path: [key], message: `required ${when}` });
-    }
-  };
-  if (o.binding !== undefined) need("binding_header", "when binding is set");
-  if (o.transport === "smtp") need("host", 'when transport = "smtp"');
-  else {
-    need("api_url", 'when transport = "http"');
-    need("api_key", 'when transport = "http"');
-    // Momentum's transmissions API requires return_path (FIELD.md).
-    need("return_path", 'when transport = "http"');
+  requireModeOptions(o, ctx);
+  if (o.binding !== undefined && o.binding_header === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["binding_header"],
+      message: "required when binding is set",
+    });
   }
 });
 

@@ -5,10 +5,7 @@
  * @module
  */
 import { headerField } from "../../core/deliver/headers.ts";
-import { HttpTransport } from "../../core/deliver/http_transport.ts";
-import { LazyTransport } from "../../core/deliver/lazy.ts";
-import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
-import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
+import { createModeTransport } from "../../core/deliver/modes.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
 import { powermtaPayload } from "../../core/http/mod.ts";
 import type { OutboundMessage } from "../../core/pipeline.ts";
@@ -26,22 +23,13 @@ export function headersFor(options: Options, message: OutboundMessage): string[]
 
 /** Creates the transport; nothing is read or opened until open(). */
 export function createTransport(options: Options, context: PluginContext): Transport {
-  if (options.transport === "http") {
-    return new HttpTransport({
-      baseUrl: () => options.api_url!,
-      apiKey: options.api_key!,
-      label: "PowerMTA API",
-      payload: (message) =>
-        powermtaPayload(message, {
-          returnPath: options.return_path!,
-          campaignId: message.fields?.job ?? options.job,
-        }),
-    }, context);
-  }
-  return new LazyTransport(async () =>
-    new SmtpTransport({
-      client: await smtpClientOptions({ ...options, host: options.host! }, context.debug),
-      headers: (message) => headersFor(options, message),
-    }, context)
-  );
+  return createModeTransport(options, context, {
+    label: "PowerMTA API",
+    payload: (message) =>
+      powermtaPayload(message, {
+        returnPath: options.return_path!,
+        campaignId: message.fields?.job ?? options.job,
+      }),
+    headers: (message) => headersFor(options, message),
+  });
 }
