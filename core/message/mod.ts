@@ -38,6 +38,6 @@ export { parseAddressList } from "./address_list.ts";
 export { envelopeOf } from "./envelope.ts";
 export { parseContentType } from "./content_type.ts";
 export { parseMimeTree } from "./mime_tree.ts";
-export { decodeBody } from "./transfer_encoding.ts";
+export { decodeBody, encodeBase64 } from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";
-export { toCrlf } from "./line_ends.ts";
+export { concatBytes, toCrlf } from "./line_ends.ts";

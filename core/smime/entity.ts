@@ -6,26 +6,14 @@
  * @module
  */
 import type { CmsKind, DigestName } from "../cms/types.ts";
-import { encodeBase64Lines } from "./base64.ts";
+import { concatBytes, encodeBase64 } from "../message/mod.ts";
 
 const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
 
 /** The micalg parameter for a digest (RFC 8551 3.5.3.1, RFC 5751 3.4.3.2). */
 export function micalgOf(digest: DigestName): string {
   return digest.toLowerCase();
-}
-
-/** Joins byte chunks into one array. */
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 /** An `application/pkcs7-mime` entity for a CMS object (RFC 8551 3.2). */
@@ -36,7 +24,7 @@ export function pkcs7MimeEntity(der: Uint8Array, kind: CmsKind): Uint8Array {
     ` name="smime.p7m"\r\n` +
     `Content-Transfer-Encoding: base64\r\n` +
     `Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n`;
-  return concatBytes([encoder.encode(headers), encodeBase64Lines(der)]);
+  return concatBytes([encoder.encode(headers), encodeBase64(der), CRLF]);
 }
 
 /**
@@ -66,7 +54,7 @@ export function multipartSignedEntity(
     encoder.encode(head),
     signed,
     encoder.encode(middle),
-    encodeBase64Lines(signature),
+    encodeBase64(signature),
     encoder.encode(tail),
   ]);
 }

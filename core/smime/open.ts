@@ -52,7 +52,7 @@ export async function openMessage(
   let node = parseMimeTree(bytes, source);
   let content = bytes;
   for (let depth = 0; depth < MAX_LAYERS; depth++) {
-    const step = await openLayer(node, source, options);
+    const step = await openLayer(node, source, options, depth);
     if (!step) break;
     layers.push(step.layer);
     content = step.content;
@@ -72,9 +72,10 @@ async function openLayer(
   node: MimeNode,
   source: string,
   options: OpenOptions,
+  depth: number,
 ): Promise<{ layer: OpenedLayer; content: Uint8Array } | undefined> {
   const { type, subtype } = node.contentType;
-  if (type === "multipart" && subtype === "signed") {
+  if (type === "multipart" && subtype === "signed" && isSmimeSigned(node, depth)) {
     const [signed, signature] = node.children;
     if (!signed || !signature) {
       throw new SmimeError("E_MESSAGE", `${source}: multipart/signed without two parts`);
@@ -125,6 +126,21 @@ async function decryptWithAny(
     );
   }
   throw new SmimeError("E_DECRYPT", `Cannot decrypt ${source}: ${refusals.join("; ")}`);
+}
+
+/**
+ * A multipart/signed that is S/MIME: protocol application/pkcs7-signature
+ * (or the x- form). Without a protocol the outermost one is taken as S/MIME
+ * (old clients), an inner one only when its second part is a pkcs7-signature:
+ * signed content may itself be, say, PGP/MIME, which is content, not a layer.
+ */
+function isSmimeSigned(node: MimeNode, depth: number): boolean {
+  const isPkcs7 = (value: string | undefined) =>
+    value !== undefined && /^application\/(x-)?pkcs7-signature$/i.test(value.trim());
+  const protocol = node.contentType.params["protocol"];
+  if (protocol !== undefined) return isPkcs7(protocol);
+  const second = node.children[1]?.contentType;
+  return depth === 0 || (second !== undefined && isPkcs7(`${second.type}/${second.subtype}`));
 }
 
 /** application/pkcs7-mime, the x- form old clients write, or a .p7m octet-stream. */

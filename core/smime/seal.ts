@@ -14,8 +14,8 @@ import type {
   SigningIdentity,
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
-import { serializeHeaders } from "../message/mod.ts";
-import { concatBytes, multipartSignedEntity, pkcs7MimeEntity } from "./entity.ts";
+import { concatBytes, serializeHeaders } from "../message/mod.ts";
+import { multipartSignedEntity, pkcs7MimeEntity } from "./entity.ts";
 
 /** A canonical MIME entity that nothing has sealed: the input to signing. */
 export interface PlainEntity {
