@@ -325,7 +325,11 @@ function deliveryInputs(options: DeliveryFlags): ConfigInputs {
   const overrides: Record<string, string> = {};
   for (const pair of options.option ?? []) {
     const at = pair.indexOf("=");
-    if (at < 1) throw new SmimeError("E_USAGE", `--option: expected key=value, got "${pair}"`);
+    if (at < 1) {
+      // Not echoed whole: "password:hunter2" is a likely typo, and its value a secret.
+      const key = /^[A-Za-z0-9_.-]{0,40}/.exec(pair)![0];
+      throw new SmimeError("E_USAGE", `--option: expected key=value, got "${key}..."`);
+    }
     overrides[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return {
@@ -436,6 +440,14 @@ async function deliverRun(
   if (options.resume && !options.journal) {
     throw new SmimeError("E_USAGE", "--resume needs --journal FILE");
   }
+  // Every number is checked before a journal, report or connection is opened, and also
+  // those one message ignores (--sessions, --workers): a bad value is a usage error.
+  count("--sessions", options.sessions, 1);
+  count("--workers", options.workers, 0, 0);
+  count("--window", options.window, 1);
+  if (options.rate !== undefined) count("--rate", options.rate, 0);
+  count("--retries", options.retries, 0, 0);
+  count("--retry-max-age", options.retryMaxAge, 0, 0);
   const [
     { redact, secretsOf },
     { Journal, resumeState },
@@ -510,7 +522,7 @@ async function deliverRun(
       retry: {
         attempts: 1 + count("--retries", options.retries, single ? 0 : 5, 0),
         maxAgeMs: count("--retry-max-age", options.retryMaxAge, 600, 0) * 1000,
-        baseMs: 1000,
+        baseMs: retryBaseMs(),
         capMs: 60_000,
       },
       journal,
@@ -554,6 +566,20 @@ async function deliverRun(
     pool.close();
     journal?.close();
   }
+}
+
+/**
+ * The first retry back-off: 1 s. Hidden, for tests of retries only:
+ * $SMIMEPOST_RETRY_BASE_MS (1-60000) sets it in milliseconds.
+ */
+function retryBaseMs(): number {
+  const value = readEnv("SMIMEPOST_RETRY_BASE_MS");
+  if (value === undefined || value === "") return 1000;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) {
+    throw new SmimeError("E_CONFIG", `SMIMEPOST_RETRY_BASE_MS: expected 1-60000, got "${value}"`);
+  }
+  return ms;
 }
 
 /** --sessions, or the plugin's default, within the platform's limit. */

@@ -71,7 +71,13 @@ export class Journal {
    */
   static async open(path: string): Promise<Journal> {
     try {
-      const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+      const file = await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
+      try {
+        await dropTornLine(file);
+      } catch (err) {
+        file.close();
+        throw err;
+      }
       return new Journal(file, path);
     } catch (err) {
       throw new SmimeError("E_OUTPUT", `Cannot open the journal ${path}: ${fileErrorReason(err)}`);
@@ -97,6 +103,35 @@ export class Journal {
       this.#file.close();
     } catch { /* already closed */ }
   }
+}
+
+/**
+ * Cuts off a last line without its newline (a crash mid-write): readJournal
+ * ignores it as the last line, but the next entry appended after it would
+ * make it a broken line in the middle, which no later --resume could read.
+ */
+async function dropTornLine(file: Deno.FsFile): Promise<void> {
+  const size = (await file.stat()).size;
+  const buffer = new Uint8Array(4096);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - buffer.length);
+    const chunk = buffer.subarray(0, end - start);
+    await file.seek(start, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < chunk.length) {
+      const n = await file.read(chunk.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    const newline = chunk.subarray(0, filled).lastIndexOf(10);
+    if (newline >= 0) {
+      end = start + newline + 1;
+      break;
+    }
+    end = start;
+  }
+  if (end < size) await file.truncate(end);
 }
 
 /**

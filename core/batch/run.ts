@@ -184,7 +184,9 @@ class BatchRun {
         continue;
       }
       this.#open++;
-      const task = this.#sealAndQueue(input).finally(() => sealing.delete(task));
+      const task: Promise<void> = this.#sealAndQueue(input)
+        .catch((err) => this.#sealFailed(err))
+        .finally(() => sealing.delete(task));
       sealing.add(task);
       if (sealing.size >= this.#o.pool.size) await Promise.race(sealing);
     }
@@ -227,6 +229,17 @@ class BatchRun {
     }
     state.open = jobs.length;
     for (const job of jobs) await this.#queue.send(job);
+  }
+
+  /**
+   * The pool itself failed (a seal worker crashed): the run ends with that
+   * error, and the message counts as finished so the run can wind down. It
+   * gets no journal line, so --resume sends it.
+   */
+  #sealFailed(err: unknown): void {
+    this.#stop(err);
+    this.#open--;
+    this.#maybeFinish();
   }
 
   /** One delivery session: its own transport, `window` messages in flight. */
@@ -407,12 +420,19 @@ class BatchRun {
   ): Promise<void> {
     const statuses = state.outcomes.map((o) => o.status);
     const accepted = statuses.filter((s) => s === "accepted").length;
-    const outcome = error || accepted === 0
+    // No outcomes and no error: every recipient was final in an earlier run (it
+    // died before this message's line), so nothing was left to send.
+    const outcome = error
+      ? "failed"
+      : statuses.length === 0
+      ? "skipped"
+      : accepted === 0
       ? "failed"
       : accepted === statuses.length
       ? "accepted"
       : "partial";
-    this.#summary.message(outcome);
+    if (outcome === "skipped") this.#summary.skipped();
+    else this.#summary.message(outcome);
     // done: nothing left for a resumed run (a "failed" recipient is tried again).
     const done = !error && statuses.every((s) => s !== "failed");
     await this.#journal({

@@ -115,6 +115,27 @@ export function parseTlv(bytes: Uint8Array): Tlv {
   return tlv;
 }
 
+/**
+ * The length of the first element of `bytes`, which may be followed by
+ * other data. Unlike {@link parseTlv} every constructed element is checked
+ * down to its leaves, so damage anywhere inside fails with {@link AsnError}.
+ */
+export function firstElementLength(bytes: Uint8Array): number {
+  const tlv = readTlvAt(bytes, 0, bytes.length, 0);
+  checkNested(tlv, 1);
+  return tlv.raw.length;
+}
+
+function checkNested(tlv: Tlv, depth: number): void {
+  if (!isConstructed(tlv.tag)) return;
+  const v = tlv.value;
+  for (let pos = 0; pos < v.length;) {
+    const child = readTlvAt(v, pos, v.length, depth);
+    checkNested(child, depth + 1);
+    pos += child.raw.length;
+  }
+}
+
 /** Sequential reader over the children of a constructed element. */
 export class DerReader {
   #buf: Uint8Array;

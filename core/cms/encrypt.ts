@@ -27,6 +27,7 @@ import {
 import { type CertificateInfo, parseCertificate } from "./certificate.ts";
 import { sharedInfo, sharedSecret, wrapKey, x963Kdf } from "./ecdh.ts";
 import { importPublicKey, nodePublicKey } from "./keys.ts";
+import { libcrypto } from "./libcrypto.ts";
 import { algId, cipherByName, Oid, rsaHashParams, wrapOidByKeyLength } from "./oids.ts";
 import type { CmsKind, EncryptOptions, RsaKeyTransport } from "./types.ts";
 
@@ -43,15 +44,35 @@ function issuerAndSerial(cert: CertificateInfo): Der {
 
 /** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 6.2.1). */
 function keyTransport(cert: CertificateInfo, cek: Uint8Array, mode: RsaKeyTransport): Der {
-  const key = nodePublicKey(cert.spki);
-  const encryptedKey = mode === "oaep"
-    ? publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, cek)
-    : publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, cek);
+  // OpenSSL when it is there (libcrypto.ts), else node:crypto.
+  const encryptedKey = libcrypto()?.publicEncrypt(cert.spki, mode, cek) ??
+    nodeEncrypt(cert, cek, mode);
   // RFC 3560 3: OAEP with SHA-256 spells out its (non-default) parameters.
   const algorithm = mode === "oaep"
     ? algId(Oid.rsaesOaep, rsaHashParams("SHA-256"))
     : algId(Oid.rsaEncryption, NULL);
   return seq(int(0), issuerAndSerial(cert), algorithm, octets(new Uint8Array(encryptedKey)));
+}
+
+function nodeEncrypt(cert: CertificateInfo, cek: Uint8Array, mode: RsaKeyTransport): Uint8Array {
+  const key = nodePublicKey(cert.spki);
+  return mode === "oaep"
+    ? publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, cek)
+    : publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, cek);
+}
+
+/** A fresh ECDH key pair on `curve`: its raw public point and Z with the recipient. */
+async function webCryptoEphemeral(
+  cert: CertificateInfo,
+  curve: string,
+): Promise<{ point: Uint8Array; z: Uint8Array }> {
+  const recipientKey = await importPublicKey(cert.spki, { name: "ECDH", namedCurve: curve }, []);
+  const ephemeral = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
+    "deriveBits",
+  ]) as CryptoKeyPair;
+  const z = await sharedSecret(ephemeral.privateKey, recipientKey, curve);
+  const point = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+  return { point, z };
 }
 
 /**
@@ -68,15 +89,12 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
     );
   }
   const curve = cert.curve!;
-  const recipientKey = await importPublicKey(cert.spki, { name: "ECDH", namedCurve: curve }, []);
-  const ephemeral = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
-    "deriveBits",
-  ]) as CryptoKeyPair;
-  const z = await sharedSecret(ephemeral.privateKey, recipientKey, curve);
+  // OpenSSL when it is there (libcrypto.ts), else WebCrypto.
+  const { point, z } = libcrypto()?.ecdhEphemeral(cert.spki) ??
+    await webCryptoEphemeral(cert, curve);
   const wrapAlgorithm = encode(algId(wrapOidByKeyLength[cek.length]!));
   const kek = await x963Kdf(scheme.hash, z, sharedInfo(wrapAlgorithm, cek.length), cek.length);
   const encryptedKey = await wrapKey(kek, cek);
-  const point = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
   // OriginatorPublicKey: id-ecPublicKey without parameters, as OpenSSL
   // writes it; the curve is the recipient's.
   const originator = tlv(0xa1, algId(Oid.ecPublicKey), bitString(point));

@@ -34,7 +34,7 @@ function decodeString(value: Tlv): string | undefined {
     case Tag.ia5String:
       return new TextDecoder().decode(v);
     case Tag.teletexString:
-      return String.fromCharCode(...v); // in practice Latin-1
+      return latin1(v); // in practice Latin-1
     case Tag.bmpString: {
       let s = "";
       for (let i = 0; i + 1 < v.length; i += 2) s += String.fromCharCode(v[i]! * 256 + v[i + 1]!);
@@ -43,13 +43,21 @@ function decodeString(value: Tlv): string | undefined {
     case Tag.universalString: {
       let s = "";
       for (let i = 0; i + 3 < v.length; i += 4) {
-        s += String.fromCodePoint(((v[i]! * 256 + v[i + 1]!) * 256 + v[i + 2]!) * 256 + v[i + 3]!);
+        const cp = ((v[i]! * 256 + v[i + 1]!) * 256 + v[i + 2]!) * 256 + v[i + 3]!;
+        s += cp <= 0x10ffff ? String.fromCodePoint(cp) : "\ufffd";
       }
       return s;
     }
     default:
       return undefined;
   }
+}
+
+/** Bytes as Latin-1 text (no spread: a long value must not overflow the stack). */
+function latin1(v: Uint8Array): string {
+  let s = "";
+  for (const b of v) s += String.fromCharCode(b);
+  return s;
 }
 
 /** Escapes an attribute value as RFC 4514 2.4 requires. */
@@ -82,4 +90,62 @@ export function formatName(name: Tlv): string {
     rdns.push(parts.join("+"));
   }
   return rdns.reverse().join(",");
+}
+
+/** Tags of the ASN.1 character string types (X.680 41). */
+const STRING_TAGS = new Set([
+  0x0c, // UTF8String
+  0x12, // NumericString
+  0x13, // PrintableString
+  0x14, // TeletexString
+  0x15, // VideotexString
+  0x16, // IA5String
+  0x19, // GraphicString
+  0x1a, // VisibleString
+  0x1b, // GeneralString
+  0x1c, // UniversalString
+  0x1d, // CHARACTER STRING
+  0x1e, // BMPString
+]);
+
+/** Case-folded value with inner runs of spaces collapsed, for comparing names. */
+function prepared(value: Tlv): string {
+  const text = decodeString(value) ?? latin1(value.value);
+  return text.trim().replace(/ +/g, " ").toLowerCase();
+}
+
+function attributes(name: Tlv): { type: string; value: Tlv }[] {
+  const out: { type: string; value: Tlv }[] = [];
+  for (const rdn of childrenOf(name)) {
+    for (const atv of childrenOf(rdn)) {
+      const r = new DerReader(atv);
+      out.push({ type: readOid(r.next(Tag.oid, "attribute type")), value: r.next() });
+    }
+  }
+  return out;
+}
+
+/**
+ * True when two encoded Names are the same name for chain building
+ * (RFC 5280 7.1, simplified as pkijs does it): the attributes in order
+ * match by type; string values, whatever their string type, match
+ * case-insensitively with runs of spaces collapsed; other values byte for
+ * byte.
+ *
+ * @throws AsnError when either is not a Name
+ */
+export function namesMatch(a: Tlv, b: Tlv): boolean {
+  if (a.raw.length === b.raw.length && a.raw.every((x, i) => x === b.raw[i])) return true;
+  const left = attributes(a);
+  const right = attributes(b);
+  if (left.length !== right.length) return false;
+  return left.every((x, i) => {
+    const y = right[i]!;
+    if (x.type !== y.type) return false;
+    const xs = STRING_TAGS.has(x.value.tag);
+    if (xs !== STRING_TAGS.has(y.value.tag)) return false;
+    if (xs) return prepared(x.value).localeCompare(prepared(y.value)) === 0;
+    return x.value.raw.length === y.value.raw.length &&
+      x.value.raw.every((v, j) => v === y.value.raw[j]);
+  });
 }

@@ -64,6 +64,9 @@ export const Oid = {
   // X.509 (RFC 5280)
   subjectKeyIdentifier: "2.5.29.14",
   subjectAltName: "2.5.29.17",
+  keyUsage: "2.5.29.15",
+  basicConstraints: "2.5.29.19",
+  extKeyUsage: "2.5.29.37",
   emailAddress: "1.2.840.113549.1.9.1",
 } as const;
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
   type Der,
@@ -25,6 +26,7 @@ import {
 import { parseCertificate } from "./certificate.ts";
 import { describePrivateKey, importPrivateKey, keyMatchesCertificate } from "./keys.ts";
 import { algId, ecdsaOidByHash, hashLength, Oid, oidByHash, rsaHashParams } from "./oids.ts";
+import { libcrypto, type SignScheme } from "./libcrypto.ts";
 import type { DigestName, SigningIdentity, SignOptions } from "./types.ts";
 
 /**
@@ -90,41 +92,25 @@ export async function sign(
   ]);
   const signedBytes = encode(attrs);
 
-  let signatureAlg: Der;
-  let signature: Uint8Array;
-  if (keyInfo.keyType === "rsa") {
-    if ((options.rsaPadding ?? "pkcs1") === "pss") {
-      const saltLength = hashLength[hash]!;
-      const key = await importPrivateKey(signer.privateKey, { name: "RSA-PSS", hash }, "sign");
-      signature = new Uint8Array(
-        await crypto.subtle.sign({ name: "RSA-PSS", saltLength }, key, source(signedBytes)),
-      );
-      signatureAlg = algId(Oid.rsassaPss, rsaHashParams(hash, saltLength));
-    } else {
-      const key = await importPrivateKey(
-        signer.privateKey,
-        { name: "RSASSA-PKCS1-v1_5", hash },
-        "sign",
-      );
-      signature = new Uint8Array(
-        await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, source(signedBytes)),
-      );
-      // RFC 5754 3.2 allows rsaEncryption here; it is what OpenSSL and NSS
-      // write, so every verifier accepts it.
-      signatureAlg = algId(Oid.rsaEncryption, NULL);
-    }
-  } else {
-    const key = await importPrivateKey(
-      signer.privateKey,
-      { name: "ECDSA", namedCurve: keyInfo.curve! },
-      "sign",
-    );
-    const raw = new Uint8Array(
-      await crypto.subtle.sign({ name: "ECDSA", hash }, key, source(signedBytes)),
-    );
-    signature = ecdsaRawToDer(raw);
-    signatureAlg = algId(ecdsaOidByHash[hash]); // RFC 5758 3.2: parameters absent
-  }
+  const scheme: SignScheme = keyInfo.keyType === "ec"
+    ? "ecdsa"
+    : (options.rsaPadding ?? "pkcs1") === "pss"
+    ? "pss"
+    : "pkcs1";
+  // PKCS#1 v1.5: RFC 5754 3.2 allows rsaEncryption here; it is what OpenSSL
+  // and NSS write, so every verifier accepts it. ECDSA: RFC 5758 3.2,
+  // parameters absent.
+  const signatureAlg: Der = scheme === "pss"
+    ? algId(Oid.rsassaPss, rsaHashParams(hash, hashLength[hash]!))
+    : scheme === "pkcs1"
+    ? algId(Oid.rsaEncryption, NULL)
+    : algId(ecdsaOidByHash[hash]);
+
+  // OpenSSL when it is there (libcrypto.ts), else WebCrypto: same encoding.
+  const fast = libcrypto();
+  const signature = (fast &&
+    fast.signDigest(signer.privateKey, scheme, hash, hashSync(hash, signedBytes))) ??
+    await webCryptoSign(signer.privateKey, scheme, hash, keyInfo.curve, signedBytes);
 
   const signerInfo = seq(
     int(1), // RFC 5652 5.3: version 1 with issuerAndSerialNumber
@@ -147,6 +133,40 @@ export async function sign(
     tlv(Tag.set, signerInfo),
   );
   return encode(seq(oid(Oid.signedData), explicit(0, signedData)));
+}
+
+/** The digest the fast path signs (WebCrypto hashes inside its sign()). */
+function hashSync(hash: DigestName, data: Uint8Array): Uint8Array {
+  return createHash(hash.replace("-", "").toLowerCase()).update(data).digest();
+}
+
+/** The signature through WebCrypto, as DER for ECDSA. */
+async function webCryptoSign(
+  pkcs8: Uint8Array,
+  scheme: SignScheme,
+  hash: DigestName,
+  curve: string | undefined,
+  signedBytes: Uint8Array,
+): Promise<Uint8Array> {
+  if (scheme === "pss") {
+    const key = await importPrivateKey(pkcs8, { name: "RSA-PSS", hash }, "sign");
+    return new Uint8Array(
+      await crypto.subtle.sign(
+        { name: "RSA-PSS", saltLength: hashLength[hash]! },
+        key,
+        source(signedBytes),
+      ),
+    );
+  }
+  if (scheme === "pkcs1") {
+    const key = await importPrivateKey(pkcs8, { name: "RSASSA-PKCS1-v1_5", hash }, "sign");
+    return new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, source(signedBytes)));
+  }
+  const key = await importPrivateKey(pkcs8, { name: "ECDSA", namedCurve: curve! }, "sign");
+  const raw = new Uint8Array(
+    await crypto.subtle.sign({ name: "ECDSA", hash }, key, source(signedBytes)),
+  );
+  return ecdsaRawToDer(raw);
 }
 
 /** WebCrypto's r||s (IEEE P1363) to the Ecdsa-Sig-Value SEQUENCE (RFC 3279 2.2.3). */

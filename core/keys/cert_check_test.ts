@@ -152,3 +152,37 @@ Deno.test("checkChain() builds leaf -> intermediate -> root and explains failure
   const forged = checkChain(leaf, [bob], [root], now);
   assert.ok(!forged.ok);
 });
+
+Deno.test("parseCertificate() reads the key-check fields and refuses damaged certificates by file name", async () => {
+  const alice = parseCertificate(await leafOf("alice@example.com"), "alice.crt");
+  assert.equal(alice.issuer, "O=smimepost test,CN=smimepost Test Intermediate");
+  assert.deepEqual(alice.emails, ["alice@example.com"]);
+  assert.equal(alice.isCa, false);
+  assert.ok(alice.keyUsage?.has("digitalSignature"));
+  assert.deepEqual(alice.extKeyUsage, ["1.3.6.1.5.5.7.3.4"]);
+  assert.ok(alice.notBefore < now && now < alice.notAfter);
+  const root = parseCertificate(pki.rootDer, "root.crt");
+  assert.ok(root.isCa && root.isSelfIssued && root.keyUsage?.has("keyCertSign"));
+  // Every truncation and a run of byte changes: a certificate or E_CERT_INVALID, never a crash.
+  const der = pki.intermediateDer;
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  const damaged = [
+    ...Array.from({ length: der.length }, (_, i) => der.slice(0, i)),
+    ...Array.from({ length: 3000 }, () => {
+      const m = der.slice();
+      m[rnd(m.length)] = [0x00, 0x80, 0x84, 0xff, 0x30, 0x1f, rnd(256)][rnd(7)]!;
+      return m;
+    }),
+  ];
+  for (const bytes of damaged) {
+    try {
+      parseCertificate(bytes, "keys/bad.crt");
+    } catch (err) {
+      const e = throwsWith(() => {
+        throw err;
+      }, "E_CERT_INVALID");
+      assert.equal(e.message, "Cannot read keys/bad.crt: not a valid X.509 certificate");
+    }
+  }
+});

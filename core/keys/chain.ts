@@ -8,6 +8,8 @@
  */
 
 import { X509Certificate } from "node:crypto";
+import { parseTlv } from "../cms/der.ts";
+import { namesMatch } from "../cms/names.ts";
 import { type CertInfo, isoDate } from "./cert_info.ts";
 import { bytesEqual } from "./private_key.ts";
 
@@ -75,7 +77,8 @@ function extend(
     return undefined;
   }
   const candidates = [...anchors, ...pool].filter((c) =>
-    c.cert.subject.isEqual(current.cert.issuer) && !path.some((p) => bytesEqual(p.der, c.der))
+    namesMatch(parseTlv(c.subjectDer), parseTlv(current.issuerDer)) &&
+    !path.some((p) => bytesEqual(p.der, c.der))
   );
   if (candidates.length === 0) {
     reasons.push(`issuer "${current.issuer}" is not among the intermediates or trust anchors`);

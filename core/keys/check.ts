@@ -13,7 +13,6 @@ import { CERT_EXTS, exists, KeyFolder, keyPermissionProblem, readFileBytes } fro
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
 import { keyMatches, pickLeaf } from "./leaf.ts";
 import { loadPemBundle, looksLikeDer, readPemBlocks } from "./pem.ts";
-import { readPkcs12 } from "./pkcs12.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
 import type { KeyReport } from "./types.ts";
 
@@ -58,6 +57,8 @@ async function checkFile(name: string, input: CheckInput): Promise<KeyReport> {
     if (/\.(p12|pfx)$/i.test(name)) {
       report.kind = "pkcs12";
       await checkPermissions(file, report, input);
+      // Loaded on demand: PKCS#12 parsing pulls in pkijs.
+      const { readPkcs12 } = await import("./pkcs12.ts");
       const p12 = await readPkcs12(bytes, file, () => input.passphrase(file));
       const { leaf, chain } = pickLeaf(p12.certs.map((c) => parseCertificate(c, file)), p12.key);
       if (!p12.key) report.problems.push("holds no private key");

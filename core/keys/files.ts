@@ -19,7 +19,7 @@ export const P12_EXTS = ["p12", "pfx"] as const;
 /** One listing of the key folder, names indexed case-insensitively. */
 export class KeyFolder {
   readonly dir: string;
-  #names?: Promise<Map<string, string>>;
+  #listing?: Promise<Listing>;
 
   /** @param dir the key folder, as the user gave it (used in messages) */
   constructor(dir: string) {
@@ -32,9 +32,13 @@ export class KeyFolder {
   }
 
   /** Every file name in the folder (listed once per KeyFolder). */
-  names(): Promise<Map<string, string>> {
-    this.#names ??= listFolder(this.dir);
-    return this.#names;
+  async names(): Promise<Map<string, string>> {
+    return (await this.#list()).files;
+  }
+
+  #list(): Promise<Listing> {
+    this.#listing ??= listFolder(this.dir);
+    return this.#listing;
   }
 
   /**
@@ -42,35 +46,49 @@ export class KeyFolder {
    * name case-insensitively.
    *
    * @returns the path, or undefined
+   * @throws {SmimeError} E_INPUT when `<base>.<ext>` is a folder (not "not found")
    */
   async find(base: string, exts: readonly string[]): Promise<string | undefined> {
-    const names = await this.names();
+    const { files, folders } = await this.#list();
     for (const ext of exts) {
-      const name = names.get(`${base}.${ext}`.toLowerCase());
+      const key = `${base}.${ext}`.toLowerCase();
+      const name = files.get(key);
       if (name !== undefined) return this.pathOf(name);
+      const folder = folders.get(key);
+      if (folder !== undefined) {
+        throw new SmimeError("E_INPUT", `Cannot read ${this.pathOf(folder)}: it is a folder`);
+      }
     }
     return undefined;
   }
 }
 
-async function listFolder(dir: string): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
+/** A folder's entries, by lower-cased name: files (and symlinks), and sub-folders. */
+interface Listing {
+  files: Map<string, string>;
+  folders: Map<string, string>;
+}
+
+async function listFolder(dir: string): Promise<Listing> {
+  const files = new Map<string, string>();
+  const folders = new Map<string, string>();
   try {
     for await (const entry of Deno.readDir(dir)) {
-      if (!entry.isDirectory) names.set(entry.name.toLowerCase(), entry.name);
+      (entry.isDirectory ? folders : files).set(entry.name.toLowerCase(), entry.name);
     }
   } catch (err) {
     throw new SmimeError("E_INPUT", `Cannot read key folder ${dir}: ${describe(err)}`, {
       cause: err,
     });
   }
-  return names;
+  return { files, folders };
 }
 
 function describe(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) return "it does not exist";
   if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.IsADirectory) return "it is a folder";
+  if (err instanceof Deno.errors.NotADirectory) return "it is not a folder";
   return err instanceof Error ? err.message.split("\n")[0] ?? "" : String(err);
 }
 

@@ -24,7 +24,7 @@ import {
 } from "./files.ts";
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
 import { loadPemBundle } from "./pem.ts";
-import { type Pkcs12Contents, readPkcs12 } from "./pkcs12.ts";
+import type { Pkcs12Contents } from "./pkcs12.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
 import { keyMatches, pickLeaf } from "./leaf.ts";
 import type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./types.ts";
@@ -250,6 +250,8 @@ export class KeyStore {
 
   #p12(file: string): Promise<Pkcs12Contents> {
     return this.#cached(`p12:${file}`, async () => {
+      // Loaded on demand: PKCS#12 parsing pulls in pkijs.
+      const { readPkcs12 } = await import("./pkcs12.ts");
       return await readPkcs12(await readFileBytes(file), file, this.#ask(file));
     });
   }

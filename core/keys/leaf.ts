@@ -14,11 +14,10 @@ const spkiCache = new WeakMap<CertInfo, Uint8Array>();
 export function spkiOf(info: CertInfo): Uint8Array {
   let spki = spkiCache.get(info);
   if (!spki) {
-    const der = new Uint8Array(info.cert.subjectPublicKeyInfo.toSchema().toBER(false));
     try {
-      spki = certificateSpki(der);
+      spki = certificateSpki(info.spki);
     } catch {
-      spki = der; // a key type node:crypto can't read; it will not match
+      spki = info.spki; // a key type node:crypto can't read; it will not match
     }
     spkiCache.set(info, spki);
   }

@@ -4,8 +4,8 @@
  * @module
  */
 
-import * as asn1js from "asn1js";
 import { SmimeError } from "../errors.ts";
+import { firstElementLength } from "../cms/der.ts";
 
 /** One `-----BEGIN X-----` block. */
 export interface PemBlock {
@@ -36,8 +36,16 @@ export function looksLikeDer(bytes: Uint8Array): boolean {
 
 /** True when `der` is exactly one well-formed BER/DER element. */
 export function isSingleElement(der: Uint8Array): boolean {
-  const parsed = asn1js.fromBER(der);
-  return parsed.offset === der.byteLength && parsed.result.error === "";
+  return elementLength(der) === der.byteLength;
+}
+
+/** Length of the well-formed element `bytes` starts with, or -1. */
+function elementLength(bytes: Uint8Array): number {
+  try {
+    return firstElementLength(bytes);
+  } catch {
+    return -1;
+  }
 }
 
 /**
@@ -117,11 +125,11 @@ export function loadPemBundle(bytes: Uint8Array, file: string): Uint8Array[] {
   for (const block of readPemBlocks(bytes, file, "E_CERT_INVALID")) {
     if (!CERT_LABELS.has(block.label)) continue;
     // A TRUSTED CERTIFICATE carries OpenSSL trust settings after the cert.
-    const parsed = asn1js.fromBER(block.der);
-    if (parsed.offset === -1 || parsed.result.error !== "") {
+    const length = elementLength(block.der);
+    if (length === -1) {
       throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
     }
-    const der = block.der.slice(0, parsed.offset);
+    const der = block.der.slice(0, length);
     if (block.label !== "TRUSTED CERTIFICATE" && der.length !== block.der.length) {
       throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
     }

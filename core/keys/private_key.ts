@@ -9,7 +9,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import { looksLikeDer, readPemBlocks } from "./pem.ts";
-import { decryptPrivateKeyInfo, PbeError } from "./pbe.ts";
 
 /** A loaded private key. */
 export interface LoadedKey {
@@ -113,6 +112,8 @@ async function decryptPkcs8(
   passphrase: PassphraseSource,
 ): Promise<KeyObject> {
   const secret = await passphraseFor(file, passphrase);
+  // Loaded on demand: pbe.ts pulls in pkijs, which plain keys never need.
+  const { decryptPrivateKeyInfo, PbeError } = await import("./pbe.ts");
   let pkcs8: Uint8Array;
   try {
     pkcs8 = decryptPrivateKeyInfo(der, secret);

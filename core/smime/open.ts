@@ -52,7 +52,11 @@ export async function openMessage(
   let node = parseMimeTree(bytes, source);
   let content = bytes;
   for (let depth = 0; depth < MAX_LAYERS; depth++) {
-    const step = await openLayer(node, source, options, depth);
+    const step = await openLayer(node, source, options, depth).catch((err) => {
+      // The CMS parser knows bytes, not files: name the message it came from.
+      if (!isSmimeError(err, "E_CMS")) throw err;
+      throw new SmimeError("E_CMS", `${source}: ${err.message}`, { cause: err.cause });
+    });
     if (!step) break;
     layers.push(step.layer);
     content = step.content;

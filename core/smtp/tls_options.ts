@@ -89,7 +89,7 @@ export function tlsError(err: unknown, where: string): SmimeError {
     return new SmimeError(
       "E_UNAVAILABLE",
       `Cannot start TLS with ${where}: certificate verify failed: ${reason}; ` +
-        "give --smtp-ca-file / tls_ca_file, or pin it",
+        "give tls_ca_file (SMTP_CA_FILE) or pin it (tls_pin_sha256)",
       { cause: err },
     );
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SmimeError } from "../errors.ts";
+import { reasonOf, SmimeError } from "../errors.ts";
 import type { SmtpConnection } from "./connection.ts";
 import { bodyChunks, dataTail, hasEightBit, isAscii } from "./data.ts";
 import { parseQueueId, syntheticReply } from "./reply.ts";
@@ -246,13 +246,13 @@ async function sendBody(
     await conn.write(tail, t.dataBlock, "end of data");
     final = await dot;
   } catch (err) {
-    // The dot may have reached the server; only a reply (421 included) is definite.
-    if (conn.failureKind === "421" || conn.failureKind === "garbage") throw err;
-    const lost = syntheticReply(
-      451,
-      undefined,
-      "connection lost after end of data; the message may have been delivered",
-    );
+    // The dot may have reached the server; only a reply is definite (421 is one). A
+    // garbled or over-long line may have been the 250; a late one may still come.
+    if (conn.failureKind === "421") throw err;
+    const what = conn.failureKind === "timeout" || conn.failureKind === "garbage"
+      ? `no usable reply to end of data (${reasonOf(err)})`
+      : "connection lost after end of data";
+    const lost = syntheticReply(451, undefined, `${what}; the message may have been delivered`);
     const recipients = outcomes(job.envelope, rcpts, lost);
     return { result: { mail, recipients, uncertain: true }, reachedEnd: true, next };
   }

@@ -142,8 +142,9 @@ export interface SmtpSendResult {
   /** Queue id parsed from the final 250, when recognisable. */
   queueId?: string;
   /**
-   * The connection was lost after the final dot and before its reply: the
-   * message may or may not have been delivered (RFC 5321 6.1).
+   * No usable reply came after the final dot (connection lost, timed out, a
+   * garbled or over-long reply): the message may or may not have been
+   * delivered (RFC 5321 6.1).
    */
   uncertain?: boolean;
 }
