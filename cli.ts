@@ -95,7 +95,7 @@ const program = new Command()
 withRunOptions(withDeliveryOptions(withKeyOptions(
   program.command("send", { isDefault: true })
     .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
-    .argument("<inputs...>", 'message files, folders of *.eml, or "-" for one message on stdin')
+    .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
     .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
     .addOption(new Option("--sign_detached").hideHelp())
@@ -126,6 +126,12 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
   };
   if (!sign && !options.encrypt) {
     warn("neither --sign nor --encrypt given; messages go as they are");
+  }
+  if (inputs.length === 0 && !options.mbox && !options.manifest) {
+    throw new SmimeError(
+      "E_USAGE",
+      'no input: give message files or folders, "-", --mbox or --manifest',
+    );
   }
   const delivery = await loadDelivery(deliveryInputs(options));
   const single = await isSingleMessage(inputs, options);
@@ -500,7 +506,7 @@ async function deliverRun(
   const warned = new Set<string>();
   let unsealed: { code: string; reason: string } | undefined;
   try {
-    const summary = await runBatch({
+    const { summary, fatal } = await runBatch({
       inputs: single
         ? oneInput(inputs[0]!)
         : readInputs(inputs, { mbox: options.mbox, manifest: options.manifest }),
@@ -550,6 +556,7 @@ async function deliverRun(
     ticker?.stop();
     if (!single && !quiet) summaryLines(summary).forEach((line) => console.error(hide(line)));
     await report?.finish(summary);
+    if (fatal) throw fatal;
     // One message that could not be sealed or sent at all: its own error and exit status.
     const failure = unsealed ??
       (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
@@ -715,7 +722,10 @@ function keyCandidates(
       try {
         candidates.push({ ...await keys.recipientKeysFor(address), file: address });
       } catch (err) {
-        if (!isSmimeError(err)) throw err;
+        // No key for this address is normal; a key that won't open is not.
+        if (!isSmimeError(err) || ["E_PASSPHRASE", "E_KEY_PERMISSIONS"].includes(err.code)) {
+          throw err;
+        }
       }
     }
     return candidates;

@@ -51,6 +51,8 @@ export const ErrorCodes = {
   E_UNSUPPORTED: ExitCode.dataErr,
   E_AUTH: ExitCode.noPerm,
   E_UNAVAILABLE: ExitCode.unavailable,
+  /** TLS policy: the certificate does not verify, the pin differs, STARTTLS missing under require. */
+  E_TLS: ExitCode.unavailable,
   E_TEMPFAIL: ExitCode.tempFail,
   E_RCPT_REJECTED: ExitCode.dataErr,
   E_OUTPUT: ExitCode.ioErr,

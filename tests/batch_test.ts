@@ -540,7 +540,7 @@ Deno.test("backpressure: behind a slow server, the run reads only a bounded dist
 
 // ------------------------------------------------------------ runBatch, directly
 
-Deno.test("runBatch: a seal worker that breaks fails the run instead of hanging it", async () => {
+Deno.test("runBatch: a seal worker that breaks ends the run with that error instead of hanging it", async () => {
   let sealed = 0;
   const pool = {
     size: 2,
@@ -591,7 +591,7 @@ Deno.test("runBatch: a seal worker that breaks fails the run instead of hanging 
         sessions: 2,
         window: 2,
         retry: { attempts: 1, maxAgeMs: 1000, baseMs: 10, capMs: 10 },
-      }).then(() => "resolved", (err) => String(err)),
+      }).then(({ fatal }) => fatal ? String(fatal) : "resolved", (err) => `rejected: ${err}`),
       hang,
     ]);
     assertEquals(outcome, "Error: seal worker crashed: test");

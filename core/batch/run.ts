@@ -101,8 +101,19 @@ interface Job {
 }
 
 /** Runs a batch to the end; resolves with its summary. Fatal errors reject. */
-export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
+export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   return await new BatchRun(options).run();
+}
+
+/** How a run ended: its summary, and the error that stopped it early, if one did. */
+export interface BatchResult {
+  summary: BatchSummary;
+  /**
+   * A failure no retry can fix (AUTH refused, a certificate that does not
+   * verify, a bad configuration, a bug): the run stopped at once; what it
+   * did until then is in the summary and the journal.
+   */
+  fatal?: unknown;
 }
 
 class BatchRun {
@@ -126,7 +137,7 @@ class BatchRun {
     });
   }
 
-  async run(): Promise<BatchSummary> {
+  async run(): Promise<BatchResult> {
     await this.#journal({ type: "run", event: "start", resume: Boolean(this.#o.resume) });
     const sessions = Array.from({ length: this.#o.sessions }, () => this.#session());
     try {
@@ -138,10 +149,10 @@ class BatchRun {
     this.#maybeFinish();
     await Promise.all(sessions);
     await this.#journalChain;
-    if (this.#fatal) throw this.#fatal;
+    if (this.#fatal) return { summary: this.#summary.result(), fatal: this.#fatal };
     await this.#journal({ type: "run", event: "end", resume: Boolean(this.#o.resume) });
     await this.#journalChain;
-    return this.#summary.result();
+    return { summary: this.#summary.result() };
   }
 
   /**
@@ -252,7 +263,7 @@ class BatchRun {
         if (next.done) return;
         const job = next.value;
         if (this.#abort.signal.aborted) {
-          await this.#giveUp(job, "the run was stopped");
+          await this.#giveUp(job, this.#stopReason());
           continue;
         }
         try {
@@ -306,11 +317,12 @@ class BatchRun {
 
   /** A transport exception: temporary ones defer the whole copy, others end the run. */
   async #failed(job: Job, err: unknown): Promise<void> {
-    if (this.#abort.signal.aborted && !isSmimeError(err)) {
-      await this.#giveUp(job, "the run was stopped");
+    // Once the run is stopping, other sessions' errors are only its echo.
+    if (this.#abort.signal.aborted && err !== this.#fatal) {
+      await this.#giveUp(job, this.#stopReason());
       return;
     }
-    if (!isSmimeError(err) || ["E_AUTH", "E_CONFIG", "E_USAGE"].includes(err.code)) {
+    if (!isSmimeError(err) || ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS"].includes(err.code)) {
       this.#stop(err);
       await this.#giveUp(job, reasonOf(err));
       return;
@@ -459,6 +471,11 @@ class BatchRun {
 
   #maybeFinish(): void {
     if (!this.#producing && this.#open === 0) this.#queue.close();
+  }
+
+  /** Why the rest of the run is given up: the fatal error, or an interrupt. */
+  #stopReason(): string {
+    return this.#fatal ? reasonOf(this.#fatal) : "the run was stopped before this was sent";
   }
 
   #stop(err: unknown): void {

@@ -101,7 +101,7 @@ export async function openSession(
       session.extensions = await hello(conn, name, timeouts.ehlo);
     } else if (mode === "require") {
       throw new SmimeError(
-        "E_UNAVAILABLE",
+        "E_TLS",
         `Cannot start TLS with ${conn.where}: server does not offer STARTTLS`,
       );
     } else {

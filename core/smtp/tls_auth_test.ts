@@ -92,10 +92,10 @@ Deno.test("connect() refuses AUTH over plain text unless allowed (E_CONFIG)", as
   });
 });
 
-Deno.test("tls require fails with E_UNAVAILABLE when the server does not offer STARTTLS", async () => {
+Deno.test("tls require fails with E_TLS when the server does not offer STARTTLS", async () => {
   await withClient({}, { tls: { mode: "require" } }, async (c) => {
     const err = await assertRejects(c.connect());
-    assert(isSmimeError(err, "E_UNAVAILABLE") && err.message.includes("does not offer STARTTLS"));
+    assert(isSmimeError(err, "E_TLS") && err.message.includes("does not offer STARTTLS"));
   });
 });
 
@@ -109,7 +109,7 @@ Deno.test("STARTTLS with a self-signed certificate fails by default, naming the 
   const { server, client } = await starttls({});
   await withClient(server, client, async (c) => {
     const err = await assertRejects(c.connect());
-    assert(isSmimeError(err, "E_UNAVAILABLE"), String(err));
+    assert(isSmimeError(err, "E_TLS"), String(err));
     assert(
       /127\.0\.0\.1:\d+: certificate verify failed: self-signed/.test(err.message),
       err.message,
@@ -117,10 +117,10 @@ Deno.test("STARTTLS with a self-signed certificate fails by default, naming the 
   });
 });
 
-Deno.test("a wrong pin is refused with E_UNAVAILABLE", async () => {
+Deno.test("a wrong pin is refused with E_TLS", async () => {
   const { server, client } = await starttls({ pinnedSha256: "ab".repeat(32) });
   await withClient(server, client, async (c) => {
-    assert(isSmimeError(await assertRejects(c.connect()), "E_UNAVAILABLE"));
+    assert(isSmimeError(await assertRejects(c.connect()), "E_TLS"));
   });
 });
 
@@ -166,10 +166,10 @@ Deno.test("implicit TLS (port 465 style) connects, verifies with ca and sends", 
   );
 });
 
-Deno.test("implicit TLS with an untrusted certificate fails with E_UNAVAILABLE", async () => {
+Deno.test("implicit TLS with an untrusted certificate fails with E_TLS", async () => {
   const { key, cert: pem } = await cert();
   await withClient({ secure: true, key, cert: pem }, { tls: { mode: "implicit" } }, async (c) => {
     const err = await assertRejects(c.connect());
-    assert(isSmimeError(err, "E_UNAVAILABLE") && err.message.includes("certificate"), String(err));
+    assert(isSmimeError(err, "E_TLS") && err.message.includes("certificate"), String(err));
   });
 });

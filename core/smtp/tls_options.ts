@@ -44,7 +44,7 @@ export function tlsConnectOptions(host: string, options: SmtpTlsOptions): tls.Co
 /**
  * After the handshake, checks the pin when one is set.
  *
- * @throws {SmimeError} E_UNAVAILABLE when the leaf certificate is not the pinned one
+ * @throws {SmimeError} E_TLS when the leaf certificate is not the pinned one
  */
 export function checkPin(socket: tls.TLSSocket, options: SmtpTlsOptions, where: string): void {
   if (options.pinnedSha256 === undefined || options.insecure) return;
@@ -53,7 +53,7 @@ export function checkPin(socket: tls.TLSSocket, options: SmtpTlsOptions, where: 
   const got = raw ? createHash("sha256").update(raw).digest("hex") : "(no certificate)";
   if (got !== want) {
     throw new SmimeError(
-      "E_UNAVAILABLE",
+      "E_TLS",
       `Cannot trust the SMTP server ${where}: its certificate SHA-256 is ${got}, ` +
         `not the pinned ${want}`,
     );
@@ -80,14 +80,18 @@ export function isTlsFailure(err: unknown): boolean {
   return /\b(tls|ssl|handshake|certificate|alert)\b/i.test(message);
 }
 
-/** A TLS failure as a one-line E_UNAVAILABLE error naming host:port and what to do. */
+/**
+ * A TLS failure as a one-line error naming host:port and what to do:
+ * E_TLS when the certificate does not verify (retrying won't help),
+ * E_UNAVAILABLE for other handshake failures.
+ */
 export function tlsError(err: unknown, where: string): SmimeError {
   if (err instanceof SmimeError) return err;
   const code = (err as { code?: string })?.code ?? "";
   const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
   if (VERIFY_CODES.has(code) || /certificate/i.test(reason ?? "")) {
     return new SmimeError(
-      "E_UNAVAILABLE",
+      "E_TLS",
       `Cannot start TLS with ${where}: certificate verify failed: ${reason}; ` +
         "give tls_ca_file (SMTP_CA_FILE) or pin it (tls_pin_sha256)",
       { cause: err },
