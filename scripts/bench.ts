@@ -42,6 +42,7 @@ import {
   type Row,
   sealInjectRow,
   sealInProcessRow,
+  smimepostBatchCliRow,
   smtpSourceRow,
   writePeerScripts,
 } from "./bench/rows.ts";
@@ -255,7 +256,25 @@ try {
     "openssl | openssl | swaks per message",
     () => opensslSwaksRow(ctx, counts.opensslSwaks),
   );
-  // When the batch runner lands: await add("smimepost batch (CLI)", () => smimepostBatchCliRow(ctx, n, (inputs) => [...]));
+  for (const s of [4, 8]) {
+    log(`smimepost batch (CLI), ${s} sessions`);
+    await add(
+      `smimepost batch (CLI), ${s} sessions`,
+      () =>
+        smimepostBatchCliRow(ctx, counts.sealInject * 2, s, (folder) => [
+          "send",
+          folder,
+          "--sign",
+          "--encrypt",
+          "--keys",
+          ctx.keysDir,
+          "--send_smtp",
+          "--sessions",
+          String(s),
+          "-q",
+        ]),
+    );
+  }
 } finally {
   await sink?.stop();
   Deno.removeSignalListener("SIGINT", onSignal);
@@ -350,7 +369,24 @@ function ratio(name: string, a: Row | undefined, b: Row | undefined): Ratio | un
 
 const bestSealInject = rows.filter((r) => r.key.startsWith("seal-inject-"))
   .sort((a, b) => rate(b) - rate(a))[0];
+const bestBatch = rows.filter((r) => r.key.startsWith("cli-batch-"))
+  .sort((a, b) => rate(b) - rate(a))[0];
 const ratios = [
+  ratio(
+    "smimepost batch (sign+encrypt+inject) best / Python 1 process/msg",
+    bestBatch,
+    byKey.get("py-proc"),
+  ),
+  ratio(
+    "smimepost batch (sign+encrypt+inject) best / openssl|openssl|swaks per msg",
+    bestBatch,
+    byKey.get("openssl-swaks"),
+  ),
+  ratio(
+    "smimepost batch best / smimepost send --send-smtp, 1 process per msg",
+    bestBatch,
+    byKey.get("cli-smtp"),
+  ),
   ratio(
     "raw injection, 8 sessions: SmtpClient / smtp-source",
     byKey.get("inject-8"),

@@ -4,7 +4,7 @@
  * Deno refuses /proc/self/status without --allow-all, and getrusage()'s
  * maxRSS (node:process resourceUsage) cannot be reset between rows.
  *
- *     deno run --allow-read --allow-net scripts/bench/inprocess.ts '<JSON task>'
+ *     deno run --allow-read --allow-net --allow-ffi scripts/bench/inprocess.ts '<JSON task>'
  *
  * Prints one JSON {@link InProcessResult} line on stdout. CPU time is the
  * process's (all threads) during the measured loop only; the timed loop
@@ -200,7 +200,9 @@ export function runTask(task: InProcessTask): Promise<InProcessResult> {
 if (import.meta.main) {
   const task = JSON.parse(Deno.args[0] ?? "null") as InProcessTask | null;
   if (!task) {
-    console.error("usage: deno run --allow-read --allow-net scripts/bench/inprocess.ts '<JSON>'");
+    console.error(
+      "usage: deno run --allow-read --allow-net --allow-ffi scripts/bench/inprocess.ts '<JSON>'",
+    );
     Deno.exit(64);
   }
   console.log(JSON.stringify(await runTask(task)));

@@ -123,6 +123,8 @@ async function inProcess(task: InProcessTask): Promise<InProcessResult> {
       "--no-prompt",
       "--allow-read",
       "--allow-net",
+      // libcrypto through FFI, as the CLI uses it (core/cms/libcrypto.ts)
+      "--allow-ffi",
       script,
       JSON.stringify(task),
     ],
@@ -326,32 +328,27 @@ export async function cliSmtpRow(ctx: BenchContext, n: number): Promise<Row> {
 }
 
 /**
- * The row of the batch runner, for when it exists: one CLI process that
- * seals and delivers `n` messages with its worker pool. Not called yet: add
- * it to the seal+inject section of scripts/bench.ts with the real command
- * line (the arguments below are a placeholder for it).
+ * The batch runner's row: one CLI process that seals (on its worker pool)
+ * and delivers `n` messages from a folder over `sessions` connections.
  */
 export async function smimepostBatchCliRow(
   ctx: BenchContext,
   n: number,
-  batchArgs: (inputs: string[]) => string[],
+  sessions: number,
+  batchArgs: (folder: string) => string[],
 ): Promise<Row> {
-  const inputs: string[] = [];
   const plain = await Deno.readFile(ctx.files.plainWire);
-  await Deno.mkdir(`${ctx.work}/batch`, { recursive: true });
-  for (let i = 0; i < n; i++) {
-    const file = `${ctx.work}/batch/m${i}.eml`;
-    await Deno.writeFile(file, plain);
-    inputs.push(file);
-  }
-  const argv = await cliArgv(ctx, batchArgs(inputs));
+  const folder = `${ctx.work}/batch`;
+  await Deno.mkdir(folder, { recursive: true });
+  for (let i = 0; i < n; i++) await Deno.writeFile(`${folder}/m${i}.eml`, plain);
+  const argv = await cliArgv(ctx, batchArgs(folder));
   const env = { SMTP_HOST: ctx.sink.host, SMTP_PORT: String(ctx.sink.port), SMTP_TLS: "never" };
   return withSink(ctx, () =>
     processRow(
       ctx,
-      "cli-batch",
+      `cli-batch-${sessions}`,
       "seal+inject",
-      "smimepost batch (CLI)",
+      `smimepost batch (CLI), ${sessions} sessions`,
       n,
       `${shJoin(argv)} > /dev/null || exit 1\necho 0`,
       env,
