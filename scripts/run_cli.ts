@@ -8,11 +8,16 @@
 
 const ROOT = new URL("../", import.meta.url);
 
-/** The --allow-* flags of the compile task in deno.json. */
-export async function compilePermissionFlags(): Promise<string[]> {
+/**
+ * The runtime flags the compile task bakes into the binary: its --allow-*
+ * permissions and its --v8-flags.
+ */
+export async function compileRuntimeFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   const task: string = config.tasks.compile;
-  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+  return task.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
+  );
 }
 
 /** What a CLI run produced. */
@@ -33,7 +38,7 @@ export interface RunOptions {
 
 /** Runs `cli.ts` with `args` under the compile task's permissions. */
 export async function runCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
-  const flags = await compilePermissionFlags();
+  const flags = await compileRuntimeFlags();
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--no-prompt", ...flags, new URL("cli.ts", ROOT).pathname, ...args],
     cwd: options.cwd,

@@ -29,7 +29,7 @@
  */
 import { parseArgs } from "node:util";
 import { makeTestPki } from "./make_pki.ts";
-import { compilePermissionFlags } from "./run_cli.ts";
+import { compileRuntimeFlags } from "./run_cli.ts";
 import { postfixUnavailableReason, startPostfix } from "../tests/support/rig.ts";
 import type { PostfixRig } from "../tests/support/rig.ts";
 import { startSink } from "../core/sink/mod.ts";
@@ -108,7 +108,7 @@ interface ChildRun {
 
 /** Spawns `smimepost send ...`, sampling its VmRSS every second until it exits. */
 async function runCliSampled(args: string[], env: Record<string, string>): Promise<ChildRun> {
-  const permissions = await compilePermissionFlags();
+  const permissions = await compileRuntimeFlags();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--no-prompt", ...permissions, `${ROOT}cli.ts`, ...args],
     env: {
@@ -378,7 +378,7 @@ async function phasePostfix(work: string, keys: string, rig: PostfixRig): Promis
 /** The sampled real-mailbox deliveries verify with `smimepost verify`. */
 async function verifySamples(rig: PostfixRig, samples: string[], keys: string): Promise<string[]> {
   const problems: string[] = [];
-  const permissions = await compilePermissionFlags();
+  const permissions = await compileRuntimeFlags();
   for (const address of samples) {
     try {
       const delivered = await rig.waitForRecipient(address, 30_000);

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
 import { testPki } from "./helpers.ts";
-import { compilePermissionFlags, runCli } from "../scripts/run_cli.ts";
+import { compileRuntimeFlags, runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkFaults, SinkServer } from "../core/sink/mod.ts";
@@ -390,7 +390,7 @@ Deno.test("send --send_smtp: a connection dropped after the final dot is UNCERTA
 
 Deno.test("smimepost sink --port 0 --dir stores what send --send_smtp delivers; SIGTERM stops it", async () => {
   await inScratch({ "m.eml": NO_BCC }, async (dir) => {
-    const flags = await compilePermissionFlags();
+    const flags = await compileRuntimeFlags();
     const cliPath = new URL("../cli.ts", import.meta.url).pathname;
     const child = new Deno.Command(Deno.execPath(), {
       args: [

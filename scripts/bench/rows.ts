@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { compilePermissionFlags } from "../run_cli.ts";
+import { compileRuntimeFlags } from "../run_cli.ts";
 import type { InProcessResult, InProcessTask } from "./inprocess.ts";
 import { RECIPIENTS, SENDER } from "./messages.ts";
 import { runMeasured, shJoin, type Sink } from "./measure.ts";
@@ -249,7 +249,7 @@ async function cliArgv(ctx: BenchContext, args: string[]): Promise<string[]> {
     "run",
     "--quiet",
     "--no-prompt",
-    ...await compilePermissionFlags(),
+    ...await compileRuntimeFlags(),
     `${ctx.root}cli.ts`,
     ...args,
   ];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { compilePermissionFlags } from "../../scripts/run_cli.ts";
+import { compileRuntimeFlags } from "../../scripts/run_cli.ts";
 import { testPki } from "../helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -104,7 +104,7 @@ export class CliProcess {
     args: string[],
     options: { cwd: string; env?: Record<string, string>; stdin?: boolean },
   ): Promise<CliProcess> {
-    const flags = await compilePermissionFlags();
+    const flags = await compileRuntimeFlags();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
