@@ -241,17 +241,6 @@ async function postqueueEmpty(rig: PostfixRig): Promise<boolean> {
 }
 
 async function postfixCtl(rig: PostfixRig, action: "stop" | "start"): Promise<boolean> {
-  if (action === "start") {
-    // The rig's maillog is created root-owned 0644; postfix start's integrity
-    // check (postsuper, as mail_owner) must open it, or a restart fails.
-    const owner = await new Deno.Command("postconf", {
-      args: ["-c", `${rig.dir}/conf`, "-h", "mail_owner"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const user = new TextDecoder().decode(owner.stdout).trim() || "postfix";
-    await new Deno.Command("chown", { args: [user, `${rig.dir}/maillog`] }).output();
-  }
   const out = await new Deno.Command("postfix", {
     args: ["-c", `${rig.dir}/conf`, action],
     stdout: "null",

@@ -233,6 +233,9 @@ deliver   unix  -       n       n       -       -       pipe
 EOF
 
 postconf -c "$CONF" >/dev/null || fail "Postfix rejects the generated main.cf ($CONF/main.cf)"
+# "postfix start" runs postsuper as mail_owner, which must open the log: a
+# root-owned log makes a later stop/start of this instance fail its check.
+touch "$DIR/maillog" && chown postfix "$DIR/maillog"
 # postfix(1) reports only to a terminal; otherwise its words go to DIR/maillog.
 if ! postfix -c "$CONF" start >/dev/null 2>&1; then
   tail -n 20 "$DIR/maillog" >&2 2>/dev/null || true
