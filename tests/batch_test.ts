@@ -599,3 +599,63 @@ Deno.test("runBatch: a seal worker that breaks ends the run with that error inst
     clearTimeout(timer);
   }
 });
+
+Deno.test("runBatch: an MTA that defers everything does not pull the whole run into memory", async () => {
+  const pool = {
+    size: 2,
+    seal: (job: { key: string }) =>
+      Promise.resolve({
+        ok: true,
+        copies: [{
+          bytes: new TextEncoder().encode(`Subject: ${job.key}\r\n\r\nx\r\n`),
+          sender: "alice@example.com",
+          recipients: ["bob@example.com"],
+          stage: "signed",
+        }],
+        warnings: [],
+      } as SealReply),
+  } as unknown as SealPool;
+  const plugin = {
+    id: "test",
+    create: () => ({
+      open: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      deliver: (message: { recipients: readonly string[] }) =>
+        Promise.resolve({
+          recipients: message.recipients.map((recipient) => ({
+            recipient,
+            status: "deferred",
+            code: 451,
+            response: "451 4.3.0 try again later",
+          })),
+        }),
+    }),
+  } as unknown as DeliveryPlugin;
+  let read = 0;
+  async function* inputs(): AsyncGenerator<BatchInput> {
+    for (let i = 1; i <= 10_000; i++) {
+      read++;
+      yield { key: `m${i}`, label: `m${i}`, bytes: new Uint8Array() };
+    }
+  }
+  const stop = new AbortController();
+  const run = runBatch({
+    inputs: inputs(),
+    pool,
+    plugin,
+    pluginOptions: {},
+    context: { info: () => {}, warn: () => {} },
+    sessions: 2,
+    window: 2,
+    retry: { attempts: 1_000, maxAgeMs: 60_000, baseMs: 50, capMs: 200 },
+    maxOpen: 40,
+    signal: stop.signal,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const readWhileDeferred = read;
+  stop.abort();
+  const { summary } = await run;
+  // maxOpen messages, plus the one the producer holds while it waits for room.
+  assert(readWhileDeferred <= 41, `read ${readWhileDeferred} messages while all were deferred`);
+  assertEquals(summary.recipients.accepted, 0);
+});

@@ -46,6 +46,8 @@ export interface BatchOptions {
   resume?: ResumeState;
   onEvent?: (event: BatchEvent) => void;
   signal?: AbortSignal;
+  /** Messages read but not finished, at most (memory bound); default from the concurrency. */
+  maxOpen?: number;
 }
 
 /** One recipient's final outcome. */
@@ -125,12 +127,23 @@ class BatchRun {
   #fatal: unknown;
   /** Messages read but not finished (sealing, queued, delivering, waiting to retry). */
   #open = 0;
+  /**
+   * At most this many messages open at once. Deferred messages wait for
+   * their retry outside the queue's bound, so without this an MTA that
+   * defers everything would pull the whole run into memory.
+   */
+  readonly #maxOpen: number;
+  #roomForMore: (() => void) | undefined;
   #producing = true;
   #journalChain: Promise<void> = Promise.resolve();
 
   constructor(options: BatchOptions) {
     this.#o = options;
     this.#queue = new Channel(Math.max(options.sessions * options.window * 2, 8));
+    this.#maxOpen = options.maxOpen ??
+      Math.max(256, 4 * (options.sessions * options.window * 3 + options.pool.size));
+    // A producer waiting for room must see a stop.
+    this.#abort.signal.addEventListener("abort", () => this.#maybeFinish(), { once: true });
     this.#rate = options.rate ? new RateLimiter(options.rate) : undefined;
     options.signal?.addEventListener("abort", () => this.#abort.abort(options.signal!.reason), {
       once: true,
@@ -193,6 +206,9 @@ class BatchRun {
           elapsedMs: 0,
         });
         continue;
+      }
+      while (this.#open >= this.#maxOpen && !this.#abort.signal.aborted) {
+        await new Promise<void>((resolve) => this.#roomForMore = resolve);
       }
       this.#open++;
       const task: Promise<void> = this.#sealAndQueue(input)
@@ -470,6 +486,9 @@ class BatchRun {
   }
 
   #maybeFinish(): void {
+    const wake = this.#roomForMore;
+    this.#roomForMore = undefined;
+    wake?.();
     if (!this.#producing && this.#open === 0) this.#queue.close();
   }
 
