@@ -514,9 +514,13 @@ async function phaseSink(work: string, keys: string): Promise<PhaseResult> {
   };
 }
 
-/** Flat: over the steady part, growth under 32 MB and under a quarter of the median. */
+/**
+ * Flat: over the steady part, growth under 32 MB and under a quarter of the
+ * median. A phase of under 30 samples (seconds) is still warming up: its
+ * figures are printed, not judged.
+ */
 function rssProblems(rss: RssStats): string[] {
-  if (rss.samples < 3) return [];
+  if (rss.samples < 30) return [];
   const limit = Math.max(32, rss.medianMb / 4);
   return rss.driftMb > limit
     ? [`RSS grew ${rss.driftMb.toFixed(1)} MB over the run (limit ${limit.toFixed(0)} MB)`]
@@ -553,7 +557,8 @@ function resultBlock(results: PhaseResult[]): string {
       `  faults:  ${r.faults}`,
       `  RSS:     min ${r.rss.minMb.toFixed(1)} / median ${r.rss.medianMb.toFixed(1)} / ` +
         `max ${r.rss.maxMb.toFixed(1)} MB over ${r.rss.samples} samples, ` +
-        `slope ${r.rss.slopeMbPerMin >= 0 ? "+" : ""}${r.rss.slopeMbPerMin.toFixed(2)} MB/min`,
+        `slope ${r.rss.slopeMbPerMin >= 0 ? "+" : ""}${r.rss.slopeMbPerMin.toFixed(2)} MB/min` +
+        (r.rss.samples < 30 ? " (too short to judge flatness)" : ""),
       `  result:  ${r.ok ? "PASS" : `FAIL: ${r.problems.join("; ")}`}`,
     );
   }
