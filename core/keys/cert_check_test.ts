@@ -155,7 +155,7 @@ Deno.test("checkChain() builds leaf -> intermediate -> root and explains failure
 
 Deno.test("parseCertificate() reads the key-check fields and refuses damaged certificates by file name", async () => {
   const alice = parseCertificate(await leafOf("alice@example.com"), "alice.crt");
-  assert.equal(alice.issuer, "O=smimepost test,CN=smimepost Test Intermediate");
+  assert.equal(alice.issuerText, "O=smimepost test,CN=smimepost Test Intermediate");
   assert.deepEqual(alice.emails, ["alice@example.com"]);
   assert.equal(alice.isCa, false);
   assert.ok(alice.keyUsage?.has("digitalSignature"));

@@ -17,37 +17,8 @@ import {
 
 export { KEY_USAGE_BITS, type KeyUsageBit };
 
-/** What the key layer knows about one certificate. */
-export interface CertInfo {
-  der: Uint8Array;
-  /** The subject Name, as encoded (for chain building). */
-  subjectDer: Uint8Array;
-  /** The issuer Name, as encoded (for chain building). */
-  issuerDer: Uint8Array;
-  /** SubjectPublicKeyInfo, as encoded. */
-  spki: Uint8Array;
-  /** RFC 4514 text. */
-  subject: string;
-  issuer: string;
-  notBefore: Date;
-  notAfter: Date;
-  /** rfc822Name SANs and subject emailAddress values, lower-cased. */
-  emails: string[];
-  /** Named bits of keyUsage, or undefined when the extension is absent. */
-  keyUsage?: Set<KeyUsageBit>;
-  /** extendedKeyUsage OIDs, or undefined when the extension is absent. */
-  extKeyUsage?: string[];
-  isCa: boolean;
-  pathLen?: number;
-  /** "rsa", "ec" (supported) or the name of another key type. */
-  keyKind: "rsa" | "ec" | "other";
-  /** e.g. "RSA-2048", "EC P-256", "Ed25519". */
-  keyAlgorithm: string;
-  /** RSA modulus size in bits, 0 for other keys. */
-  rsaBits: number;
-  /** Subject and issuer names are the same. */
-  isSelfIssued: boolean;
-}
+/** What the key layer knows about one certificate: the CMS parser's details. */
+export type CertInfo = CertificateDetails;
 
 /**
  * Parses one DER certificate.
@@ -57,33 +28,13 @@ export interface CertInfo {
  * @throws {SmimeError} E_CERT_INVALID when it is not a certificate
  */
 export function parseCertificate(der: Uint8Array, file: string): CertInfo {
-  let d: CertificateDetails;
   try {
-    d = parseCertificateDetails(der, file);
+    return parseCertificateDetails(der, file);
   } catch (err) {
     throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: not a valid X.509 certificate`, {
       cause: err,
     });
   }
-  return {
-    der,
-    subjectDer: d.subjectDer,
-    issuerDer: d.issuer,
-    spki: d.spki,
-    subject: d.subject,
-    issuer: d.issuerText,
-    notBefore: d.notBefore,
-    notAfter: d.notAfter,
-    emails: d.emails,
-    keyUsage: d.keyUsage,
-    extKeyUsage: d.extKeyUsage,
-    isCa: d.isCa,
-    pathLen: d.pathLen,
-    keyKind: d.keyKind,
-    keyAlgorithm: d.keyAlgorithm,
-    rsaBits: d.rsaBits,
-    isSelfIssued: d.isSelfIssued,
-  };
 }
 
 /** `YYYY-MM-DD` in UTC, the form every date in a message takes. */

@@ -59,7 +59,8 @@ export function checkChain(
   if (path) return { ok: true, path };
   return {
     ok: false,
-    reason: reasons[0] ?? `issuer "${leaf.issuer}" is not among the intermediates or trust anchors`,
+    reason: reasons[0] ??
+      `issuer "${leaf.issuerText}" is not among the intermediates or trust anchors`,
   };
 }
 
@@ -77,11 +78,11 @@ function extend(
     return undefined;
   }
   const candidates = [...anchors, ...pool].filter((c) =>
-    namesMatch(parseTlv(c.subjectDer), parseTlv(current.issuerDer)) &&
+    namesMatch(parseTlv(c.subjectDer), parseTlv(current.issuer)) &&
     !path.some((p) => bytesEqual(p.der, c.der))
   );
   if (candidates.length === 0) {
-    reasons.push(`issuer "${current.issuer}" is not among the intermediates or trust anchors`);
+    reasons.push(`issuer "${current.issuerText}" is not among the intermediates or trust anchors`);
   }
   for (const issuer of candidates) {
     const problem = issuerProblem(current, issuer, path.length - 1, now);
