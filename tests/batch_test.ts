@@ -540,12 +540,13 @@ Deno.test("backpressure: behind a slow server, the run reads only a bounded dist
 
 // ------------------------------------------------------------ runBatch, directly
 
-Deno.test("runBatch: a seal worker that breaks ends the run with that error instead of hanging it", async () => {
+/** A seal pool that seals job `n` into one copy to bob, or fails where `fail(n)` says. */
+function fakePool(fail: (n: number) => boolean = () => false): SealPool {
   let sealed = 0;
-  const pool = {
+  return {
     size: 2,
     seal(job: { key: string }): Promise<SealReply> {
-      if (++sealed === 3) return Promise.reject(new Error("seal worker crashed: test"));
+      if (fail(++sealed)) return Promise.reject(new Error("seal worker crashed: test"));
       return Promise.resolve({
         ok: true,
         copies: [{
@@ -558,7 +559,11 @@ Deno.test("runBatch: a seal worker that breaks ends the run with that error inst
       } as SealReply);
     },
   } as unknown as SealPool;
-  const plugin = {
+}
+
+/** A plugin whose transport answers every recipient with `status` and `response`. */
+function fakePlugin(status: "accepted" | "deferred", code: number, response: string) {
+  return {
     id: "test",
     create: () => ({
       open: () => Promise.resolve(),
@@ -567,14 +572,19 @@ Deno.test("runBatch: a seal worker that breaks ends the run with that error inst
         Promise.resolve({
           recipients: message.recipients.map((recipient) => ({
             recipient,
-            status: "accepted",
-            code: 250,
-            response: "250 ok",
+            status,
+            code,
+            response,
           })),
-          response: "250 ok",
+          response,
         }),
     }),
   } as unknown as DeliveryPlugin;
+}
+
+Deno.test("runBatch: a seal worker that breaks ends the run with that error instead of hanging it", async () => {
+  const pool = fakePool((n) => n === 3);
+  const plugin = fakePlugin("accepted", 250, "250 ok");
   async function* inputs(): AsyncGenerator<BatchInput> {
     for (let i = 1; i <= 10; i++) yield { key: `m${i}`, label: `m${i}`, bytes: new Uint8Array() };
   }
@@ -601,36 +611,8 @@ Deno.test("runBatch: a seal worker that breaks ends the run with that error inst
 });
 
 Deno.test("runBatch: an MTA that defers everything does not pull the whole run into memory", async () => {
-  const pool = {
-    size: 2,
-    seal: (job: { key: string }) =>
-      Promise.resolve({
-        ok: true,
-        copies: [{
-          bytes: new TextEncoder().encode(`Subject: ${job.key}\r\n\r\nx\r\n`),
-          sender: "alice@example.com",
-          recipients: ["bob@example.com"],
-          stage: "signed",
-        }],
-        warnings: [],
-      } as SealReply),
-  } as unknown as SealPool;
-  const plugin = {
-    id: "test",
-    create: () => ({
-      open: () => Promise.resolve(),
-      close: () => Promise.resolve(),
-      deliver: (message: { recipients: readonly string[] }) =>
-        Promise.resolve({
-          recipients: message.recipients.map((recipient) => ({
-            recipient,
-            status: "deferred",
-            code: 451,
-            response: "451 4.3.0 try again later",
-          })),
-        }),
-    }),
-  } as unknown as DeliveryPlugin;
+  const pool = fakePool();
+  const plugin = fakePlugin("deferred", 451, "451 4.3.0 try again later");
   let read = 0;
   async function* inputs(): AsyncGenerator<BatchInput> {
     for (let i = 1; i <= 10_000; i++) {
