@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
 import { openssl, sameBytes, testKeyStore, testPki, toLf } from "./helpers.ts";
 import { postfixAvailable, sharedPostfix as postfix } from "./support/rig.ts";
+import type { PostfixRig } from "./support/rig.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import { parseMessage } from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
@@ -197,36 +198,50 @@ Deno.test({
   },
 });
 
+/** Runs `smimepost m.eml ARGS --send_smtp --keys PKI` on `message` in a scratch folder. */
+async function sendSmtp(message: string, env: Record<string, string>, args: string[]) {
+  const keys = await testPki();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/m.eml`, message);
+    return await runCli(["m.eml", ...args, "--send_smtp", "--keys", keys], { cwd: dir, env });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The rig's submission port (STARTTLS required) as SMTP_* variables. */
+function submission(r: PostfixRig, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SMTP_HOST: r.host,
+    SMTP_PORT: String(r.submitPort),
+    SMTP_TLS: "require",
+    SMTP_CA_FILE: r.caFile,
+    ...extra,
+  };
+}
+
+const VERIFY_AS_LOCALHOST = ["--option", "tls_servername=localhost"];
+
 Deno.test({
   name: "send --send_smtp: the old tool's lines, and every recipient's copy arrives",
   ignore,
   async fn() {
     const r = await postfix();
-    const keys = await testPki();
-    const dir = await Deno.makeTempDir();
-    try {
-      await Deno.writeTextFile(
-        `${dir}/m.eml`,
-        MESSAGE.replace("Bob <bob@example.com>", "cli.bob@example.com") +
-          "".replace("", ""),
-      );
-      const env = { SMTP_HOST: r.host, SMTP_PORT: String(r.smtpPort) };
-      const run = await runCli(["m.eml", "--sign", "--send_smtp", "--keys", keys], {
-        cwd: dir,
-        env,
-      });
-      assertEquals(run.code, 0, run.stderr);
-      assertMatch(run.text, /^Opened SMTP connection \(plain\) to 127\.0\.0\.1, port \d+$/m);
-      assertMatch(
-        run.text,
-        /^Sending m\.eml\tFrom: alice@example\.com\tTo: cli\.bob@example\.com, carol@example\.net$/m,
-      );
-      assertMatch(run.text, /^OK - in \d+\.\d{3} seconds/m);
-      await r.waitForRecipient("cli.bob@example.com");
-      await r.waitForRecipient("carol@example.net");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const run = await sendSmtp(
+      MESSAGE.replace("Bob <bob@example.com>", "cli.bob@example.com"),
+      { SMTP_HOST: r.host, SMTP_PORT: String(r.smtpPort) },
+      ["--sign"],
+    );
+    assertEquals(run.code, 0, run.stderr);
+    assertMatch(run.text, /^Opened SMTP connection \(plain\) to 127\.0\.0\.1, port \d+$/m);
+    assertMatch(
+      run.text,
+      /^Sending m\.eml\tFrom: alice@example\.com\tTo: cli\.bob@example\.com, carol@example\.net$/m,
+    );
+    assertMatch(run.text, /^OK - in \d+\.\d{3} seconds/m);
+    await r.waitForRecipient("cli.bob@example.com");
+    await r.waitForRecipient("carol@example.net");
   },
 });
 
@@ -235,39 +250,16 @@ Deno.test({
   ignore,
   async fn() {
     const r = await postfix();
-    const keys = await testPki();
-    const dir = await Deno.makeTempDir();
     const wrong = `wrong-${crypto.randomUUID()}`;
-    try {
-      await Deno.writeTextFile(`${dir}/m.eml`, MESSAGE);
-      const env = {
-        SMTP_HOST: r.host,
-        SMTP_PORT: String(r.submitPort),
-        SMTP_USER: r.user,
-        SMTP_PASSWORD: wrong,
-        SMTP_TLS: "require",
-        SMTP_CA_FILE: r.caFile,
-      };
-      const run = await runCli(
-        [
-          "m.eml",
-          "--sign",
-          "--send_smtp",
-          "--keys",
-          keys,
-          "--debug-smtp",
-          "--option",
-          "tls_servername=localhost",
-        ],
-        { cwd: dir, env },
-      );
-      assertEquals(run.code, 77, run.stderr);
-      assertIncludes(run.stderr, "535");
-      assert(!run.stderr.includes(wrong) && !run.text.includes(wrong), "password leaked");
-      assert(!run.stderr.includes(btoa(`\0${r.user}\0${wrong}`)), "AUTH PLAIN payload leaked");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const run = await sendSmtp(
+      MESSAGE,
+      submission(r, { SMTP_USER: r.user, SMTP_PASSWORD: wrong }),
+      ["--sign", "--debug-smtp", ...VERIFY_AS_LOCALHOST],
+    );
+    assertEquals(run.code, 77, run.stderr);
+    assertIncludes(run.stderr, "535");
+    assert(!run.stderr.includes(wrong) && !run.text.includes(wrong), "password leaked");
+    assert(!run.stderr.includes(btoa(`\0${r.user}\0${wrong}`)), "AUTH PLAIN payload leaked");
   },
 });
 
@@ -276,25 +268,9 @@ Deno.test({
   ignore,
   async fn() {
     const r = await postfix();
-    const keys = await testPki();
-    const dir = await Deno.makeTempDir();
-    try {
-      await Deno.writeTextFile(`${dir}/m.eml`, MESSAGE);
-      const env = {
-        SMTP_HOST: r.host,
-        SMTP_PORT: String(r.submitPort),
-        SMTP_TLS: "require",
-        SMTP_CA_FILE: r.caFile,
-      };
-      const run = await runCli(
-        ["m.eml", "--sign", "--send_smtp", "--keys", keys, "--option", "tls_servername=localhost"],
-        { cwd: dir, env },
-      );
-      assertEquals(run.code, 65, run.text + run.stderr);
-      assertMatch(run.text, /bob@example\.com: 554 5\.7\.1 .*Relay access denied/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const run = await sendSmtp(MESSAGE, submission(r), ["--sign", ...VERIFY_AS_LOCALHOST]);
+    assertEquals(run.code, 65, run.text + run.stderr);
+    assertMatch(run.text, /bob@example\.com: 554 5\.7\.1 .*Relay access denied/);
   },
 });
 
@@ -304,40 +280,31 @@ Deno.test({
   async fn() {
     const r = await postfix();
     const keys = await testPki();
-    const dir = await Deno.makeTempDir();
-    try {
-      await Deno.writeTextFile(
-        `${dir}/m.eml`,
-        MESSAGE.replace("Cc: carol@example.net", "Cc: carol@example.net\nBcc: dave@example.org"),
-      );
-      const env = { SMTP_HOST: r.host, SMTP_PORT: String(r.smtpPort) };
-      const run = await runCli(["m.eml", "--sign", "--encrypt", "--send_smtp", "--keys", keys], {
-        cwd: dir,
-        env,
-      });
-      assertEquals(run.code, 0, run.stderr);
-      assertMatch(run.text, /To: bob@example\.com, carol@example\.net$/m);
-      assertMatch(run.text, /To: dave@example\.org$/m);
-      const shown = await r.waitForRecipient("bob@example.com");
-      await r.waitForRecipient("carol@example.net");
-      const hidden = await r.waitForRecipient("dave@example.org");
-      assert(!/^Bcc:/im.test(new TextDecoder().decode(shown.eml)), "Bcc header delivered");
-      const decrypt = (eml: Uint8Array) =>
-        openssl([
-          "cms",
-          "-decrypt",
-          "-recip",
-          `${keys}/dave@example.org.crt`,
-          "-inkey",
-          `${keys}/dave@example.org.pem`,
-        ], eml);
-      assertEquals((await decrypt(hidden.eml)).code, 0, "dave opens his copy");
-      assert(
-        (await decrypt(shown.eml)).code !== 0,
-        "dave is not among the To/Cc copy's recipients",
-      );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const run = await sendSmtp(
+      MESSAGE.replace("Cc: carol@example.net", "Cc: carol@example.net\nBcc: dave@example.org"),
+      { SMTP_HOST: r.host, SMTP_PORT: String(r.smtpPort) },
+      ["--sign", "--encrypt"],
+    );
+    assertEquals(run.code, 0, run.stderr);
+    assertMatch(run.text, /To: bob@example\.com, carol@example\.net$/m);
+    assertMatch(run.text, /To: dave@example\.org$/m);
+    const shown = await r.waitForRecipient("bob@example.com");
+    await r.waitForRecipient("carol@example.net");
+    const hidden = await r.waitForRecipient("dave@example.org");
+    assert(!/^Bcc:/im.test(new TextDecoder().decode(shown.eml)), "Bcc header delivered");
+    const decrypt = (eml: Uint8Array) =>
+      openssl([
+        "cms",
+        "-decrypt",
+        "-recip",
+        `${keys}/dave@example.org.crt`,
+        "-inkey",
+        `${keys}/dave@example.org.pem`,
+      ], eml);
+    assertEquals((await decrypt(hidden.eml)).code, 0, "dave opens his copy");
+    assert(
+      (await decrypt(shown.eml)).code !== 0,
+      "dave is not among the To/Cc copy's recipients",
+    );
   },
 });

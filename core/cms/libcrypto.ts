@@ -263,6 +263,20 @@ class OpenSsl implements LibCrypto {
   }
 
   /** Runs an EVP_PKEY_sign/encrypt/decrypt-shaped call into a `size` buffer. */
+  /** A one-shot operation on a fresh context: init it, run `op` into `size` bytes, free it. */
+  #once(
+    pkey: Pointer,
+    init: (ctx: Pointer) => boolean,
+    size: number,
+    op: (ctx: Pointer, out: Uint8Array, outLen: Uint8Array) => number,
+  ): Uint8Array | undefined {
+    const ctx = this.#newContext(pkey, init);
+    if (!ctx) return this.#fail();
+    const out = this.#output(size, (buf, len) => op(ctx, buf, len));
+    this.#s.EVP_PKEY_CTX_free(ctx);
+    return out;
+  }
+
   #output(
     size: number,
     call: (out: Uint8Array, outLen: Uint8Array) => number,
@@ -359,17 +373,12 @@ class OpenSsl implements LibCrypto {
 
   /** RSA decryption, used by the self-test only. */
   privateDecrypt(pkey: Pointer, mode: "pkcs1" | "oaep", data: Uint8Array): Uint8Array | undefined {
-    const ctx = this.#newContext(
+    return this.#once(
       pkey,
       (c) => this.#s.EVP_PKEY_decrypt_init(c) > 0 && this.#encryptParams(c, mode),
-    );
-    if (!ctx) return this.#fail();
-    const out = this.#output(
       this.#s.EVP_PKEY_get_size(pkey),
-      (buf, len) => this.#s.EVP_PKEY_decrypt(ctx, buf, len, data, BigInt(data.length)),
+      (c, buf, len) => this.#s.EVP_PKEY_decrypt(c, buf, len, data, BigInt(data.length)),
     );
-    this.#s.EVP_PKEY_CTX_free(ctx);
-    return out;
   }
 
   /** A new key pair with the domain parameters of `template`; free it. */
@@ -392,19 +401,14 @@ class OpenSsl implements LibCrypto {
    */
   derive(privateKey: Pointer, peer: Pointer, validate = true): Uint8Array | undefined {
     const s = this.#s;
-    const ctx = this.#newContext(
+    return this.#once(
       privateKey,
       (c) =>
         s.EVP_PKEY_derive_init(c) > 0 &&
         s.EVP_PKEY_derive_set_peer_ex(c, peer, validate ? 1 : 0) > 0,
-    );
-    if (!ctx) return this.#fail();
-    const out = this.#output(
       s.EVP_PKEY_get_size(privateKey) + 8,
-      (buf, len) => s.EVP_PKEY_derive(ctx, buf, len),
+      (c, buf, len) => s.EVP_PKEY_derive(c, buf, len),
     );
-    s.EVP_PKEY_CTX_free(ctx);
-    return out;
   }
 
   /** The encoded (for EC: uncompressed) public key of `pkey`. */
@@ -437,17 +441,12 @@ class OpenSsl implements LibCrypto {
 
   /** ECDSA with a raw EVP_PKEY, used by the self-test. */
   signWith(pkey: Pointer, hash: DigestName, digest: Uint8Array): Uint8Array | undefined {
-    const ctx = this.#newContext(
+    return this.#once(
       pkey,
       (c) => this.#s.EVP_PKEY_sign_init(c) > 0 && this.#signParams(c, "ecdsa", hash),
-    );
-    if (!ctx) return this.#fail();
-    const out = this.#output(
       this.#s.EVP_PKEY_get_size(pkey),
-      (buf, len) => this.#s.EVP_PKEY_sign(ctx, buf, len, digest, BigInt(digest.length)),
+      (c, buf, len) => this.#s.EVP_PKEY_sign(c, buf, len, digest, BigInt(digest.length)),
     );
-    this.#s.EVP_PKEY_CTX_free(ctx);
-    return out;
   }
 
   freeKey(pkey: Pointer): void {
