@@ -215,6 +215,14 @@ export interface CertificateDetails extends CertificateInfo {
   rsaBits: number;
   /** Subject and issuer names are the same (see {@link namesMatch}). */
   isSelfIssued: boolean;
+  /** The X.509 version: 1, 2 or 3. */
+  version: number;
+  /** Every extension's parsed value, by OID (the first, when one repeats). */
+  extensions: Map<string, Tlv>;
+  /** OIDs of the extensions marked critical. */
+  criticalExtensions: Set<string>;
+  /** An extension OID that appears twice (RFC 5280 4.2 forbids it). */
+  repeatedExtension?: string;
 }
 
 /** Names of key types we don't use, for messages. */
@@ -259,8 +267,10 @@ function readDetails(der: Uint8Array): Omit<CertificateDetails, keyof Certificat
   cert.next(Tag.sequence, "signatureAlgorithm");
   cert.next(Tag.bitString, "signatureValue");
   end(cert, "certificate");
-  const version = tbs.optional(0xa0);
-  if (version) readSmallInt(new DerReader(version).next(Tag.integer, "version"));
+  const versionTlv = tbs.optional(0xa0);
+  const version = versionTlv
+    ? readSmallInt(new DerReader(versionTlv).next(Tag.integer, "version")) + 1
+    : 1;
   tbs.next(Tag.integer, "serialNumber");
   new DerReader(tbs.next(Tag.sequence, "signature")).next(Tag.oid, "signature algorithm");
   const issuer = checkName(tbs.next(Tag.sequence, "issuer"));
@@ -274,7 +284,11 @@ function readDetails(der: Uint8Array): Omit<CertificateDetails, keyof Certificat
   tbs.optional(0x82);
   const wrapper = tbs.optional(0xa3);
   end(tbs, "tbsCertificate");
-  const exts = wrapper ? extensionValues(wrapper) : new Map<string, Tlv>();
+  const { values: exts, critical, repeated } = wrapper ? readExtensionList(wrapper) : {
+    values: new Map<string, Tlv>(),
+    critical: new Set<string>(),
+    repeated: undefined,
+  };
   const basic = exts.get(Oid.basicConstraints);
   const constraints = basic ? readBasicConstraints(basic) : { isCa: false };
   const ku = exts.get(Oid.keyUsage);
@@ -293,6 +307,10 @@ function readDetails(der: Uint8Array): Omit<CertificateDetails, keyof Certificat
     ...constraints,
     ...readKeyType(spki),
     isSelfIssued: namesMatch(subject, issuer),
+    version,
+    extensions: exts,
+    criticalExtensions: critical,
+    ...(repeated ? { repeatedExtension: repeated } : {}),
   };
 }
 
@@ -320,19 +338,25 @@ function expect(tlv: Tlv, tag: number, what: string): Tlv {
   return tlv;
 }
 
-/** The parsed value of the first extension of each type. */
-function extensionValues(wrapper: Tlv): Map<string, Tlv> {
-  const out = new Map<string, Tlv>();
+/** The parsed value of the first extension of each type, and which are critical. */
+function readExtensionList(
+  wrapper: Tlv,
+): { values: Map<string, Tlv>; critical: Set<string>; repeated?: string } {
+  const values = new Map<string, Tlv>();
+  const critical = new Set<string>();
+  let repeated: string | undefined;
   const list = new DerReader(wrapper).next(Tag.sequence, "extensions");
   for (const ext of childrenOf(list)) {
     const r = new DerReader(ext);
     const id = readOid(r.next(Tag.oid, "extnID"));
-    r.optional(Tag.boolean);
+    const flag = r.optional(Tag.boolean);
     const value = r.next(Tag.octetString, "extnValue").value;
     end(r, "an extension");
-    if (!out.has(id)) out.set(id, parseTlv(value));
+    if (flag && flag.value.some((b) => b !== 0)) critical.add(id);
+    if (values.has(id)) repeated ??= id;
+    else values.set(id, parseTlv(value));
   }
-  return out;
+  return { values, critical, repeated };
 }
 
 function sanEmails(san: Tlv): string[] {

@@ -149,3 +149,27 @@ export function namesMatch(a: Tlv, b: Tlv): boolean {
       x.value.raw.every((v, j) => v === y.value.raw[j]);
   });
 }
+
+/**
+ * One string per RDN of an encoded Name, equal for RDNs that
+ * {@link namesMatch} treats as equal: each attribute's type and prepared
+ * value (string types) or hex encoding (others), sorted within the RDN.
+ *
+ * @throws AsnError when `name` is not a Name
+ */
+export function rdnKeys(name: Tlv): string[] {
+  return childrenOf(name).map((rdn) =>
+    childrenOf(rdn).map((atv) => {
+      const r = new DerReader(atv);
+      const type = readOid(r.next(Tag.oid, "attribute type"));
+      const value = r.next();
+      const text = STRING_TAGS.has(value.tag) ? "s:" + prepared(value) : "b:" + toHex(value.raw);
+      return `${type}=${JSON.stringify(text)}`;
+    }).sort().join("+")
+  );
+}
+
+/** A key for indexing names: equal for names {@link namesMatch} treats as equal. */
+export function nameKey(name: Tlv): string {
+  return rdnKeys(name).join(",");
+}

@@ -67,6 +67,14 @@ export const Oid = {
   keyUsage: "2.5.29.15",
   basicConstraints: "2.5.29.19",
   extKeyUsage: "2.5.29.37",
+  nameConstraints: "2.5.29.30",
+  cRLDistributionPoints: "2.5.29.31",
+  certificatePolicies: "2.5.29.32",
+  policyMappings: "2.5.29.33",
+  policyConstraints: "2.5.29.36",
+  inhibitAnyPolicy: "2.5.29.54",
+  emailProtection: "1.3.6.1.5.5.7.3.4",
+  anyExtendedKeyUsage: "2.5.29.37.0",
   emailAddress: "1.2.840.113549.1.9.1",
 } as const;
 

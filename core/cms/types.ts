@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { TrustStore } from "../trust/path.ts";
+
 /** Digest for signing. SHA-256 is the default. */
 export type DigestName = "SHA-256" | "SHA-384" | "SHA-512";
 
@@ -68,6 +70,8 @@ export interface SignerResult {
   chain: "trusted" | "untrusted" | "unchecked";
   /** Why the chain is untrusted. */
   chainError?: string;
+  /** The validated path when trusted: the signer's certificate first, the anchor last. */
+  path?: Uint8Array[];
 }
 
 /** The result of verifying a SignedData. */
@@ -83,11 +87,19 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** Required when the SignedData is detached. */
   detachedContent?: Uint8Array;
-  /** DER trust anchors; when absent the chain is "unchecked". */
+  /** DER trust anchors; when absent (and no `trust`) the chain is "unchecked". */
   trustAnchors?: Uint8Array[];
+  /**
+   * Anchors and candidate intermediates already indexed (see core/trust),
+   * instead of `trustAnchors`: built once for many messages.
+   */
+  trust?: TrustStore;
   /** Extra DER certificates to build paths with (intermediates). */
   extraCertificates?: Uint8Array[];
-  /** Time for chain validity; default the signingTime, else now. */
+  /**
+   * Time for chain validity; default now. Never the signingTime: that is
+   * the signer's own claim, and a signer can backdate it.
+   */
   checkTime?: Date;
 }
 

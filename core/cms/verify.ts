@@ -8,8 +8,13 @@
 
 import { SmimeError } from "../errors.ts";
 import { bytesEqual, readOctets, readOid, readTime, source, Tag, type Tlv } from "./der.ts";
-import { type CertificateInfo, matchesIssuerSerial, parseCertificate } from "./certificate.ts";
-import { validateChain } from "./chain.ts";
+import {
+  type CertificateInfo,
+  matchesIssuerSerial,
+  parseCertificate,
+  parseCertificateDetails,
+} from "./certificate.ts";
+import { CertPool, type TrustStore, trustStore, validatePath } from "../trust/mod.ts";
 import { hashByOid, Oid } from "./oids.ts";
 import {
   type CmsIdentifier,
@@ -45,7 +50,19 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
   if (content === undefined) {
     throw new SmimeError("E_VERIFY", "Cannot verify: detached signature and no content given");
   }
+  if (sd.signerInfos.length > MAX_SIGNERS) {
+    throw new SmimeError(
+      "E_CMS",
+      `Cannot verify: ${sd.signerInfos.length} SignerInfos (at most ${MAX_SIGNERS} are read)`,
+    );
+  }
   const pool = [...sd.certificates, ...(options.extraCertificates ?? [])];
+  const store = options.trust ?? (options.trustAnchors && trustStore(options.trustAnchors));
+  // What the message brought is searched last, after the user's own intermediates.
+  const trust = store && {
+    anchors: store.anchors,
+    intermediates: [...store.intermediates, new CertPool(pool)],
+  };
   const digests = new Map<string, Promise<Uint8Array>>();
   const digestOf = (hash: string) => {
     let d = digests.get(hash);
@@ -56,10 +73,15 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
     return d;
   };
   const signers = await Promise.all(
-    sd.signerInfos.map((si) => verifySigner(si, sd.eContentType, content, pool, digestOf, options)),
+    sd.signerInfos.map((si) =>
+      verifySigner(si, sd.eContentType, content, pool, digestOf, { ...options, trust })
+    ),
   );
   return { content, detached, signers };
 }
+
+/** SignerInfos read from one SignedData; real mail has one, rarely two or three. */
+export const MAX_SIGNERS = 64;
 
 function findCertificate(id: CmsIdentifier, pool: Uint8Array[]): CertificateInfo | undefined {
   for (const der of pool) {
@@ -113,7 +135,7 @@ async function verifySigner(
   content: Uint8Array,
   pool: Uint8Array[],
   digestOf: (hash: string) => Promise<Uint8Array>,
-  options: VerifyOptions,
+  options: VerifyOptions & { trust?: TrustStore },
 ): Promise<SignerResult> {
   const cert = findCertificate(si.sid, pool);
   const digestOid = readCms("SignerInfo", () => readAlgorithm(si.digestAlgorithm).oid);
@@ -128,7 +150,7 @@ async function verifySigner(
     digestAlgorithm: hash ?? digestOid,
     signatureAlgorithm: readCms("SignerInfo", () => signatureAlgorithmName(si.signatureAlgorithm)),
     signatureValid: false,
-    chain: options.trustAnchors ? "untrusted" : "unchecked",
+    chain: options.trust ? "untrusted" : "unchecked",
   };
   if (attrs.signingTime) result.signingTime = attrs.signingTime;
 
@@ -156,13 +178,19 @@ async function verifySigner(
     result.signatureValid = true;
   }
 
-  if (options.trustAnchors) {
+  if (options.trust) {
     if (!cert) result.chainError = "no signer certificate";
     else {
-      const at = options.checkTime ?? attrs.signingTime ?? new Date();
-      const chain = await validateChain(cert.der, pool, options.trustAnchors, at);
-      if (chain.trusted) result.chain = "trusted";
-      else result.chainError = chain.reason;
+      // Judged now: signingTime is the signer's claim, and can be backdated.
+      const now = options.checkTime ?? new Date();
+      const path = validatePath(parseCertificateDetails(cert.der), options.trust, {
+        now,
+        purpose: "sign",
+      });
+      if (path.ok) {
+        result.chain = "trusted";
+        result.path = path.path.map((c) => c.der);
+      } else result.chainError = path.reason;
     }
   }
   return result;

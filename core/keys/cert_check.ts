@@ -6,10 +6,10 @@
  */
 
 import type { ErrorCode } from "../errors.ts";
+import { type Purpose, unknownCriticalExtension, usageProblem } from "../trust/mod.ts";
 import { type CertInfo, isoDate, parseCertificate } from "./cert_info.ts";
 
-/** What a certificate is being used for. */
-export type Purpose = "sign" | "encrypt";
+export type { Purpose };
 
 /** One reason a certificate can't be used. */
 export interface Finding {
@@ -29,9 +29,6 @@ export interface Assessment {
   findings: Finding[];
   warnings: string[];
 }
-
-const EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
-const ANY_EKU = "2.5.29.37.0";
 
 /**
  * Checks a parsed certificate for one address and purpose.
@@ -67,11 +64,11 @@ export function assessCertificate(
     fatal(`certificate is for ${holder}, not "${address}"`);
   }
   if (info.isCa) fatal("certificate is a CA certificate (basicConstraints cA=true), not a user's");
-  const usage = usageFinding(info, purpose);
+  const usage = usageProblem(info, purpose);
   if (usage) fatal(usage);
-  if (info.extKeyUsage && !info.extKeyUsage.some((o) => o === EMAIL_PROTECTION || o === ANY_EKU)) {
-    fatal("extendedKeyUsage does not include emailProtection");
-  }
+  const critical = unknownCriticalExtension(info);
+  if (critical) fatal(`certificate has an unknown critical extension ${critical}`);
+  if (info.repeatedExtension) fatal(`certificate repeats extension ${info.repeatedExtension}`);
   const legacy = (text: string, kind: Finding["kind"] = "validity") =>
     findings.push({ text, code: "E_CERT_INVALID", kind });
   if (now.getTime() > info.notAfter.getTime()) {
@@ -82,19 +79,6 @@ export function assessCertificate(
   }
   if (info.isSelfIssued && !info.isCa) legacy("certificate is self-signed", "self-signed");
   return { findings, warnings };
-}
-
-// RFC 8550 4.4.2: signing needs digitalSignature or nonRepudiation; RSA
-// key transport needs keyEncipherment, ECDH key agreement keyAgreement.
-function usageFinding(info: CertInfo, purpose: Purpose): string | undefined {
-  const ku = info.keyUsage;
-  if (ku === undefined) return undefined;
-  if (purpose === "sign") {
-    if (ku.has("digitalSignature") || ku.has("nonRepudiation")) return undefined;
-    return "keyUsage does not allow signing (no digitalSignature or nonRepudiation)";
-  }
-  const needed = info.keyKind === "ec" ? "keyAgreement" : "keyEncipherment";
-  return ku.has(needed) ? undefined : `keyUsage does not allow encryption (no ${needed})`;
 }
 
 /**

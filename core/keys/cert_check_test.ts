@@ -2,7 +2,6 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { certificateProblems, loadPemBundle } from "./mod.ts";
 import { parseCertificate } from "./cert_info.ts";
-import { checkChain } from "./chain.ts";
 import { freshPki, openssl, throwsWith } from "./test_util.ts";
 
 const pki = await freshPki();
@@ -131,26 +130,6 @@ Deno.test("loadPemBundle() reads PEM bundles and DER, and refuses truncated or g
     "E_CERT_INVALID",
   );
   assert.match(err.message, /keys\/junk\.crt/);
-});
-
-Deno.test("checkChain() builds leaf -> intermediate -> root and explains failures", async () => {
-  const [leafDer, interDer] = loadPemBundle(
-    await Deno.readFile(join(pki.dir, "erin@example.com.crt")),
-    "erin",
-  );
-  const leaf = parseCertificate(leafDer!, "leaf");
-  const inter = parseCertificate(interDer!, "intermediate");
-  const root = parseCertificate(pki.rootDer, "root");
-  const ok = checkChain(leaf, [inter], [root], now);
-  assert.ok(ok.ok && ok.path.length === 3);
-  const missing = checkChain(leaf, [], [root], now);
-  assert.ok(!missing.ok && /is not among the intermediates/.test(missing.reason));
-  const late = checkChain(leaf, [inter], [root], new Date(now.getTime() + 200 * DAY));
-  assert.ok(!late.ok && /expired/.test(late.reason));
-  // A leaf (cA=false) can't issue certificates.
-  const bob = parseCertificate(await leafOf("bob@example.com"), "bob");
-  const forged = checkChain(leaf, [bob], [root], now);
-  assert.ok(!forged.ok);
 });
 
 Deno.test("parseCertificate() reads the key-check fields and refuses damaged certificates by file name", async () => {

@@ -11,6 +11,7 @@ import { type Purpose } from "./cert_check.ts";
 import { type CertInfo, isoDate, parseCertificate } from "./cert_info.ts";
 import { CERT_EXTS, exists, KeyFolder, keyPermissionProblem, readFileBytes } from "./files.ts";
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
+import type { CertPool } from "../trust/mod.ts";
 import { keyMatches, pickLeaf } from "./leaf.ts";
 import { loadPemBundle, looksLikeDer, readPemBlocks } from "./pem.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
@@ -20,6 +21,8 @@ import type { KeyReport } from "./types.ts";
 export interface CheckInput {
   folder: KeyFolder;
   context: JudgeContext;
+  /** The key folder's CA certificates, candidate intermediates for leaf-only files. */
+  intermediates: () => Promise<CertPool>;
   passphrase: (file: string) => Promise<string | undefined>;
   allowInsecurePermissions: boolean;
 }
@@ -34,8 +37,12 @@ const EXTS = /\.(crt|cer|der|pem|key|p12|pfx)$/i;
  */
 export async function checkKeyReports(input: CheckInput): Promise<KeyReport[]> {
   const names = [...(await input.folder.names()).values()].filter((n) => EXTS.test(n)).sort();
+  const trust = input.context.trust;
+  const context = trust
+    ? { ...input.context, trust: { ...trust, intermediates: [await input.intermediates()] } }
+    : input.context;
   const reports: KeyReport[] = [];
-  for (const name of names) reports.push(await checkFile(name, input));
+  for (const name of names) reports.push(await checkFile(name, { ...input, context }));
   return reports;
 }
 

@@ -1,19 +1,19 @@
 /**
  * One verdict on a certificate for an address and purpose: the pure checks
- * of cert_check.ts, the chain, and the waivers the options grant.
+ * of cert_check.ts, the path from the one path engine (core/trust), and the
+ * waivers the options grant.
  *
  * @module
  */
 
+import { CertPool, type TrustStore, validatePath } from "../trust/mod.ts";
 import { assessCertificate, type Finding, type Purpose } from "./cert_check.ts";
 import type { CertInfo } from "./cert_info.ts";
-import { checkChain } from "./chain.ts";
-import { bytesEqual } from "./private_key.ts";
 
 /** What the verdict depends on besides the certificate. */
 export interface JudgeContext {
-  /** Parsed trust anchors; empty when no --trust was given. */
-  anchors: CertInfo[];
+  /** Anchors and the key folder's intermediates; undefined when no --trust was given. */
+  trust?: TrustStore;
   now: Date;
   allowInvalid: boolean;
 }
@@ -34,7 +34,7 @@ export const CHAIN_UNCHECKED = "chain not checked (no --trust given)";
  * @param chain intermediates from the same file or p12
  * @param address normalised address
  * @param purpose "sign" or "encrypt"
- * @param context anchors, time, waivers
+ * @param context anchors, candidate intermediates, time, waivers
  */
 export function judgeCertificate(
   leaf: CertInfo,
@@ -44,7 +44,8 @@ export function judgeCertificate(
   context: JudgeContext,
 ): Verdict {
   const { findings, warnings } = assessCertificate(leaf, address, purpose, context.now);
-  const anchored = context.anchors.some((a) => bytesEqual(a.der, leaf.der));
+  const trust = context.trust;
+  const anchored = trust?.anchors.has(leaf) === true;
   const problems: Finding[] = [];
   for (const finding of findings) {
     if (finding.kind === "self-signed" && anchored) continue;
@@ -54,10 +55,16 @@ export function judgeCertificate(
       problems.push(finding);
     }
   }
-  if (context.anchors.length === 0) {
+  if (!trust) {
     warnings.push(CHAIN_UNCHECKED);
-  } else if (!anchored && !(leaf.isSelfIssued && context.allowInvalid)) {
-    const result = checkChain(leaf, [...chain, ...context.anchors], context.anchors, context.now);
+  } else if (!(leaf.isSelfIssued && context.allowInvalid && !anchored)) {
+    // The leaf's own dates, extensions and usage are findings above (with
+    // their waiver), so --allow-invalid-cert waives the leaf's dates and
+    // nothing on the path above it.
+    const result = validatePath(leaf, {
+      anchors: trust.anchors,
+      intermediates: [new CertPool(chain.map((c) => c.der)), ...trust.intermediates],
+    }, { now: context.now, leafJudged: true });
     if (!result.ok) {
       problems.push({
         text: `chain not trusted: ${result.reason}`,

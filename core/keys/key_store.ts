@@ -23,6 +23,7 @@ import {
   readFileBytes,
 } from "./files.ts";
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
+import { CertPool, type TrustStore } from "../trust/mod.ts";
 import { loadPemBundle } from "./pem.ts";
 import type { Pkcs12Contents } from "./pkcs12.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
@@ -65,7 +66,8 @@ export class KeyStore {
   readonly #options: KeyStoreOptions;
   readonly #folder: KeyFolder;
   readonly #cache = new Map<string, Promise<unknown>>();
-  #anchors?: CertInfo[];
+  #trust?: TrustStore;
+  #folderPool?: Promise<CertPool>;
 
   /** @param options the key folder, trust anchors, passphrase source and waivers */
   constructor(options: KeyStoreOptions) {
@@ -83,15 +85,42 @@ export class KeyStore {
     return value;
   }
 
-  #context(): JudgeContext {
-    this.#anchors ??= (this.#options.trustAnchors ?? []).map((der, i) =>
-      parseCertificate(der, `trust anchor ${i + 1}`)
-    );
+  #context(intermediates: CertPool[] = []): JudgeContext {
+    const anchors = this.#options.trustAnchors;
+    if (anchors && !this.#trust) {
+      anchors.forEach((der, i) => parseCertificate(der, `trust anchor ${i + 1}`));
+      this.#trust = { anchors: new CertPool(anchors), intermediates: [] };
+    }
     return {
-      anchors: this.#anchors,
+      trust: this.#trust && { ...this.#trust, intermediates },
       now: this.#options.now ?? new Date(),
       allowInvalid: this.#options.allowInvalid === true,
     };
+  }
+
+  /**
+   * Every CA certificate in the key folder's certificate files: candidate
+   * intermediates for a recipient whose own file holds the leaf alone.
+   * Read once, and only when a path needs it.
+   */
+  #folderIntermediates(): Promise<CertPool> {
+    this.#folderPool ??= (async () => {
+      const pool = new CertPool();
+      const names = [...(await this.#folder.names()).values()]
+        .filter((n) => /\.(crt|cer|pem)$/i.test(n)).sort();
+      for (const name of names) {
+        const file = this.#folder.pathOf(name);
+        try {
+          for (const der of loadPemBundle(await readFileBytes(file), file)) {
+            if (parseCertificate(der, file).isCa) pool.add(der);
+          }
+        } catch {
+          // a key file, or a damaged one: `keys check` names it; it holds no intermediate
+        }
+      }
+      return pool;
+    })();
+    return this.#folderPool;
   }
 
   #ask(file: string): () => Promise<string | undefined> {
@@ -108,13 +137,12 @@ export class KeyStore {
     return this.#cached(`cert:${purpose}:${address}`, async () => {
       const addr = normaliseAddress(address);
       const material = await this.#material(addr);
-      const verdict = judgeCertificate(
-        material.leaf,
-        material.chain,
-        addr,
-        purpose,
-        this.#context(),
-      );
+      const judge = (pools?: CertPool[]) =>
+        judgeCertificate(material.leaf, material.chain, addr, purpose, this.#context(pools));
+      let verdict = judge();
+      if (verdict.problems.some((p) => p.code === "E_CHAIN")) {
+        verdict = judge([await this.#folderIntermediates()]);
+      }
       const first = verdict.problems[0];
       if (first) {
         const reasons = verdict.problems.map((p) => p.text).join("; ");
@@ -218,6 +246,7 @@ export class KeyStore {
     return checkKeyReports({
       folder: this.#folder,
       context: this.#context(),
+      intermediates: () => this.#folderIntermediates(),
       passphrase: (file) => this.#ask(file)(),
       allowInsecurePermissions: this.#options.allowInsecurePermissions === true,
     });
