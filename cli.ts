@@ -13,7 +13,7 @@ import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts
 import type { ErrorCode } from "./core/errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
-import { envelopeOf, getHeader, parseMessage } from "./core/message/mod.ts";
+import { envelopeOf, parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
 import type { SealOptions } from "./core/pipeline.ts";
 import { locateConfig } from "./core/config/locate.ts";
@@ -25,7 +25,6 @@ import type { BatchInput } from "./core/batch/sources/mod.ts";
 import { openMessage } from "./core/smime/open.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
 import {
-  layerLines,
   messageJson,
   messageLines,
   reportLines,
@@ -160,31 +159,66 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
 
 withKeyOptions(
   program.command("verify")
-    .description("check who signed a message, that it is intact, and its chain")
-    .argument("<file>", 'sealed message, or "-" for stdin')
-    .option("--key <file...>", "private key(s) for an encrypted message"),
-).action(async (file, options) => {
+    .description(
+      "check who signed each message, that it is intact, its path to --trust, and its From",
+    )
+    .argument("<inputs...>", 'sealed messages, folders of *.eml, or "-" for stdin')
+    .option("--key <file...>", "private key(s) for an encrypted message")
+    .option("--json", "one JSON object per message on stdout"),
+).action(async (inputs, options) => {
   setOutput(options);
-  const { bytes, source } = await readInput(file);
-  const trustAnchors = await loadTrust(options.trust);
-  const keys = await openKeyStore(options, file === "-", trustAnchors);
-  const opened = await openMessage(bytes, source, {
-    trustAnchors,
-    keys: keyCandidates(keys, bytes, source, options.key),
-  });
-  const signed = opened.layers.filter((l) => l.kind === "signed");
-  if (signed.length === 0) throw new SmimeError("E_VERIFY", `${source}: not signed`);
-  const from = fromAddress(bytes, source);
-  let failures = 0;
-  const lines: string[] = [];
-  for (const layer of opened.layers) {
-    const described = layerLines(source, layer, from);
-    lines.push(...described.lines);
-    failures += described.problems;
+  const keys = await openKeyStore(options, inputs.includes("-"));
+  const trust = await keys.trustStore();
+  const { readInputs } = await import("./core/batch/sources/mod.ts");
+  const { verdictJson, verifyMessage } = await import("./core/smime/verdict.ts");
+  const { verdictLines } = await import("./core/report.ts");
+  const errors: SmimeError[] = [];
+  let count = 0;
+  const report = async (source: string, err: SmimeError) => {
+    errors.push(err);
+    console.error(`smimepost: ${err.message}`);
+    if (options.json) await printLines([JSON.stringify({ file: source, error: err.message })]);
+  };
+  const items = readInputs(inputs);
+  for (;; count++) {
+    let input;
+    try {
+      const next = await items.next();
+      if (next.done) break;
+      input = next.value;
+    } catch (err) {
+      if (!isSmimeError(err)) throw err;
+      await report("label" in err ? String(err.label) : "input", err);
+      continue;
+    }
+    const source = input.label;
+    try {
+      const verdict = await verifyMessage(input.bytes, source, {
+        trust,
+        keys: keyCandidates(keys, input.bytes, source, options.key),
+      });
+      const lines = options.json
+        ? [JSON.stringify(verdictJson(source, verdict))]
+        : verdictLines(source, verdict);
+      await printLines(lines);
+      if (verdict.problems.length > 0) {
+        const n = verdict.problems.length;
+        await report(
+          source,
+          new SmimeError("E_VERIFY", `${source}: verification failed (${n} problem(s))`),
+        );
+      }
+    } catch (err) {
+      if (!isSmimeError(err)) throw err;
+      await report(source, err);
+    }
   }
-  await printLines(lines);
-  if (failures > 0) {
-    throw new SmimeError("E_VERIFY", `${source}: verification failed (${failures} problem(s))`);
+  if (errors.length === 0) return;
+  // One message keeps its own error's exit code (66 missing, 65 bad data).
+  if (count === 1) exitStatus = errors[0]!.exitCode;
+  else {
+    console.error(`smimepost: ${errors.length} of ${count} message(s) failed verification`);
+    exitStatus = ExitCode.dataErr;
   }
 });
 
@@ -739,15 +773,6 @@ function messageAddresses(bytes: Uint8Array, source: string): string[] {
     return [...envelope.recipients, envelope.sender];
   } catch {
     return [];
-  }
-}
-
-function fromAddress(bytes: Uint8Array, source: string): string | undefined {
-  try {
-    const message = parseMessage(bytes, source);
-    return getHeader(message, "From") ? envelopeOf(message).sender : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -7,47 +7,51 @@
 import type { BatchEvent } from "./batch/run.ts";
 import type { BatchSummary } from "./batch/summary.ts";
 import type { KeyReport } from "./keys/mod.ts";
-import type { OpenedLayer } from "./smime/open.ts";
+import type { MessageVerdict } from "./smime/verdict.ts";
 
-/** The lines describing one opened layer, and how many problems it has. */
-export function layerLines(
-  source: string,
-  layer: OpenedLayer,
-  from: string | undefined,
-): { lines: string[]; problems: number } {
-  if (layer.kind !== "signed") {
-    return { lines: [`${source}: ${layer.kind}, opened with ${layer.decryptedWith}`], problems: 0 };
-  }
-  const form = layer.detached ? "multipart/signed" : "opaque";
-  if (layer.result.signers.length === 0) {
-    return { lines: [`${source}: signed (${form}) but has no signers`], problems: 1 };
-  }
+/** The lines `verify` prints for one message. */
+export function verdictLines(source: string, verdict: MessageVerdict): string[] {
   const lines: string[] = [];
-  let problems = 0;
-  const problem = (line: string) => {
-    lines.push(line);
-    problems++;
-  };
-  for (const signer of layer.result.signers) {
-    const who = signer.emailAddresses.join(", ") || signer.subject || "unknown signer";
-    const when = signer.signingTime
-      ? ` at ${signer.signingTime.toISOString().replace(/\.\d{3}Z$/, "Z")}`
-      : "";
-    lines.push(
-      `${source}: signed (${form}) by ${who}${when}, ` +
-        `${signer.digestAlgorithm} with ${signer.signatureAlgorithm}`,
-      `  subject: ${signer.subject}`,
-    );
-    if (signer.signatureValid) lines.push("  signature: intact");
-    else problem(`  signature: BROKEN (${signer.signatureError ?? "does not verify"})`);
-    if (signer.chain === "trusted") lines.push("  chain: trusted");
-    else if (signer.chain === "unchecked") lines.push("  chain: not checked (no --trust given)");
-    else problem(`  chain: NOT trusted (${signer.chainError ?? "no path to a trust anchor"})`);
-    if (from && !signer.emailAddresses.includes(from.toLowerCase())) {
-      problem(`  from: ${from} is not an address of the signer's certificate`);
+  for (const layer of verdict.layers) {
+    if (layer.kind !== "signed") {
+      lines.push(`${source}: ${layer.kind}, opened with ${layer.decryptedWith}`);
+      continue;
+    }
+    if (layer.signers.length === 0) {
+      lines.push(`${source}: signed (${layer.form}) but has no signers`);
+    }
+    for (const s of layer.signers) {
+      const when = s.signingTime
+        ? ` at ${s.signingTime.toISOString().replace(/\.\d{3}Z$/, "Z")} (the signer's claim)`
+        : "";
+      lines.push(
+        `${source}: signed (${layer.form}) by ${s.who}${when}, ` +
+          `${s.digestAlgorithm} with ${s.signatureAlgorithm}`,
+        `  subject: ${s.subject}`,
+        s.signature === "intact"
+          ? "  signature: intact"
+          : `  signature: BROKEN (${s.signatureError})`,
+        s.chain === "trusted"
+          ? "  chain: trusted (judged now)"
+          : s.chain === "unchecked"
+          ? "  chain: not checked (no --trust given)"
+          : `  chain: NOT trusted (${s.chainError})`,
+        s.from === "matches"
+          ? "  from: the signer's address"
+          : s.from === "differs"
+          ? `  from: ${s.fromError}`
+          : `  from: NOT matched (${s.fromError})`,
+      );
     }
   }
-  return { lines, problems };
+  lines.push(
+    verdict.trusted
+      ? `${source}: TRUSTED`
+      : verdict.problems.length
+      ? `${source}: NOT trusted: ${verdict.problems.join("; ")}`
+      : `${source}: intact, but NOT trusted: no --trust given`,
+  );
+  return lines;
 }
 
 /** The lines `keys check` prints for one file. */

@@ -123,6 +123,15 @@ export class KeyStore {
     return this.#folderPool;
   }
 
+  /**
+   * The anchors of `--trust` and, as candidate intermediates, every CA
+   * certificate in the key folder; undefined when no anchors were given.
+   */
+  async trustStore(): Promise<TrustStore | undefined> {
+    const trust = this.#context().trust;
+    return trust && { ...trust, intermediates: [await this.#folderIntermediates()] };
+  }
+
   #ask(file: string): () => Promise<string | undefined> {
     return () => this.#options.passphrase?.(file) ?? Promise.resolve(undefined);
   }

@@ -80,6 +80,32 @@ export function envelopeOf(message: Message): Envelope {
   return { sender, to, cc, bcc, recipients };
 }
 
+/**
+ * The author of a message for signature checks: the one mailbox of its one
+ * From field (RFC 5322 3.6.2), encoded-word display names and all. Unlike
+ * {@link envelopeOf} it needs no recipients and never falls back to Sender:
+ * a signature vouches for the From a reader sees.
+ *
+ * @returns the address, or why there is no single one
+ */
+export function authorOf(message: Message): { address: string } | { problem: string } {
+  const froms = getHeaders(message, "From");
+  if (froms.length === 0) return { problem: "the message has no From header" };
+  if (froms.length > 1) return { problem: `the message has ${froms.length} From headers` };
+  let mailboxes: Mailbox[];
+  try {
+    mailboxes = mailboxesOf(froms[0]!, message.source);
+  } catch (err) {
+    const reason = err instanceof SmimeError ? err.message : String(err);
+    return { problem: `the From header can't be read (${reason.replace(/^[^:]*: /, "")})` };
+  }
+  if (mailboxes.length === 0) return { problem: "the From header holds no mailbox" };
+  if (mailboxes.length > 1) {
+    return { problem: `the From header holds ${mailboxes.length} mailboxes, not one` };
+  }
+  return { address: mailboxes[0]!.address };
+}
+
 /** The checked mailboxes of one field, read from its raw bytes. */
 function mailboxesOf(field: HeaderField, source: string): Mailbox[] {
   const colon = field.raw.indexOf(58);

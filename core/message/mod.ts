@@ -35,7 +35,7 @@ export { getHeader, getHeaders, parseMessage } from "./parse_message.ts";
 export { makeHeader, serializeHeaders } from "./header_build.ts";
 export { decodeEncodedWords } from "./encoded_words.ts";
 export { parseAddressList } from "./address_list.ts";
-export { envelopeOf } from "./envelope.ts";
+export { authorOf, envelopeOf } from "./envelope.ts";
 export { parseContentType } from "./content_type.ts";
 export { parseMimeTree } from "./mime_tree.ts";
 export { decodeBody, encodeBase64 } from "./transfer_encoding.ts";

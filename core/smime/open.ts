@@ -7,6 +7,7 @@
 import { decrypt, inspect, verify } from "../cms/mod.ts";
 import type { CmsKind, RecipientKey, VerifyResult } from "../cms/types.ts";
 import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
+import type { TrustStore } from "../trust/mod.ts";
 import type { MimeNode } from "../message/mod.ts";
 import { decodeBody, parseMimeTree, toCrlf } from "../message/mod.ts";
 
@@ -21,6 +22,8 @@ export type KeyCandidates = () => Promise<(RecipientKey & { file: string })[]>;
 /** How to open a message. */
 export interface OpenOptions {
   trustAnchors?: Uint8Array[];
+  /** Anchors and candidate intermediates, indexed once (instead of trustAnchors). */
+  trust?: TrustStore;
   /** Keys for encrypted layers; without it an encrypted layer is an error. */
   keys?: KeyCandidates;
   /** Stop after the first encrypted layer (what `decrypt` prints). */
@@ -80,15 +83,22 @@ async function openLayer(
 ): Promise<{ layer: OpenedLayer; content: Uint8Array } | undefined> {
   const { type, subtype } = node.contentType;
   if (type === "multipart" && subtype === "signed" && isSmimeSigned(node, depth)) {
+    // RFC 1847 2.1: the signed part and the signature, nothing else. A
+    // third part would be shown by some clients as if it were signed.
     const [signed, signature] = node.children;
-    if (!signed || !signature) {
-      throw new SmimeError("E_MESSAGE", `${source}: multipart/signed without two parts`);
+    if (node.children.length !== 2 || !signed || !signature) {
+      throw new SmimeError(
+        "E_VERIFY",
+        `${source}: multipart/signed has ${node.children.length} parts, not the two ` +
+          "(content and signature) RFC 1847 allows: not intact",
+      );
     }
     // RFC 8551 3.1.1: verify over the canonical (CRLF) form of the first part.
     const content = toCrlf(signed.raw);
     const result = await verify(decodeBody(signature), {
       detachedContent: content,
       trustAnchors: options.trustAnchors,
+      trust: options.trust,
     });
     return { layer: { kind: "signed", detached: true, result }, content };
   }
@@ -96,7 +106,7 @@ async function openLayer(
   const der = decodeBody(node);
   const kind: CmsKind = inspect(der).kind;
   if (kind === "signed-data") {
-    const result = await verify(der, { trustAnchors: options.trustAnchors });
+    const result = await verify(der, { trustAnchors: options.trustAnchors, trust: options.trust });
     return {
       layer: { kind: "signed", detached: result.detached, result },
       content: result.content,
