@@ -85,6 +85,9 @@ export interface SignedDataParts {
   signerInfos: SignerInfoParts[];
 }
 
+/** SignerInfos read from one SignedData; real mail has one, rarely two or three. */
+export const MAX_SIGNERS = 64;
+
 /** Takes a SignedData SEQUENCE apart. */
 export function readSignedData(tlv: Tlv): SignedDataParts {
   const r = new DerReader(tlv);
@@ -100,7 +103,11 @@ export function readSignedData(tlv: Tlv): SignedDataParts {
     ? childrenOf(certSet).filter((c) => c.tag === Tag.sequence).map((c) => c.raw)
     : [];
   r.optional(0xa1); // crls
-  const signerInfos = childrenOf(r.next(Tag.set, "signerInfos")).map(readSignerInfo);
+  const infos = childrenOf(r.next(Tag.set, "signerInfos"));
+  if (infos.length > MAX_SIGNERS) {
+    throw new AsnError(`${infos.length} SignerInfos (at most ${MAX_SIGNERS} are read)`);
+  }
+  const signerInfos = infos.map(readSignerInfo);
   return { digestAlgorithms, eContentType, eContent, certificates, signerInfos };
 }
 

@@ -50,12 +50,6 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
   if (content === undefined) {
     throw new SmimeError("E_VERIFY", "Cannot verify: detached signature and no content given");
   }
-  if (sd.signerInfos.length > MAX_SIGNERS) {
-    throw new SmimeError(
-      "E_CMS",
-      `Cannot verify: ${sd.signerInfos.length} SignerInfos (at most ${MAX_SIGNERS} are read)`,
-    );
-  }
   const pool = [...sd.certificates, ...(options.extraCertificates ?? [])];
   const store = options.trust ?? (options.trustAnchors && trustStore(options.trustAnchors));
   // What the message brought is searched last, after the user's own intermediates.
@@ -79,9 +73,6 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
   );
   return { content, detached, signers };
 }
-
-/** SignerInfos read from one SignedData; real mail has one, rarely two or three. */
-export const MAX_SIGNERS = 64;
 
 function findCertificate(id: CmsIdentifier, pool: Uint8Array[]): CertificateInfo | undefined {
   for (const der of pool) {
