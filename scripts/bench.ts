@@ -37,6 +37,7 @@ import {
   injectRow,
   opensslRow,
   opensslSwaksRow,
+  opensslVerifyRow,
   pythonOneConnectionRow,
   pythonPerProcessRow,
   type Row,
@@ -44,6 +45,7 @@ import {
   sealInProcessRow,
   smimepostBatchCliRow,
   smtpSourceRow,
+  verifyFolderRow,
   writePeerScripts,
 } from "./bench/rows.ts";
 
@@ -77,6 +79,7 @@ const counts = {
   pythonPerProcess: scaled(40, 5),
   sealInject: scaled(1200, 60),
   sendSmtpPerMessage: scaled(20, 4),
+  verify: scaled(1000, 50),
   opensslSwaks: scaled(20, 4),
 };
 const WIRE_TARGET = 19_000;
@@ -256,6 +259,10 @@ try {
     "openssl | openssl | swaks per message",
     () => opensslSwaksRow(ctx, counts.opensslSwaks),
   );
+  sectionTitles.verify = `verify signed messages (opaque, RSA-2048 signer) against --trust`;
+  log("verify");
+  await add("smimepost verify FOLDER", () => verifyFolderRow(ctx, counts.verify));
+  await add("openssl cms -verify per message", () => opensslVerifyRow(ctx, counts.verify));
   for (const s of [4, 8]) {
     log(`smimepost batch (CLI), ${s} sessions`);
     await add(
@@ -426,6 +433,11 @@ const ratios = [
     "sign+encrypt 19 KB: smimepost process / openssl|openssl per msg",
     byKey.get("seal-cli-19"),
     byKey.get("seal-openssl-19"),
+  ),
+  ratio(
+    "verify: smimepost verify FOLDER / openssl cms -verify per msg",
+    byKey.get("verify-cli"),
+    byKey.get("verify-openssl"),
   ),
 ].filter((r): r is Ratio => r !== undefined);
 

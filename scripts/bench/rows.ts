@@ -516,3 +516,65 @@ export function pythonPerProcessRow(ctx: BenchContext, n: number): Promise<Row> 
     () => processRow(ctx, "py-proc", "raw", "Python smtplib, 1 process/msg", n, loop(n, once)),
   );
 }
+
+/**
+ * A folder of `n` signed messages (opaque, the SENDER's signature with its
+ * intermediate), for the verify rows.
+ */
+async function signedFolder(ctx: BenchContext, n: number): Promise<string> {
+  const folder = `${ctx.work}/signed`;
+  await Deno.mkdir(folder, { recursive: true });
+  const one = `${folder}/m0.eml`;
+  const argv = await cliArgv(ctx, ["send", ctx.files.plainWire, "--sign", "--keys", ctx.keysDir]);
+  const out = await new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "piped" }).output();
+  if (out.code !== 0) throw new Error("cannot make the signed message for the verify rows");
+  await Deno.writeFile(one, out.stdout);
+  for (let i = 1; i < n; i++) await Deno.copyFile(one, `${folder}/m${i}.eml`);
+  return folder;
+}
+
+/** `smimepost verify FOLDER --trust` over `n` signed messages, one process. */
+export async function verifyFolderRow(ctx: BenchContext, n: number): Promise<Row> {
+  const folder = await signedFolder(ctx, n);
+  const argv = await cliArgv(ctx, [
+    "verify",
+    folder,
+    "--trust",
+    `${ctx.keysDir}/trust.pem`,
+    "--keys",
+    ctx.keysDir,
+    "--json",
+  ]);
+  const script = `${shJoin(argv)} | grep -c '"trusted":false' || true`;
+  return processRow(
+    ctx,
+    "verify-cli",
+    "verify",
+    "smimepost verify FOLDER (one process)",
+    n,
+    script,
+  );
+}
+
+/** One `openssl cms -verify` per message of the same folder. */
+export function opensslVerifyRow(ctx: BenchContext, n: number): Promise<Row> {
+  const k = ctx.keysDir;
+  const file = `"${ctx.work}/signed/m$((i-1)).eml"`;
+  const once = `openssl cms -verify -in ${file} ` +
+    shJoin([
+      "-CAfile",
+      `${k}/trust.pem`,
+      "-certfile",
+      `${k}/intermediate.crt`,
+      "-out",
+      "/dev/null",
+    ]);
+  return processRow(
+    ctx,
+    "verify-openssl",
+    "verify",
+    "openssl cms -verify, one process per message",
+    n,
+    loop(n, `${once} 2>/dev/null`),
+  );
+}
