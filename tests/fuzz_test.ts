@@ -339,7 +339,7 @@ let fixtures:
     trust: Uint8Array[];
     keys: Awaited<ReturnType<typeof testKeyStore>>;
     candidates: KeyCandidates;
-    recipientKeys: (RecipientKey & { file: string })[];
+    recipientKeys: (RecipientKey & { certificate: Uint8Array; file: string })[];
   }>
   | undefined;
 

@@ -165,7 +165,7 @@ export class KeyStore {
    * @throws {SmimeError} E_CERT_NOT_FOUND, E_KEY_NOT_FOUND, E_KEY_MISMATCH,
    *   E_KEY_PERMISSIONS, E_PASSPHRASE, E_KEY_INVALID, E_UNSUPPORTED
    */
-  recipientKeysFor(address: string): Promise<RecipientKey> {
+  recipientKeysFor(address: string): Promise<RecipientKey & { certificate: Uint8Array }> {
     return this.#cached(`recipient:${address}`, async () => {
       const addr = normaliseAddress(address);
       const material = await this.#material(addr);
