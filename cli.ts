@@ -23,6 +23,7 @@ import type { Progress } from "./core/batch/progress.ts";
 import type { BatchEvent } from "./core/batch/run.ts";
 import type { BatchInput } from "./core/batch/sources/mod.ts";
 import { openMessage } from "./core/smime/open.ts";
+import { decryptMessage } from "./core/smime/decrypt_message.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
 import {
   messageJson,
@@ -226,20 +227,23 @@ withKeyOptions(
   program.command("decrypt")
     .description("decrypt a message and print the MIME entity inside")
     .argument("<file>", 'sealed message, or "-" for stdin')
-    .option("--key <file...>", "private key file(s): ADDRESS.pem (with ADDRESS.crt) or .p12")
+    .option(
+      "--key <file...>",
+      "private key file(s), tried in turn: PEM, DER or .p12; no certificate needed (repeatable)",
+    )
     .option("-o, --output <file>", "write the entity to a file instead of stdout"),
 ).action(async (file, options) => {
   setOutput(options);
   const { bytes, source } = await readInput(file);
   const keys = await openKeyStore(options, file === "-");
-  const opened = await openMessage(bytes, source, {
-    keys: keyCandidates(keys, bytes, source, options.key),
-    stopAfterDecrypt: true,
-  });
-  const decrypted = opened.layers.find((l) => l.kind !== "signed");
-  if (!decrypted) throw new SmimeError("E_DECRYPT", `${source}: not encrypted`);
-  if (options.output) await writeFileAtomic(options.output, opened.content);
-  else await writeStdout(opened.content);
+  // Signed layers around the encrypted one are peeled unverified: verify checks them.
+  const decrypted = await decryptMessage(
+    bytes,
+    source,
+    keyCandidates(keys, bytes, source, options.key),
+  );
+  if (options.output) await writeFileAtomic(options.output, decrypted.content);
+  else await writeStdout(decrypted.content);
 });
 
 withKeyOptions(

@@ -423,3 +423,108 @@ Deno.test({
     }
   },
 });
+
+Deno.test("decrypt --key with the private key alone: RSA and EC, several recipients, several keys, PKCS#12", async () => {
+  const pki = await testPki();
+  const dir = await scratch({ "m.eml": NO_BCC.replaceAll("\n", "\r\n") });
+  try {
+    // Keys without a certificate beside them.
+    for (const [from, to] of [["bob@example.com", "bob"], ["carol@example.net", "carol"]]) {
+      await Deno.copyFile(`${pki}/${from}.pem`, `${dir}/${to}.pem`);
+      await Deno.chmod(`${dir}/${to}.pem`, 0o600);
+    }
+    const p12 = await openssl([
+      "pkcs12",
+      "-export",
+      "-nocerts",
+      "-inkey",
+      `${dir}/bob.pem`,
+      "-passout",
+      "pass:p12-test-passphrase",
+      "-out",
+      `${dir}/bob.p12`,
+    ]);
+    assertEquals(p12.code, 0, p12.stderr);
+    await Deno.chmod(`${dir}/bob.p12`, 0o600);
+    const crt = (address: string) => `${pki}/${address}.crt`;
+    const encrypt = async (out: string, args: string[]) => {
+      const run = await openssl(["cms", "-encrypt", "-in", `${dir}/m.eml`, "-out", out, ...args]);
+      assertEquals(run.code, 0, run.stderr);
+    };
+    const oaep = ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256"];
+    await encrypt(`${dir}/v15.eml`, [
+      "-aes256",
+      crt("alice@example.com"),
+      crt("bob@example.com"),
+      crt("carol@example.net"),
+      crt("dave@example.org"),
+    ]);
+    await encrypt(`${dir}/oaep-keyid.eml`, [
+      "-aes256",
+      "-keyid",
+      "-recip",
+      crt("alice@example.com"),
+      "-recip",
+      crt("bob@example.com"),
+      ...oaep,
+      "-recip",
+      crt("dave@example.org"),
+    ]);
+    const decrypt = (args: string[], env?: Record<string, string>) =>
+      runCli(["decrypt", ...args], { cwd: dir, env });
+    for (
+      const args of [
+        ["v15.eml", "--key", "bob.pem"],
+        ["v15.eml", "--key", "carol.pem"],
+        ["oaep-keyid.eml", "--key", "bob.pem"],
+        ["oaep-keyid.eml", "--key", "carol.pem", "--key", "bob.pem"],
+      ]
+    ) {
+      const run = await decrypt(args);
+      assertEquals(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
+      assertIncludes(run.text, "Hello Bob,");
+    }
+    const fromP12 = await decrypt(["v15.eml", "--key", "bob.p12"], {
+      SMIMEPOST_PASSPHRASE: "p12-test-passphrase",
+    });
+    assertEquals(fromP12.code, 0, fromP12.stderr);
+    assertIncludes(fromP12.text, "Hello Bob,");
+
+    // No key opens it: one line naming the message and each key, alike for v1.5 and OAEP.
+    await encrypt(`${dir}/gcm-v15.eml`, ["-aes-256-gcm", crt("dave@example.org")]);
+    await encrypt(`${dir}/gcm-oaep.eml`, [
+      "-aes-256-gcm",
+      "-recip",
+      crt("dave@example.org"),
+      ...oaep,
+    ]);
+    const refusals = [];
+    for (const message of ["gcm-v15.eml", "gcm-oaep.eml"]) {
+      const run = await decrypt([message, "--key", "bob.pem", "--key", "carol.pem"]);
+      assertRefused(run, 65, message, "bob.pem", "carol.pem");
+      refusals.push(run.stderr.replace(message, "MESSAGE"));
+    }
+    assertEquals(refusals[0], refusals[1]);
+
+    const signed = await openssl([
+      "cms",
+      "-sign",
+      "-in",
+      `${dir}/m.eml`,
+      "-signer",
+      crt("alice@example.com"),
+      "-inkey",
+      `${pki}/alice@example.com.pem`,
+      "-out",
+      `${dir}/signed.eml`,
+    ]);
+    assertEquals(signed.code, 0, signed.stderr);
+    assertRefused(
+      await decrypt(["signed.eml", "--key", "bob.pem"]),
+      65,
+      "signed.eml: not encrypted",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,137 +1,53 @@
 /**
  * Decrypting EnvelopedData (RFC 5652 6) and AuthEnvelopedData (RFC 5083)
- * with one recipient's certificate and key: KeyTransRecipientInfo (RSA
- * PKCS#1 v1.5 and RSAES-OAEP) and KeyAgreeRecipientInfo (ECDH, RFC 5753),
- * content in AES-CBC or AES-GCM.
+ * with one private key, with or without its certificate:
+ * KeyTransRecipientInfo (RSA PKCS#1 v1.5 and RSAES-OAEP) and
+ * KeyAgreeRecipientInfo (ECDH, RFC 5753), content in AES-CBC, AES-GCM or
+ * Triple-DES. Which RecipientInfos a key is tried against: recipient.ts.
  *
- * Every failure after the recipient is found ends in the same E_DECRYPT
- * message, and a failed RSA PKCS#1 v1.5 decryption continues with a random
- * key (RFC 3218 2.3), so the outcome says nothing about the padding.
+ * A key that does not open the message always ends in the same E_DECRYPT
+ * text, whatever the cause: no RecipientInfo for it, a wrong key, a bad
+ * padding, a corrupted content. A failed RSA decryption goes on with a
+ * random content-encryption key (RFC 3218 2.3), so the content decryption
+ * fails as it would with a wrong key, after the same work.
  *
  * @module
  */
 
-import { constants, createDecipheriv, privateDecrypt } from "node:crypto";
+import { createDecipheriv } from "node:crypto";
 import { SmimeError } from "../errors.ts";
-import {
-  bytesEqual,
-  concatBytes,
-  DerReader,
-  readOctets,
-  readSmallInt,
-  source,
-  Tag,
-  type Tlv,
-} from "./der.ts";
-import { type CertificateInfo, matchesIssuerSerial, parseCertificate } from "./certificate.ts";
+import { concatBytes, DerReader, readOctets, readSmallInt, source, Tag } from "./der.ts";
+import { parseCertificate } from "./certificate.ts";
 import { sharedInfo, sharedSecret, unwrapKey, x963Kdf } from "./ecdh.ts";
 import {
   describePrivateKey,
   importPrivateKey,
   keyMatchesCertificate,
-  nodePrivateKey,
   type PrivateKeyInfo,
 } from "./keys.ts";
+import { keyTransportScheme, transportedKey } from "./key_transport.ts";
+import { cipherByOid, type CipherSpec, kdfHashByOid, keyLengthByWrapOid } from "./oids.ts";
 import {
-  cipherByOid,
-  type CipherSpec,
-  hashByOid,
-  kdfHashByOid,
-  keyLengthByWrapOid,
-  Oid,
-} from "./oids.ts";
-import {
-  type CmsIdentifier,
   type EnvelopeParts,
   type KeyAgreeRecipient,
-  type KeyTransRecipient,
   readAlgorithm,
   readCms,
   readContentInfo,
   readEnvelope,
 } from "./parse.ts";
+import { type Attempt, attemptsForCertificate, attemptsForKey } from "./recipient.ts";
 import type { RecipientKey } from "./types.ts";
 
-const FAILED = "Cannot decrypt: wrong key or corrupted message";
+/** The one text for "this key does not open this message", whatever the cause. */
+export const NO_KEY_OPENS = "Cannot decrypt: wrong key or corrupted message";
 
-type Match =
-  | { type: "ktri"; info: KeyTransRecipient }
-  | { type: "kari"; info: KeyAgreeRecipient; encryptedKey: Uint8Array };
-
-function identifies(id: CmsIdentifier, cert: CertificateInfo): boolean {
-  if (id.issuer) return matchesIssuerSerial(cert, id.issuer.raw, id.serial);
-  return cert.subjectKeyIdentifier !== undefined &&
-    bytesEqual(cert.subjectKeyIdentifier, id.subjectKeyIdentifier);
-}
-
-function findRecipient(env: EnvelopeParts, cert: CertificateInfo): Match | undefined {
-  for (const ri of env.recipientInfos) {
-    if (ri.type === "ktri" && identifies(ri.rid, cert)) return { type: "ktri", info: ri };
-    if (ri.type === "kari") {
-      const rek = ri.recipients.find((r) => identifies(r.rid, cert));
-      if (rek) return { type: "kari", info: ri, encryptedKey: rek.encryptedKey };
-    }
-  }
-  return undefined;
-}
-
-/** RSAES-OAEP-params (RFC 8017 A.2.1) as node:crypto's oaepHash. */
-function oaepHash(params: Tlv | undefined): string {
-  let hash = "SHA-1";
-  let mgfHash = "SHA-1";
-  if (params) {
-    const r = new DerReader(params);
-    const h = r.optional(0xa0);
-    if (h) hash = hashByOid[readAlgorithm(new DerReader(h).next(Tag.sequence)).oid] ?? "?";
-    const m = r.optional(0xa1);
-    if (m) {
-      const mgf = readAlgorithm(new DerReader(m).next(Tag.sequence));
-      mgfHash = mgf.oid === Oid.mgf1 && mgf.params
-        ? hashByOid[readAlgorithm(mgf.params).oid] ?? "?"
-        : "?";
-    }
-    const p = r.optional(0xa2);
-    if (p) {
-      const src = readAlgorithm(new DerReader(p).next(Tag.sequence));
-      if (src.oid !== Oid.pSpecified || (src.params && readOctets(src.params).length > 0)) {
-        throw new SmimeError("E_UNSUPPORTED", "Cannot decrypt: RSA-OAEP with a label");
-      }
-    }
-  }
-  if (hash === "?" || hash !== mgfHash) {
-    throw new SmimeError("E_UNSUPPORTED", "Cannot decrypt: unsupported RSA-OAEP parameters");
-  }
-  return hash.replace("-", "").toLowerCase();
-}
-
-function keyTransport(ri: KeyTransRecipient, key: RecipientKey, keyLength: number): Uint8Array {
-  const alg = readCms("KeyTransRecipientInfo", () => readAlgorithm(ri.keyEncryptionAlgorithm));
-  let padding: { padding: number; oaepHash?: string };
-  if (alg.oid === Oid.rsaEncryption) padding = { padding: constants.RSA_PKCS1_PADDING };
-  else if (alg.oid === Oid.rsaesOaep) {
-    const hash = readCms("RSAES-OAEP-params", () => oaepHash(alg.params));
-    padding = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash };
-  } else {
-    throw new SmimeError("E_UNSUPPORTED", `Cannot decrypt: unsupported key transport ${alg.oid}`);
-  }
-  let cek: Uint8Array | undefined;
-  try {
-    cek = new Uint8Array(
-      privateDecrypt({ key: nodePrivateKey(key.privateKey), ...padding }, ri.encryptedKey),
-    );
-  } catch (err) {
-    if (err instanceof SmimeError) throw err;
-  }
-  // RFC 3218 2.3: on any failure go on with a random key, so a bad padding
-  // and a bad content look the same from outside.
-  if (!cek || cek.length !== keyLength) cek = crypto.getRandomValues(new Uint8Array(keyLength));
-  return cek;
-}
-
-async function keyAgreement(
+/**
+ * The key-encryption key of a KeyAgreeRecipientInfo for an EC private key:
+ * ECDH with the originator's ephemeral key, then the X9.63 KDF.
+ */
+async function agreedKek(
   ri: KeyAgreeRecipient,
-  encryptedKey: Uint8Array,
-  key: RecipientKey,
+  pkcs8: Uint8Array,
   keyInfo: PrivateKeyInfo,
 ): Promise<Uint8Array> {
   const { kdfHash, wrap, kekLength } = readCms("KeyAgreeRecipientInfo", () => {
@@ -149,28 +65,59 @@ async function keyAgreement(
     throw new SmimeError("E_UNSUPPORTED", "Cannot decrypt: static-static ECDH is not supported");
   }
   const curve = keyInfo.curve!;
-  let originator: CryptoKey;
-  try {
-    originator = await crypto.subtle.importKey(
-      "raw",
-      source(ri.originatorKey.publicKey),
-      { name: "ECDH", namedCurve: curve },
-      false,
-      [],
-    );
-  } catch (err) {
-    throw new SmimeError("E_DECRYPT", `${FAILED} (originator key is not on ${curve})`, {
-      cause: err,
-    });
-  }
+  // A point off the curve is refused here: a wrong-key failure like any other.
+  const originator = await crypto.subtle.importKey(
+    "raw",
+    source(ri.originatorKey.publicKey),
+    { name: "ECDH", namedCurve: curve },
+    false,
+    [],
+  );
   const privateKey = await importPrivateKey(
-    key.privateKey,
+    pkcs8,
     { name: "ECDH", namedCurve: curve },
     "deriveBits",
   );
   const z = await sharedSecret(privateKey, originator, curve);
-  const kek = await x963Kdf(kdfHash, z, sharedInfo(wrap, kekLength, ri.ukm), kekLength);
-  return await unwrapKey(kek, encryptedKey);
+  return await x963Kdf(kdfHash, z, sharedInfo(wrap, kekLength, ri.ukm), kekLength);
+}
+
+/**
+ * The content-encryption key from the first attempt that yields one of
+ * `keyLength` bytes; undefined when none does. With several attempts (a key
+ * without its certificate), one whose algorithm is unsupported is skipped;
+ * with one, that is an E_UNSUPPORTED error.
+ */
+async function contentKey(
+  attempts: Attempt[],
+  pkcs8: Uint8Array,
+  keyInfo: PrivateKeyInfo,
+  keyLength: number,
+): Promise<Uint8Array | undefined> {
+  const strict = attempts.length === 1;
+  for (const attempt of attempts) {
+    try {
+      if (attempt.type === "ktri") {
+        const cek = transportedKey(
+          attempt.info,
+          keyTransportScheme(attempt.info),
+          pkcs8,
+          keyLength,
+        );
+        if (cek) return cek;
+        continue;
+      }
+      const kek = await agreedKek(attempt.info, pkcs8, keyInfo);
+      for (const wrapped of attempt.encryptedKeys) {
+        // AES key unwrap checks integrity (RFC 3394 2.2.3): a wrong KEK fails here.
+        const cek = await unwrapKey(kek, wrapped).catch(() => undefined);
+        if (cek?.length === keyLength) return cek;
+      }
+    } catch (err) {
+      if (err instanceof SmimeError && (strict || err.code === "E_KEY_INVALID")) throw err;
+    }
+  }
+  return undefined;
 }
 
 /** The content cipher and its parameters: the IV, or the GCM nonce and ICV length. */
@@ -191,15 +138,20 @@ function readCipher(env: EnvelopeParts): { spec: CipherSpec; iv: Uint8Array; icv
 
 /**
  * Decrypts a DER or BER ContentInfo holding EnvelopedData or
- * AuthEnvelopedData with one recipient's certificate and private key.
+ * AuthEnvelopedData with one private key.
  *
  * @param der the CMS object
- * @param key the recipient certificate (to find its RecipientInfo by
- *   issuer and serial or subject key identifier) and its PKCS#8 key
+ * @param key the PKCS#8 private key, and its certificate when known: with
+ *   it, the RecipientInfo naming the certificate is used; without it, the
+ *   one naming the key's own subject key identifier, else the key is tried
+ *   against every RecipientInfo of its kind (at most 1,000 key
+ *   operations: MAX_RECIPIENT_TRIALS in recipient.ts)
  * @returns the decrypted content
- * @throws SmimeError E_DECRYPT when not encrypted to this certificate, for a
- *   wrong key or a failed integrity check; E_CMS for malformed input;
- *   E_UNSUPPORTED for algorithms outside RFC 8551's set
+ * @throws SmimeError E_DECRYPT with the text {@link NO_KEY_OPENS} whenever
+ *   the key does not open the message, whatever the cause; E_KEY_MISMATCH
+ *   when the key does not belong to the certificate given with it; E_CMS
+ *   for malformed input or too many recipients to try; E_UNSUPPORTED for
+ *   algorithms outside RFC 8551's set; E_KEY_INVALID for an unusable key
  */
 export async function decrypt(der: Uint8Array, key: RecipientKey): Promise<Uint8Array> {
   const { kind, env, cipher } = readCms("EnvelopedData", () => {
@@ -210,7 +162,6 @@ export async function decrypt(der: Uint8Array, key: RecipientKey): Promise<Uint8
     const env = readEnvelope(info.content, info.kind);
     return { kind: info.kind, env, cipher: readCipher(env) };
   });
-  const cert = parseCertificate(key.certificate, "recipient certificate");
   const keyInfo = describePrivateKey(key.privateKey);
   if (cipher.spec.gcm !== (kind === "auth-enveloped-data")) {
     throw new SmimeError("E_UNSUPPORTED", `Cannot decrypt: ${cipher.spec.name} in ${kind}`);
@@ -218,31 +169,31 @@ export async function decrypt(der: Uint8Array, key: RecipientKey): Promise<Uint8
   if (!env.encryptedContent) {
     throw new SmimeError("E_UNSUPPORTED", "Cannot decrypt: detached content");
   }
-  const match = findRecipient(env, cert);
-  if (!match) {
-    throw new SmimeError(
-      "E_DECRYPT",
-      `Cannot decrypt: the message is not encrypted to ${cert.subject}`,
-    );
+  let attempts: Attempt[];
+  if (key.certificate) {
+    const cert = parseCertificate(key.certificate, "recipient certificate");
+    // Checked up front (cached per key and certificate): it depends on no
+    // ciphertext, and is a problem of the key files, not of the message.
+    if (!keyMatchesCertificate(key.privateKey, cert)) {
+      throw new SmimeError(
+        "E_KEY_MISMATCH",
+        `Cannot decrypt: the private key does not belong to the certificate of ${cert.subject}`,
+      );
+    }
+    attempts = attemptsForCertificate(env, cert);
+  } else {
+    attempts = attemptsForKey(env, key.privateKey, keyInfo);
   }
-  const mismatch = () =>
-    new SmimeError(
-      "E_DECRYPT",
-      `Cannot decrypt: the private key does not belong to the certificate of ${cert.subject}`,
-    );
-  // Checked up front (cached per key and certificate): it depends on no
-  // ciphertext, and a wrong key would otherwise pass as "corrupted message"
-  // or, through the RFC 3218 random key, as garbage.
-  if ((match.type === "ktri") !== (keyInfo.keyType === "rsa")) throw mismatch();
-  if (!keyMatchesCertificate(key.privateKey, cert)) throw mismatch();
+  // Which RecipientInfos exist is public; whether a key opens one is not.
+  if (attempts.length === 0) throw new SmimeError("E_DECRYPT", NO_KEY_OPENS);
   try {
-    const cek = match.type === "ktri"
-      ? keyTransport(match.info, key, cipher.spec.keyLength)
-      : await keyAgreement(match.info, match.encryptedKey, key, keyInfo);
+    const keyLength = cipher.spec.keyLength;
+    const cek = await contentKey(attempts, key.privateKey, keyInfo, keyLength) ??
+      crypto.getRandomValues(new Uint8Array(keyLength));
     return await decryptContent(env, cipher, cek);
   } catch (err) {
-    if (err instanceof SmimeError) throw err;
-    throw new SmimeError("E_DECRYPT", FAILED, { cause: err });
+    if (err instanceof SmimeError && err.code !== "E_DECRYPT") throw err;
+    throw new SmimeError("E_DECRYPT", NO_KEY_OPENS, { cause: err });
   }
 }
 

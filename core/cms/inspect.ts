@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SmimeError } from "../errors.ts";
 import { toHex } from "./der.ts";
 import { serialHex } from "./certificate.ts";
 import { formatName } from "./names.ts";
@@ -14,12 +15,13 @@ import {
   readAlgorithm,
   readCms,
   readContentInfo,
+  readEncapsulatedContent,
   readEnvelope,
   readSignedData,
   type RecipientParts,
 } from "./parse.ts";
 import { signatureAlgorithmName } from "./signature.ts";
-import type { CmsIdentifierInfo, CmsInfo, RecipientSummary } from "./types.ts";
+import type { CmsIdentifierInfo, CmsInfo, CmsKind, RecipientSummary } from "./types.ts";
 
 function describeId(id: CmsIdentifier): CmsIdentifierInfo {
   if (id.issuer) return { issuer: formatName(id.issuer), serialNumber: serialHex(id.serial) };
@@ -81,5 +83,29 @@ export function inspect(der: Uint8Array): CmsInfo {
       recipients: env.recipientInfos.flatMap(describeRecipient),
       contentCipher: cipherByOid[oid]?.name ?? oid,
     };
+  });
+}
+
+/**
+ * The content type of a CMS object, read from its ContentInfo alone.
+ *
+ * @throws SmimeError E_CMS when malformed, E_UNSUPPORTED for other content types
+ */
+export function cmsKind(der: Uint8Array): CmsKind {
+  return readCms("CMS", () => readContentInfo(der).kind);
+}
+
+/**
+ * The content a SignedData carries, without verifying it: its SignerInfos
+ * and certificates are not even read, however many there are. Undefined
+ * when detached.
+ *
+ * @throws SmimeError E_CMS when malformed or not SignedData
+ */
+export function unverifiedContent(der: Uint8Array): Uint8Array | undefined {
+  return readCms("SignedData", () => {
+    const { kind, content } = readContentInfo(der);
+    if (kind !== "signed-data") throw new SmimeError("E_CMS", `Cannot read SignedData: ${kind}`);
+    return readEncapsulatedContent(content);
   });
 }

@@ -7,8 +7,9 @@
  * signature costs about 2 ms there and about 0.25 ms here. This module
  * offers the few operations sealing a message needs: signing a precomputed
  * digest (RSASSA-PKCS1-v1_5, RSASSA-PSS, ECDSA with a DER Ecdsa-Sig-Value),
- * RSA public-key encryption (PKCS#1 v1.5, RSAES-OAEP with SHA-256) and
- * ephemeral-static ECDH.
+ * RSA public-key encryption (PKCS#1 v1.5, RSAES-OAEP with SHA-256),
+ * ephemeral-static ECDH, and RSA private-key decryption for `decrypt`
+ * (OpenSSL's constant-time padding checks, with implicit rejection from 3.2).
  *
  * It is used only when all of these hold: the process has the ffi
  * permission (`--allow-ffi`; it is queried, never requested, so no prompt
@@ -73,6 +74,22 @@ export interface LibCrypto {
    * field-size bytes) with `spki`'s key.
    */
   ecdhEphemeral(spki: Uint8Array): { point: Uint8Array; z: Uint8Array } | undefined;
+  /**
+   * RSA decryption of `data` with a PKCS#8 key, OAEP with `oaepHash` for
+   * the label hash and MGF1: the plaintext; false when libcrypto refuses the
+   * ciphertext; undefined when it cannot run (the caller falls back). From
+   * OpenSSL 3.2 on, a PKCS#1 v1.5 padding failure is not refused: libcrypto
+   * returns a pseudo-random plaintext derived from the key and the
+   * ciphertext ("implicit rejection"), in constant time.
+   */
+  rsaDecrypt(
+    pkcs8: Uint8Array,
+    mode: "pkcs1" | "oaep",
+    oaepHash: "SHA-1" | DigestName,
+    data: Uint8Array,
+  ): Uint8Array | false | undefined;
+  /** True when libcrypto does implicit rejection for PKCS#1 v1.5 (OpenSSL 3.2 or later). */
+  readonly implicitRejection: boolean;
 }
 
 const LIBRARY_NAMES = ["libcrypto.so.3", "libcrypto.so"];
@@ -117,6 +134,7 @@ const SYMBOLS = {
   EVP_PKEY_derive_set_peer_ex: { parameters: ["pointer", "pointer", "i32"], result: "i32" },
   EVP_PKEY_derive: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   ERR_clear_error: { parameters: [], result: "void" },
+  OpenSSL_version_num: { parameters: [], result: "u64" },
 } as const;
 
 type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -132,6 +150,9 @@ const mdNames: Record<DigestName, string> = {
   "SHA-384": "SHA384",
   "SHA-512": "SHA512",
 };
+/** OPENSSL_VERSION_NUMBER of 3.2.0, the first release with RSA implicit rejection. */
+const OPENSSL_3_2 = 0x30200000n;
+
 const mdLength: Record<DigestName, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
 
 const cstring = (s: string) => new TextEncoder().encode(s + "\0");
@@ -146,7 +167,8 @@ interface KeyEntry {
 
 class OpenSsl implements LibCrypto {
   #s: Symbols;
-  #md: Record<DigestName, Pointer>;
+  #md: Record<"SHA-1" | DigestName, Pointer>;
+  readonly implicitRejection: boolean;
   #privateKeys = new WeakMap<Uint8Array, KeyEntry>();
   #publicKeys = new WeakMap<Uint8Array, KeyEntry>();
   #registry: FinalizationRegistry<KeyEntry>;
@@ -157,13 +179,15 @@ class OpenSsl implements LibCrypto {
 
   constructor(s: Symbols) {
     this.#s = s;
-    const md = {} as Record<DigestName, Pointer>;
-    for (const [name, openssl] of Object.entries(mdNames) as [DigestName, string][]) {
+    const md = {} as Record<"SHA-1" | DigestName, Pointer>;
+    const names = { ...mdNames, "SHA-1": "SHA1" };
+    for (const [name, openssl] of Object.entries(names) as [DigestName, string][]) {
       const p = s.EVP_get_digestbyname(cstring(openssl));
       if (!p) throw new Error(`no digest ${openssl}`);
       md[name] = p;
     }
     this.#md = md;
+    this.implicitRejection = BigInt(s.OpenSSL_version_num()) >= OPENSSL_3_2;
     this.#registry = new FinalizationRegistry((entry) => this.#free(entry));
   }
 
@@ -239,10 +263,14 @@ class OpenSsl implements LibCrypto {
       s.EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, mdLength[hash]) > 0;
   }
 
-  #encryptParams(ctx: Pointer, mode: "pkcs1" | "oaep"): boolean {
+  #encryptParams(
+    ctx: Pointer,
+    mode: "pkcs1" | "oaep",
+    hash: "SHA-1" | DigestName = "SHA-256",
+  ): boolean {
     const s = this.#s;
     if (mode === "pkcs1") return s.EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
-    const md = this.#md["SHA-256"];
+    const md = this.#md[hash];
     return s.EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
       s.EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) > 0 &&
       s.EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0;
@@ -371,8 +399,30 @@ class OpenSsl implements LibCrypto {
     });
   }
 
-  /** RSA decryption, used by the self-test only. */
-  privateDecrypt(pkey: Pointer, mode: "pkcs1" | "oaep", data: Uint8Array): Uint8Array | undefined {
+  rsaDecrypt(
+    pkcs8: Uint8Array,
+    mode: "pkcs1" | "oaep",
+    oaepHash: "SHA-1" | DigestName,
+    data: Uint8Array,
+  ): Uint8Array | false | undefined {
+    return this.#guard(() => {
+      const entry = this.#entry(pkcs8, "private");
+      if (!entry.pkey || !this.#md[oaepHash]) return this.#fail();
+      const ctx = this.#context(
+        entry,
+        `decrypt:${mode}:${oaepHash}`,
+        (c) => this.#s.EVP_PKEY_decrypt_init(c) > 0 && this.#encryptParams(c, mode, oaepHash),
+      );
+      if (!ctx) return this.#fail();
+      return this.#output(
+        this.#s.EVP_PKEY_get_size(entry.pkey),
+        (out, len) => this.#s.EVP_PKEY_decrypt(ctx, out, len, data, BigInt(data.length)),
+      ) ?? false;
+    });
+  }
+
+  /** RSA decryption with a raw EVP_PKEY, used by the self-test. */
+  decryptWith(pkey: Pointer, mode: "pkcs1" | "oaep", data: Uint8Array): Uint8Array | undefined {
     return this.#once(
       pkey,
       (c) => this.#s.EVP_PKEY_decrypt_init(c) > 0 && this.#encryptParams(c, mode),
@@ -523,7 +573,7 @@ function selfTest(lib: OpenSsl): boolean {
       const secret = digest.subarray(0, 16);
       const sealed = lib.publicEncrypt(fromBase64(SELF_TEST_RSA_SPKI), mode, secret);
       if (!sealed || sealed.length !== 256) return false;
-      if (!equal(lib.privateDecrypt(priv, mode, sealed), secret)) return false;
+      if (!equal(lib.decryptWith(priv, mode, sealed), secret)) return false;
     }
     // P-256 from a template: two fresh keys agree, and ECDSA verifies.
     const template = lib.parse(fromBase64(SELF_TEST_P256_SPKI), "public");

@@ -22,5 +22,5 @@ export { sign } from "./sign.ts";
 export { verify } from "./verify.ts";
 export { encrypt } from "./encrypt.ts";
 export { decrypt } from "./decrypt.ts";
-export { inspect } from "./inspect.ts";
+export { cmsKind, inspect, unverifiedContent } from "./inspect.ts";
 export type * from "./types.ts";

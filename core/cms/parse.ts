@@ -111,6 +111,21 @@ export function readSignedData(tlv: Tlv): SignedDataParts {
   return { digestAlgorithms, eContentType, eContent, certificates, signerInfos };
 }
 
+/**
+ * The encapsulated content of a SignedData SEQUENCE, or undefined when
+ * detached, read without touching certificates or SignerInfos (so without
+ * verifying anything: for `decrypt`, which prints the inner entity only).
+ */
+export function readEncapsulatedContent(tlv: Tlv): Uint8Array | undefined {
+  const r = new DerReader(tlv);
+  readSmallInt(r.next(Tag.integer, "version"));
+  r.next(Tag.set, "digestAlgorithms");
+  const encap = r.enter(Tag.sequence, "encapContentInfo");
+  readOid(encap.next(Tag.oid, "eContentType"));
+  const wrapped = encap.optional(0xa0);
+  return wrapped ? readOctetString(new DerReader(wrapped).next()) : undefined;
+}
+
 /** OCTET STRING content, primitive or constructed. */
 function readOctetString(tlv: Tlv): Uint8Array {
   if ((tlv.tag & 0xdf) !== Tag.octetString) throw new AsnError("expected an OCTET STRING");

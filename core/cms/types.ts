@@ -103,10 +103,13 @@ export interface VerifyOptions {
   checkTime?: Date;
 }
 
-/** A recipient's certificate and private key, for decrypting. */
+/** A recipient's private key, and its certificate when known, for decrypting. */
 export interface RecipientKey {
-  /** DER. */
-  certificate: Uint8Array;
+  /**
+   * DER. Without it the key finds its RecipientInfo by its own subject key
+   * identifier, or is tried against every RecipientInfo of its kind.
+   */
+  certificate?: Uint8Array;
   /** Unencrypted PKCS#8 DER. */
   privateKey: Uint8Array;
 }

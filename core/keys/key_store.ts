@@ -202,7 +202,7 @@ export class KeyStore {
    * @throws {SmimeError} E_CERT_NOT_FOUND, E_KEY_NOT_FOUND, E_KEY_MISMATCH,
    *   E_KEY_PERMISSIONS, E_PASSPHRASE, E_KEY_INVALID, E_UNSUPPORTED
    */
-  recipientKeysFor(address: string): Promise<RecipientKey> {
+  recipientKeysFor(address: string): Promise<RecipientKey & { certificate: Uint8Array }> {
     return this.#cached(`recipient:${address}`, async () => {
       const addr = normaliseAddress(address);
       const material = await this.#material(addr);
@@ -212,12 +212,15 @@ export class KeyStore {
   }
 
   /**
-   * Loads a key file given on the command line (`decrypt --key FILE`). Its
-   * certificate comes from `certFile`, the `.crt` of the same base name, or
-   * the PKCS#12 file itself.
+   * Loads a key file given on the command line (`decrypt --key FILE`): a
+   * private key in any format {@link loadPrivateKey} reads, or PKCS#12. Its
+   * certificate, when there is one, comes from `certFile`, the `.crt` of the
+   * same base name, or the PKCS#12 file itself, and must match the key;
+   * without one the key alone is returned, and decrypt finds its
+   * RecipientInfo by trying it.
    *
-   * @throws {SmimeError} E_INPUT, E_CERT_NOT_FOUND, E_KEY_NOT_FOUND,
-   *   E_KEY_MISMATCH, E_KEY_PERMISSIONS, E_PASSPHRASE, E_KEY_INVALID
+   * @throws {SmimeError} E_INPUT, E_KEY_NOT_FOUND (a PKCS#12 file without a
+   *   key), E_KEY_MISMATCH, E_KEY_PERMISSIONS, E_PASSPHRASE, E_KEY_INVALID
    */
   recipientKeyFromFile(
     keyFile: string,
@@ -230,16 +233,14 @@ export class KeyStore {
         const p12 = await this.#p12(keyFile);
         if (!p12.key) throw new SmimeError("E_KEY_NOT_FOUND", `${action}: it holds no private key`);
         const leaf = pickLeaf(p12.certs.map((c) => parseCertificate(c, keyFile)), p12.key).leaf;
-        if (!leaf) throw new SmimeError("E_CERT_NOT_FOUND", `${action}: it holds no certificate`);
-        return { certificate: leaf.der, privateKey: p12.key.pkcs8, file: keyFile };
+        // A certificate that is not the key's would only hide its RecipientInfo.
+        const certificate = leaf && keyMatches(p12.key, leaf) ? leaf.der : undefined;
+        return { certificate, privateKey: p12.key.pkcs8, file: keyFile };
       }
       const key = await this.#loadKey(keyFile);
       const crt = certFile ?? keyFile.replace(/(\.[^./\\]*)?$/, ".crt");
       if (certFile === undefined && !(await exists(crt))) {
-        throw new SmimeError(
-          "E_CERT_NOT_FOUND",
-          `${action}: no certificate ${crt} beside it; name one with --cert`,
-        );
+        return { privateKey: key.key.pkcs8, file: keyFile };
       }
       const certs = loadPemBundle(await readFileBytes(crt), crt).map((c) =>
         parseCertificate(c, crt)

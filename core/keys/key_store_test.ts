@@ -403,11 +403,54 @@ Deno.test("recipientKeysFor() and recipientKeyFromFile() give matching certifica
     await Deno.readFile(join(pki.dir, "bob@example.com.pem")),
     true,
   );
-  await refused(keys.recipientKeyFromFile(join(dir, "k.pem")), "E_CERT_NOT_FOUND");
   await refused(
     keys.recipientKeyFromFile(join(dir, "k.pem"), join(pki.dir, "alice@example.com.crt")),
     "E_KEY_MISMATCH",
   );
+});
+
+Deno.test("recipientKeyFromFile() without a certificate gives the key alone (PEM and PKCS#12)", async () => {
+  const keys = store();
+  const fromPem = await keys.recipientKeyFromFile(join(pki.dir, "bob@example.com.pem"));
+  const dir = await folder("keyalone");
+  await writeTestFile(
+    join(dir, "k.pem"),
+    await Deno.readFile(join(pki.dir, "bob@example.com.pem")),
+    true,
+  );
+  const lone = await keys.recipientKeyFromFile(join(dir, "k.pem"));
+  assert.equal(lone.certificate, undefined);
+  assert.deepEqual(lone.privateKey, fromPem.privateKey);
+  assert.equal(lone.file, join(dir, "k.pem"));
+  // A PKCS#12 file with the key and no certificate, and one with somebody else's.
+  const alice = (await keys.certificateFor("alice@example.com", "encrypt")).certificate;
+  await writeTestFile(
+    join(dir, "othercert.p12"),
+    await makePkcs12(fromPem.privateKey, [alice], { password: "p" }),
+    true,
+  );
+  const b64 = btoa(String.fromCharCode(...fromPem.privateKey)).replace(/.{64}/g, "$&\n");
+  const plainPem = `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
+  await writeTestFile(join(dir, "plain.pem"), new TextEncoder().encode(plainPem), true);
+  const exported = await openssl([
+    "pkcs12",
+    "-export",
+    "-nocerts",
+    "-inkey",
+    join(dir, "plain.pem"),
+    "-passout",
+    "pass:p",
+    "-out",
+    join(dir, "nocert.p12"),
+  ]);
+  assert.ok(exported.ok, exported.out);
+  await Deno.chmod(join(dir, "nocert.p12"), 0o600);
+  for (const name of ["nocert.p12", "othercert.p12"]) {
+    const fromP12 = await new KeyStore({ dir, passphrase: () => Promise.resolve("p") })
+      .recipientKeyFromFile(join(dir, name));
+    assert.equal(fromP12.certificate, undefined, name);
+    assert.deepEqual(fromP12.privateKey, fromPem.privateKey, name);
+  }
 });
 
 Deno.test("check() reports every file: good ones ok, problems named, encrypted keys without passphrase warned", async () => {

@@ -26,8 +26,6 @@ export interface OpenOptions {
   trust?: TrustStore;
   /** Keys for encrypted layers; without it an encrypted layer is an error. */
   keys?: KeyCandidates;
-  /** Stop after the first encrypted layer (what `decrypt` prints). */
-  stopAfterDecrypt?: boolean;
 }
 
 /** What opening found: the layers, outermost first, and the innermost entity. */
@@ -38,7 +36,7 @@ export interface Opened {
 }
 
 /** How many S/MIME layers are opened before giving up (signed inside encrypted inside ...). */
-const MAX_LAYERS = 8;
+export const MAX_LAYERS = 8;
 
 /**
  * Opens every S/MIME layer of `bytes`.
@@ -63,7 +61,6 @@ export async function openMessage(
     if (!step) break;
     layers.push(step.layer);
     content = step.content;
-    if (options.stopAfterDecrypt && step.layer.kind !== "signed") break;
     node = parseMimeTree(content, source);
   }
   if (layers.length === 0) {
@@ -119,18 +116,26 @@ async function openLayer(
   return { layer: { kind, decryptedWith: file }, content };
 }
 
-async function decryptWithAny(
+/**
+ * Decrypts `der` with the first candidate key that opens it. When none
+ * does, one line names the message and every key file tried; a key that
+ * does not open it says so in one text whatever the cause (RFC 3218).
+ *
+ * @throws {SmimeError} E_DECRYPT when no key opens it, E_KEY_NOT_FOUND
+ *   without candidates, and what decrypt throws for the message itself
+ */
+export async function decryptWithAny(
   der: Uint8Array,
   candidates: (RecipientKey & { file: string })[],
   source: string,
 ): Promise<{ content: Uint8Array; file: string }> {
-  const refusals: string[] = [];
+  const refusals: { file: string; reason: string }[] = [];
   for (const key of candidates) {
     try {
       return { content: await decrypt(der, key), file: key.file };
     } catch (err) {
-      if (!isSmimeError(err, "E_DECRYPT")) throw err;
-      refusals.push(`${key.file}: ${reasonOf(err).replace(/^Cannot decrypt: /, "")}`);
+      if (!isSmimeError(err, "E_DECRYPT") && !isSmimeError(err, "E_KEY_MISMATCH")) throw err;
+      refusals.push({ file: key.file, reason: reasonOf(err).replace(/^Cannot decrypt: /, "") });
     }
   }
   if (refusals.length === 0) {
@@ -139,7 +144,14 @@ async function decryptWithAny(
       `Cannot decrypt ${source}: no private key for any of its recipients (give --key)`,
     );
   }
-  throw new SmimeError("E_DECRYPT", `Cannot decrypt ${source}: ${refusals.join("; ")}`);
+  const reasons = new Set(refusals.map((r) => r.reason));
+  const [reason] = reasons;
+  throw new SmimeError(
+    "E_DECRYPT",
+    reasons.size === 1
+      ? `Cannot decrypt ${source} with ${refusals.map((r) => r.file).join(", ")}: ${reason}`
+      : `Cannot decrypt ${source}: ${refusals.map((r) => `${r.file}: ${r.reason}`).join("; ")}`,
+  );
 }
 
 /**
@@ -148,7 +160,7 @@ async function decryptWithAny(
  * (old clients), an inner one only when its second part is a pkcs7-signature:
  * signed content may itself be, say, PGP/MIME, which is content, not a layer.
  */
-function isSmimeSigned(node: MimeNode, depth: number): boolean {
+export function isSmimeSigned(node: MimeNode, depth: number): boolean {
   const isPkcs7 = (value: string | undefined) =>
     value !== undefined && /^application\/(x-)?pkcs7-signature$/i.test(value.trim());
   const protocol = node.contentType.params["protocol"];
@@ -158,7 +170,7 @@ function isSmimeSigned(node: MimeNode, depth: number): boolean {
 }
 
 /** application/pkcs7-mime, the x- form old clients write, or a .p7m octet-stream. */
-function isPkcs7Mime(node: MimeNode): boolean {
+export function isPkcs7Mime(node: MimeNode): boolean {
   const { type, subtype, params } = node.contentType;
   if (type !== "application") return false;
   if (subtype === "pkcs7-mime" || subtype === "x-pkcs7-mime") return true;
@@ -166,6 +178,7 @@ function isPkcs7Mime(node: MimeNode): boolean {
   return subtype === "octet-stream" && name.endsWith(".p7m");
 }
 
-function describe(node: MimeNode): string {
+/** The media type of `node`, for messages. */
+export function describe(node: MimeNode): string {
   return `${node.contentType.type}/${node.contentType.subtype}`;
 }

@@ -1,0 +1,96 @@
+/**
+ * What `smimepost decrypt` does: find the first encrypted layer of a
+ * message and decrypt it, nothing more. Signed layers on the way
+ * (sign-then-encrypt-then-sign, or a relay that signed the encrypted
+ * message) are peeled without verifying them: no signature is checked and
+ * no certificate path is built, so a message with a hundred thousand
+ * SignerInfos costs no more than reading its bytes. Checking signatures is
+ * `verify`'s job (openMessage).
+ *
+ * @module
+ */
+import { cmsKind, unverifiedContent } from "../cms/mod.ts";
+import { isSmimeError, SmimeError } from "../errors.ts";
+import { decodeBody, parseMimeTree, toCrlf } from "../message/mod.ts";
+import {
+  decryptWithAny,
+  describe,
+  isPkcs7Mime,
+  isSmimeSigned,
+  type KeyCandidates,
+  MAX_LAYERS,
+} from "./open.ts";
+
+/** The decrypted layer: the entity inside it and the key file that opened it. */
+export interface DecryptedMessage {
+  kind: "enveloped-data" | "auth-enveloped-data";
+  /** The key file (or address) whose key opened it. */
+  decryptedWith: string;
+  /** The MIME entity inside the encrypted layer, as decrypted. */
+  content: Uint8Array;
+  /** How many signed layers were peeled, unverified, to reach it. */
+  signedLayersSkipped: number;
+}
+
+/**
+ * Decrypts the outermost encrypted layer of `bytes`, peeling any signed
+ * layers around it without verification.
+ *
+ * @param source the message's name in error messages
+ * @param keys the candidate keys, asked for only once an encrypted layer is found
+ * @throws {SmimeError} E_DECRYPT "<source>: not encrypted" when it holds no
+ *   encrypted layer (signed only), E_MESSAGE when it is no S/MIME message
+ *   at all, E_CMS for a malformed CMS object, and what decryptWithAny throws
+ */
+export async function decryptMessage(
+  bytes: Uint8Array,
+  source: string,
+  keys: KeyCandidates,
+): Promise<DecryptedMessage> {
+  let content = bytes;
+  for (let depth = 0; depth < MAX_LAYERS; depth++) {
+    const node = parseMimeTree(content, source);
+    let inner: Uint8Array | undefined;
+    if (
+      node.contentType.type === "multipart" && node.contentType.subtype === "signed" &&
+      isSmimeSigned(node, depth) && node.children[0]
+    ) {
+      inner = toCrlf(node.children[0].raw);
+    } else if (isPkcs7Mime(node)) {
+      const der = decodeBody(node);
+      const kind = named(source, () => cmsKind(der));
+      if (kind !== "signed-data") {
+        const opened = await named(source, async () => decryptWithAny(der, await keys(), source));
+        return {
+          kind,
+          decryptedWith: opened.file,
+          content: opened.content,
+          signedLayersSkipped: depth,
+        };
+      }
+      inner = named(source, () => unverifiedContent(der));
+    } else if (depth === 0) {
+      throw new SmimeError(
+        "E_MESSAGE",
+        `${source}: not an S/MIME message (Content-Type ${describe(node)})`,
+      );
+    }
+    if (inner === undefined) break;
+    content = inner;
+  }
+  throw new SmimeError("E_DECRYPT", `${source}: not encrypted`);
+}
+
+/** Runs `fn`, naming the message in E_CMS errors (the CMS layer knows bytes, not files). */
+function named<T>(source: string, fn: () => T): T {
+  const rename = (err: unknown): never => {
+    if (!isSmimeError(err, "E_CMS")) throw err;
+    throw new SmimeError("E_CMS", `${source}: ${err.message}`, { cause: err.cause });
+  };
+  try {
+    const result = fn();
+    return result instanceof Promise ? result.catch(rename) as T : result;
+  } catch (err) {
+    return rename(err);
+  }
+}
