@@ -22,7 +22,6 @@ import type { DeliveryPlugin } from "./core/deliver/types.ts";
 import type { Progress } from "./core/batch/progress.ts";
 import type { BatchEvent } from "./core/batch/run.ts";
 import type { BatchInput } from "./core/batch/sources/mod.ts";
-import { openMessage } from "./core/smime/open.ts";
 import { decryptMessage } from "./core/smime/decrypt_message.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
 import {
