@@ -68,6 +68,11 @@ export interface SignerResult {
   chain: "trusted" | "untrusted" | "unchecked";
   /** Why the chain is untrusted. */
   chainError?: string;
+  /**
+   * The DER of the SMIMECapabilities signed attribute's value (a SEQUENCE OF
+   * SMIMECapability, RFC 8551 2.5.2) when the signer announced one.
+   */
+  capabilities?: Uint8Array;
 }
 
 /** The result of verifying a SignedData. */
@@ -77,6 +82,8 @@ export interface VerifyResult {
   /** true when the SignedData had no eContent. */
   detached: boolean;
   signers: SignerResult[];
+  /** The X.509 certificates the SignedData carried (DER, as sent, unchecked). */
+  certificates: Uint8Array[];
 }
 
 /** How to verify. */

@@ -58,7 +58,7 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
   const signers = await Promise.all(
     sd.signerInfos.map((si) => verifySigner(si, sd.eContentType, content, pool, digestOf, options)),
   );
-  return { content, detached, signers };
+  return { content, detached, signers, certificates: sd.certificates };
 }
 
 function findCertificate(id: CmsIdentifier, pool: Uint8Array[]): CertificateInfo | undefined {
@@ -84,6 +84,7 @@ interface SignedAttributes {
   messageDigest?: Uint8Array;
   contentType?: string;
   signingTime?: Date;
+  capabilities?: Uint8Array;
 }
 
 /** RFC 5652 11: each of these attributes carries exactly one value. */
@@ -102,6 +103,8 @@ function readSignedAttributes(set: Tlv): SignedAttributes {
         out.messageDigest = readOctets(single);
       } else if (type === Oid.contentType) out.contentType = readOid(single);
       else out.signingTime = readTime(single);
+    } else if (type === Oid.smimeCapabilities && single?.tag === Tag.sequence) {
+      out.capabilities ??= single.raw;
     }
   }
   return out;
@@ -131,6 +134,7 @@ async function verifySigner(
     chain: options.trustAnchors ? "untrusted" : "unchecked",
   };
   if (attrs.signingTime) result.signingTime = attrs.signingTime;
+  if (attrs.capabilities) result.capabilities = attrs.capabilities;
 
   result.signatureError = await (async () => {
     if (!hash) return `unsupported digest algorithm ${digestOid}`;
