@@ -61,7 +61,9 @@ export async function* runImport(
   }
   for await (const input of readImportInputs(paths, options.maxBytes ?? MAX_INPUT_BYTES)) {
     if (input.error) {
-      const reason = input.error.message.replace(`${input.source}: `, "");
+      const prefix = `${input.source}: `;
+      const message = input.error.message;
+      const reason = message.startsWith(prefix) ? message.slice(prefix.length) : message;
       yield refusal(input.source, input.error.code, reason);
       continue;
     }
