@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { readMbox } from "../batch/sources/mbox.ts";
-import { SmimeError } from "../errors.ts";
+import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
 import { fileErrorReason, STDIN_NAME } from "../io.ts";
 import { importMessage, type ImportOptions, MAX_INPUT_BYTES } from "./import.ts";
 import { type ImportOutcome, refusal } from "./import_outcome.ts";
@@ -67,7 +67,16 @@ export async function* runImport(
       yield refusal(input.source, input.error.code, reason);
       continue;
     }
-    yield* await importMessage(input.bytes, input.source, options);
+    let outcomes: ImportOutcome[];
+    try {
+      outcomes = await importMessage(input.bytes, input.source, options);
+    } catch (err) {
+      if (isSmimeError(err, "E_USAGE")) throw err;
+      // Hostile input must not end the run: a failure nobody foresaw refuses this input only.
+      const what = isSmimeError(err) ? reasonOf(err) : `internal error (a bug): ${reasonOf(err)}`;
+      outcomes = [refusal(input.source, isSmimeError(err) ? err.code : "E_MESSAGE", what)];
+    }
+    yield* outcomes;
   }
 }
 
