@@ -276,6 +276,37 @@ withKeyOptions(
   }
 });
 
+withKeyOptions(
+  keysCommand.command("import")
+    .description("collect recipients' certificates from signed mail and certificate files")
+    .argument("<inputs...>", 'signed mail, .p7s/.p7b/.p7c, certificates, folders, mbox, or "-"')
+    .option("--key <file...>", "private key(s) for mail signed inside an encrypted message")
+    .option("--dry-run", "check and report, write nothing")
+    .option("--json", "one JSON object per outcome on stdout"),
+).action(async (inputs, options) => {
+  setOutput(options);
+  if (!options.trust) {
+    throw new SmimeError("E_USAGE", "keys import needs --trust FILE (only trusted paths import)");
+  }
+  const trustAnchors = (await loadTrust(options.trust))!;
+  const keys = await openKeyStore(options, inputs.includes("-"), trustAnchors);
+  const { importJson, importLine, ImportTally } = await import("./core/keys/import.ts");
+  const { runImport } = await import("./core/keys/import_inputs.ts");
+  const tally = new ImportTally();
+  for await (
+    const outcome of runImport(inputs, {
+      keysDir: options.keys,
+      trustAnchors,
+      dryRun: Boolean(options.dryRun),
+      decryptionKeys: (bytes, source) => keyCandidates(keys, bytes, source, options.key),
+    })
+  ) {
+    tally.add(outcome);
+    await printLines([options.json ? JSON.stringify(importJson(outcome)) : importLine(outcome)]);
+  }
+  exitStatus = tally.exitCode();
+});
+
 const configCommand = program.command("config").description("delivery configuration");
 withDeliveryOptions(
   configCommand.command("check")

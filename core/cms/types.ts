@@ -72,6 +72,11 @@ export interface SignerResult {
   chainError?: string;
   /** The validated path when trusted: the signer's certificate first, the anchor last. */
   path?: Uint8Array[];
+  /**
+   * The DER of the SMIMECapabilities signed attribute's value (a SEQUENCE OF
+   * SMIMECapability, RFC 8551 2.5.2) when the signer announced one.
+   */
+  capabilities?: Uint8Array;
 }
 
 /** The result of verifying a SignedData. */
@@ -81,6 +86,8 @@ export interface VerifyResult {
   /** true when the SignedData had no eContent. */
   detached: boolean;
   signers: SignerResult[];
+  /** The X.509 certificates the SignedData carried (DER, as sent, unchecked). */
+  certificates: Uint8Array[];
 }
 
 /** How to verify. */

@@ -71,7 +71,7 @@ export async function verify(der: Uint8Array, options: VerifyOptions = {}): Prom
       verifySigner(si, sd.eContentType, content, pool, digestOf, { ...options, trust })
     ),
   );
-  return { content, detached, signers };
+  return { content, detached, signers, certificates: sd.certificates };
 }
 
 function findCertificate(id: CmsIdentifier, pool: Uint8Array[]): CertificateInfo | undefined {
@@ -97,6 +97,7 @@ interface SignedAttributes {
   messageDigest?: Uint8Array;
   contentType?: string;
   signingTime?: Date;
+  capabilities?: Uint8Array;
 }
 
 /** RFC 5652 11: each of these attributes carries exactly one value. */
@@ -115,6 +116,8 @@ function readSignedAttributes(set: Tlv): SignedAttributes {
         out.messageDigest = readOctets(single);
       } else if (type === Oid.contentType) out.contentType = readOid(single);
       else out.signingTime = readTime(single);
+    } else if (type === Oid.smimeCapabilities && single?.tag === Tag.sequence) {
+      out.capabilities ??= single.raw;
     }
   }
   return out;
@@ -144,6 +147,7 @@ async function verifySigner(
     chain: options.trust ? "untrusted" : "unchecked",
   };
   if (attrs.signingTime) result.signingTime = attrs.signingTime;
+  if (attrs.capabilities) result.capabilities = attrs.capabilities;
 
   result.signatureError = await (async () => {
     if (!hash) return `unsupported digest algorithm ${digestOid}`;
