@@ -51,9 +51,11 @@ function warn(text: string): void {
 const digestOption = new Option("--digest <name>", "signing digest")
   .choices(["sha256", "sha384", "sha512"] as const)
   .default("sha256" as const);
-const cipherOption = new Option("--cipher <name>", "content encryption")
-  .choices(["aes-256-cbc", "aes-128-cbc", "aes-256-gcm", "aes-128-gcm"] as const)
-  .default("aes-256-cbc" as const);
+const cipherOption = new Option(
+  "--cipher <name>",
+  "content cipher for every copy (default: per copy, GCM only when all its recipients " +
+    "announced it, else aes-256-cbc)",
+).choices(["aes-256-cbc", "aes-128-cbc", "aes-256-gcm", "aes-128-gcm"] as const);
 
 /** The key-folder options every command that touches keys shares. */
 function withKeyOptions<Args extends unknown[], Opts extends OptionValues>(
@@ -102,9 +104,18 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
     .addOption(digestOption)
     .option("--rsa-pss", "RSA signers use RSASSA-PSS instead of PKCS#1 v1.5")
     .addOption(cipherOption)
-    .option("--oaep", "RSA key transport with RSA-OAEP (SHA-256) instead of PKCS#1 v1.5")
+    .option(
+      "--oaep",
+      "RSA-OAEP (SHA-256) key transport for every RSA recipient (default: only for those " +
+        "who announced it, PKCS#1 v1.5 for the others)",
+    )
     .option("--no-encrypt-to-self", "do not encrypt to the sender's own certificate")
     .option("--bcc-shared", "one encrypted copy for all, Bcc recipients visible to the others")
+    .option(
+      "--single-copy",
+      "one copy for RSA and EC recipients (default: EC recipients get their own, as " +
+        "Thunderbird can't open a copy with an EC recipient)",
+    )
     .option("-o, --output <file>", "write the sealed message to a file instead of stdout")
     .option("--json", "one JSON object per delivered message on stdout")
     .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
@@ -118,10 +129,11 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
     encrypt: Boolean(options.encrypt),
     digest: digestName(options.digest),
     rsaPadding: options.rsaPss ? "pss" : "pkcs1",
-    cipher: options.cipher as CipherName,
-    rsaKeyTransport: options.oaep ? "oaep" : "pkcs1",
+    cipher: options.cipher as CipherName | undefined,
+    rsaKeyTransport: options.oaep ? "oaep" : undefined,
     encryptToSelf: options.encryptToSelf,
     bcc: options.bccShared ? "shared" : "separate",
+    ecRecipients: options.singleCopy ? "shared" : "separate",
   };
   if (!sign && !options.encrypt) {
     warn("neither --sign nor --encrypt given; messages go as they are");

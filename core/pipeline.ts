@@ -14,7 +14,8 @@ import type {
 } from "./cms/types.ts";
 import { isSmimeError, reasonOf, SmimeError } from "./errors.ts";
 import type { ErrorCode } from "./errors.ts";
-import type { KeyStore } from "./keys/mod.ts";
+import type { CertificateEntry, KeyStore } from "./keys/mod.ts";
+import { isEc, planCopies } from "./copies.ts";
 import type { Envelope, HeaderField, Message } from "./message/mod.ts";
 import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
 import { encryptEntity, messageBytes, signEntity } from "./smime/seal.ts";
@@ -28,7 +29,9 @@ export interface SealOptions {
   encrypt: boolean;
   digest?: DigestName;
   rsaPadding?: RsaSignaturePadding;
+  /** Forces a content cipher on every copy; absent: chosen per copy (algorithms.ts). */
   cipher?: CipherName;
+  /** Forces an RSA key transport on every recipient; absent: chosen per recipient. */
   rsaKeyTransport?: RsaKeyTransport;
   /** Also encrypt to the sender, so the sent copy stays readable. Default true. */
   encryptToSelf?: boolean;
@@ -39,8 +42,14 @@ export interface SealOptions {
    */
   bcc?: "separate" | "shared";
   /**
+   * An EC RecipientInfo makes Thunderbird (NSS) refuse the whole message, so
+   * by default EC recipients get a copy of their own (copies.ts). "shared"
+   * puts everyone in one copy.
+   */
+  ecRecipients?: "separate" | "shared";
+  /**
    * The output is one stream (stdout, a file): refuse, before any work, a
-   * message that needs separate Bcc copies.
+   * message that needs separate Bcc or EC copies.
    */
   singleCopy?: boolean;
   /** Envelope sender instead of the header's (a manifest's "from"). */
@@ -86,7 +95,7 @@ export interface SealResult {
  *
  * @throws {SmimeError} E_MESSAGE for a message without sender or recipients,
  *   E_CERT_* / E_KEY_* naming every address whose key is missing or unusable,
- *   E_USAGE when `singleCopy` is set and Bcc recipients need their own copies.
+ *   E_USAGE when `singleCopy` is set and Bcc or EC recipients need their own copies.
  */
 export async function sealMessage(
   message: Message,
@@ -110,7 +119,20 @@ export async function sealMessage(
   if (signer) warnings.push(...signer.warnings.map((w) => `${signer.file}: ${w}`));
   const certificates = options.encrypt
     ? await recipientCertificates(keys, envelope, options, warnings)
-    : new Map<string, Uint8Array>();
+    : undefined;
+  const plans = certificates
+    ? planCopies(groups, certificates.recipients, certificates.self, options)
+    : undefined;
+  if (options.singleCopy && plans && plans.copies.length > groups.length) {
+    const ec = [...certificates!.recipients.values()].filter(isEc).map((e) => e.address);
+    throw new SmimeError(
+      "E_USAGE",
+      `Cannot write one encrypted copy for ${message.source}: EC recipients (${ec.join(", ")}) ` +
+        `get a copy of their own, as Thunderbird refuses a message with an EC recipient for ` +
+        `everyone; deliver it, or pass --single-copy`,
+    );
+  }
+  if (plans) warnings.push(...plans.warnings);
 
   const { outer, entity } = canonicalEntity(message);
   const headers = withTraceHeaders(outer, envelope.sender);
@@ -118,17 +140,14 @@ export async function sealMessage(
   const inner = signer ? await sign(plain, signer.identity, options) : plain;
 
   const copies: OutboundMessage[] = [];
-  for (const recipients of groups) {
-    const sealed = options.encrypt
-      ? await encryptEntity(inner, certificatesFor(recipients, envelope, certificates), {
-        cipher: options.cipher,
-        rsaKeyTransport: options.rsaKeyTransport,
-      })
+  for (const plan of plans?.copies ?? groups.map((recipients) => ({ recipients }))) {
+    const sealed = "encryptTo" in plan
+      ? await encryptEntity(inner, plan.encryptTo, { cipher: plan.cipher })
       : inner;
     copies.push({
       bytes: messageBytes(headers, sealed),
       sender: envelope.sender,
-      recipients,
+      recipients: plan.recipients,
       sealed,
     });
   }
@@ -202,13 +221,13 @@ async function recipientCertificates(
   envelope: Envelope,
   options: SealOptions,
   warnings: string[],
-): Promise<Map<string, Uint8Array>> {
-  const found = new Map<string, Uint8Array>();
+): Promise<{ recipients: Map<string, CertificateEntry>; self?: CertificateEntry }> {
+  const found = new Map<string, CertificateEntry>();
   const failures: { address: string; code: ErrorCode; reason: string }[] = [];
   for (const address of envelope.recipients) {
     try {
       const entry = await keys.certificateFor(address, "encrypt");
-      found.set(address.toLowerCase(), entry.certificate);
+      found.set(address.toLowerCase(), entry);
       warnings.push(...entry.warnings.map((w) => `${entry.file}: ${w}`));
     } catch (err) {
       if (!isSmimeError(err)) throw err;
@@ -226,36 +245,20 @@ async function recipientCertificates(
         failures.map((f) => f.reason).join("; "),
     );
   }
-  if (options.encryptToSelf ?? true) {
-    const sender = envelope.sender.toLowerCase();
-    if (!found.has(sender)) {
-      try {
-        const entry = await keys.certificateFor(envelope.sender, "encrypt");
-        found.set(sender, entry.certificate);
-      } catch (err) {
-        if (!isSmimeError(err)) throw err;
-        warnings.push(
-          `not encrypting to the sender, the sent copy won't be readable: ${reasonOf(err)}`,
-        );
-      }
-    }
+  if (!(options.encryptToSelf ?? true)) return { recipients: found };
+  const own = found.get(envelope.sender.toLowerCase());
+  if (own) return { recipients: found, self: own };
+  try {
+    const self = await keys.certificateFor(envelope.sender, "encrypt");
+    warnings.push(...self.warnings.map((w) => `${self.file}: ${w}`));
+    return { recipients: found, self };
+  } catch (err) {
+    if (!isSmimeError(err)) throw err;
+    warnings.push(
+      `not encrypting to the sender, the sent copy won't be readable: ${reasonOf(err)}`,
+    );
+    return { recipients: found };
   }
-  return found;
-}
-
-/** The certificates one copy is encrypted to: its recipients and the sender. */
-function certificatesFor(
-  recipients: readonly string[],
-  envelope: Envelope,
-  certificates: Map<string, Uint8Array>,
-): Uint8Array[] {
-  const addresses = new Set([...recipients, envelope.sender].map((a) => a.toLowerCase()));
-  const out: Uint8Array[] = [];
-  for (const address of addresses) {
-    const cert = certificates.get(address);
-    if (cert) out.push(cert);
-  }
-  return out;
 }
 
 /**

@@ -103,6 +103,7 @@ Deno.test({
         "run",
         "--sign",
         "--encrypt",
+        "--single-copy", // bob (RSA) and carol (EC) in one copy per message
         "--send_smtp",
         "--sessions",
         "4",
@@ -232,6 +233,7 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
         "run",
         "--sign",
         "--encrypt",
+        "--single-copy", // bob (RSA) and carol (EC) in one copy per message
         "--send_smtp",
         "--sessions",
         "4",
@@ -424,6 +426,7 @@ async function runMboxAndManifest(
         "run.jsonl",
         "--sign",
         "--encrypt",
+        "--single-copy", // bob (RSA) and carol (EC) in one copy per message
         "--profile",
         "pmta",
         "--report",

@@ -48,9 +48,16 @@ function assertRefused(run: CliRun, code: number, ...names: string[]): void {
 
 Deno.test("send --sign --encrypt writes a message openssl decrypts and verifies", async () => {
   const pki = await testPki();
-  const run = await cli(["send", "m.eml", "--sign", "--encrypt", "--trust", `${pki}/trust.pem`], {
-    "m.eml": NO_BCC,
-  });
+  // bob is RSA, carol EC: one stream holds one copy only with --single-copy.
+  const run = await cli([
+    "send",
+    "m.eml",
+    "--sign",
+    "--encrypt",
+    "--single-copy",
+    "--trust",
+    `${pki}/trust.pem`,
+  ], { "m.eml": NO_BCC });
   assertEquals(run.code, 0, run.stderr);
   assertMatch(run.text, /^From: Alice <alice@example\.com>\r\n/);
   assertIncludes(run.text, "smime-type=enveloped-data");
@@ -106,7 +113,9 @@ Deno.test("send never writes Bcc into the output headers", async () => {
 Deno.test("send --encrypt with Bcc to one stream is refused unless --bcc-shared", async () => {
   const refused = await cli(["send", "m.eml", "--encrypt"], { "m.eml": MESSAGE });
   assertRefused(refused, 64, "m.eml", "dave@example.org", "--bcc-shared");
-  const shared = await cli(["send", "m.eml", "--encrypt", "--bcc-shared"], { "m.eml": MESSAGE });
+  const shared = await cli(["send", "m.eml", "--encrypt", "--bcc-shared", "--single-copy"], {
+    "m.eml": MESSAGE,
+  });
   assertEquals(shared.code, 0, shared.stderr);
 });
 

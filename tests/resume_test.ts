@@ -32,6 +32,7 @@ function runArgs(): Promise<string[]> {
     "run",
     "--sign",
     "--encrypt",
+    "--single-copy", // bob (RSA) and carol (EC) in one copy per message
     "--send_smtp",
     "--sessions",
     String(SESSIONS),

@@ -29,7 +29,7 @@ import { sharedInfo, sharedSecret, wrapKey, x963Kdf } from "./ecdh.ts";
 import { importPublicKey, nodePublicKey } from "./keys.ts";
 import { libcrypto } from "./libcrypto.ts";
 import { algId, cipherByName, Oid, rsaHashParams, wrapOidByKeyLength } from "./oids.ts";
-import type { CmsKind, EncryptOptions, RsaKeyTransport } from "./types.ts";
+import type { CmsKind, EncryptOptions, EncryptRecipient, RsaKeyTransport } from "./types.ts";
 
 /** KDF hash and scheme per curve: the hash matching the curve's strength (RFC 5753 8). */
 const ecdhSchemes: Record<string, { hash: string; kdfOid: string; curveOid: string }> = {
@@ -111,9 +111,10 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
  * Encrypts `content` to every certificate in `recipients`.
  *
  * @param content the bytes to encrypt (for S/MIME, the MIME entity)
- * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521)
+ * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521), each
+ *   alone or with an RSA key transport of its own
  * @param options content cipher (default aes-256-cbc) and RSA key transport
- *   (default PKCS#1 v1.5)
+ *   for recipients without their own (default PKCS#1 v1.5)
  * @returns DER ContentInfo and its kind: "enveloped-data" for CBC,
  *   "auth-enveloped-data" for GCM
  * @throws SmimeError E_USAGE without recipients, E_CERT_INVALID for an
@@ -121,18 +122,23 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
  */
 export async function encrypt(
   content: Uint8Array,
-  recipients: Uint8Array[],
+  recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions = {},
 ): Promise<{ der: Uint8Array; kind: CmsKind }> {
   const cipherName = options.cipher ?? "aes-256-cbc";
   const spec = cipherByName[cipherName];
   if (!spec) throw new SmimeError("E_UNSUPPORTED", `Cannot encrypt: unknown cipher ${cipherName}`);
   if (recipients.length === 0) throw new SmimeError("E_USAGE", "Cannot encrypt: no recipients");
-  const certs = recipients.map((der, i) => parseCertificate(der, `recipient certificate ${i + 1}`));
+  const entries = recipients.map((r) => r instanceof Uint8Array ? { certificate: r } : r);
+  const certs = entries.map((r, i) =>
+    parseCertificate(r.certificate, `recipient certificate ${i + 1}`)
+  );
   const cek = crypto.getRandomValues(new Uint8Array(spec.keyLength));
   const transport = options.rsaKeyTransport ?? "pkcs1";
-  const infos = await Promise.all(certs.map((cert) => {
-    if (cert.keyType === "rsa") return keyTransport(cert, cek, transport);
+  const infos = await Promise.all(certs.map((cert, i) => {
+    if (cert.keyType === "rsa") {
+      return keyTransport(cert, cek, entries[i]!.rsaKeyTransport ?? transport);
+    }
     if (cert.keyType === "ec") return keyAgreement(cert, cek);
     throw new SmimeError(
       "E_UNSUPPORTED",

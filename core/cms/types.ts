@@ -41,6 +41,14 @@ export interface SignOptions {
   signingTime?: Date;
 }
 
+/** A recipient certificate with a key transport of its own (RSA only). */
+export interface EncryptRecipient {
+  /** DER. */
+  certificate: Uint8Array;
+  /** Overrides {@link EncryptOptions.rsaKeyTransport} for this recipient. */
+  rsaKeyTransport?: RsaKeyTransport;
+}
+
 /** How to encrypt. EC recipient certificates always use ECDH key agreement. */
 export interface EncryptOptions {
   /** Default "aes-256-cbc". */

@@ -14,6 +14,7 @@ import { judgeCertificate, type JudgeContext } from "./judge.ts";
 import type { CertPool } from "../trust/mod.ts";
 import { keyMatches, pickLeaf } from "./leaf.ts";
 import { loadPemBundle, looksLikeDer, readPemBlocks } from "./pem.ts";
+import { splitCapabilities } from "./capabilities.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
 import type { KeyReport } from "./types.ts";
 
@@ -83,6 +84,8 @@ async function checkFile(name: string, input: CheckInput): Promise<KeyReport> {
       report.kind = "certificate";
       const { leaf, chain } = pickLeaf(certs, undefined, address);
       judge(leaf!, chain, report, input.context);
+      const recorded = splitCapabilities(bytes).warning;
+      if (recorded) report.warnings.push(recorded);
     }
   } catch (err) {
     if (!isSmimeError(err)) throw err;

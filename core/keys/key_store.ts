@@ -24,6 +24,7 @@ import {
 } from "./files.ts";
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
 import { CertPool, type TrustStore } from "../trust/mod.ts";
+import { type SmimeCapability, splitCapabilities } from "./capabilities.ts";
 import { loadPemBundle } from "./pem.ts";
 import type { Pkcs12Contents } from "./pkcs12.ts";
 import { type LoadedKey, loadPrivateKey } from "./private_key.ts";
@@ -37,6 +38,9 @@ interface Material {
   chain: CertInfo[];
   /** Set when the certificate came from a PKCS#12 file. */
   p12?: Pkcs12Contents;
+  /** Recorded SMIMECapabilities, or why a recorded block is ignored. */
+  capabilities?: SmimeCapability[];
+  capabilityWarning?: string;
 }
 
 /** A private key with the file it came from and any waived complaint. */
@@ -168,7 +172,10 @@ export class KeyStore {
         notAfter: material.leaf.notAfter,
         subject: material.leaf.subject,
         keyAlgorithm: material.leaf.keyAlgorithm,
-        warnings: verdict.warnings,
+        ...(material.capabilities ? { capabilities: material.capabilities } : {}),
+        warnings: purpose === "encrypt" && material.capabilityWarning
+          ? [...verdict.warnings, material.capabilityWarning]
+          : verdict.warnings,
       };
     });
   }
@@ -266,9 +273,15 @@ export class KeyStore {
     return this.#cached(`material:${addr}`, async () => {
       const certFile = await this.#folder.find(addr, CERT_EXTS);
       if (certFile) {
-        const certs = loadPemBundle(await readFileBytes(certFile), certFile)
-          .map((der) => parseCertificate(der, certFile));
-        return { file: certFile, ...pickLeaf(certs, undefined, addr) } as Material;
+        const bytes = await readFileBytes(certFile);
+        const certs = loadPemBundle(bytes, certFile).map((der) => parseCertificate(der, certFile));
+        const { capabilities, warning } = splitCapabilities(bytes);
+        return {
+          file: certFile,
+          ...pickLeaf(certs, undefined, addr),
+          capabilities,
+          capabilityWarning: warning,
+        } as Material;
       }
       const p12File = await this.#folder.find(addr, P12_EXTS);
       if (!p12File) {

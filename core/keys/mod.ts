@@ -21,6 +21,7 @@
 
 export { KeyStore } from "./key_store.ts";
 export type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./types.ts";
+export type { SmimeCapability } from "./capabilities.ts";
 export { loadPemBundle } from "./pem.ts";
 export { certificateProblems, type Purpose } from "./cert_check.ts";
 export { normaliseAddress } from "./address.ts";

@@ -6,6 +6,7 @@
 
 import { SmimeError } from "../errors.ts";
 import { firstElementLength } from "../cms/der.ts";
+import { splitCapabilities } from "./capabilities.ts";
 
 /** One `-----BEGIN X-----` block. */
 export interface PemBlock {
@@ -103,7 +104,8 @@ function decodeBody(
 /**
  * Reads every certificate in a PEM bundle, or the one certificate of a DER
  * file. Used for `.crt` files (leaf first, then intermediates) and for the
- * `--trust FILE` bundle.
+ * `--trust FILE` bundle. A recorded SMIMECapabilities block (capabilities.ts)
+ * is not a certificate and is skipped, damaged or not.
  *
  * @param bytes file contents
  * @param file the path, named in errors
@@ -111,7 +113,8 @@ function decodeBody(
  * @throws {SmimeError} E_CERT_INVALID when the file is truncated, damaged
  *   or holds no certificate
  */
-export function loadPemBundle(bytes: Uint8Array, file: string): Uint8Array[] {
+export function loadPemBundle(fileBytes: Uint8Array, file: string): Uint8Array[] {
+  const bytes = splitCapabilities(fileBytes).rest;
   if (looksLikeDer(bytes)) {
     if (!isSingleElement(bytes)) {
       throw new SmimeError(

@@ -5,6 +5,7 @@
  */
 
 import type { SigningIdentity } from "../cms/types.ts";
+import type { SmimeCapability } from "./capabilities.ts";
 
 /** Where keys live and how strictly to check them. */
 export interface KeyStoreOptions {
@@ -37,6 +38,11 @@ export interface CertificateEntry {
   subject: string;
   /** e.g. "RSA-2048", "EC P-256". */
   keyAlgorithm: string;
+  /**
+   * The SMIMECapabilities recorded in the `.crt` file (most preferred
+   * first), when it has a readable block; absent otherwise.
+   */
+  capabilities?: readonly SmimeCapability[];
   /** One-line texts, e.g. "chain not checked (no --trust given)". */
   warnings: string[];
 }

@@ -10,6 +10,7 @@ import type {
   CipherName,
   DigestName,
   EncryptOptions,
+  EncryptRecipient,
   RsaSignaturePadding,
   SigningIdentity,
 } from "../cms/types.ts";
@@ -71,10 +72,13 @@ export async function signEntity(
   return { stage: "signed", entity, detached: options.detached, digest };
 }
 
-/** Encrypts an entity, signed or not, to the given DER certificates. */
+/**
+ * Encrypts an entity, signed or not, to the given DER certificates (each
+ * alone or with its own RSA key transport).
+ */
 export async function encryptEntity(
   inner: PlainEntity | SignedEntity,
-  recipients: Uint8Array[],
+  recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions,
 ): Promise<EncryptedEntity> {
   const cipher = options.cipher ?? "aes-256-cbc";
