@@ -763,29 +763,57 @@ function passphraseSource(file: string | undefined, stdinIsMessage: boolean) {
   };
 }
 
-/** Asks on the terminal without echo; undefined when there is no terminal. */
+/**
+ * Asks on the terminal without echo; undefined when there is no terminal.
+ * Echo goes off before the prompt is written, as getpass(3) and ssh do, so a
+ * passphrase typed ahead or pasted as the prompt appears never shows; the
+ * terminal is restored on every path (Enter, EOF, Ctrl-C, SIGINT/SIGTERM/
+ * SIGHUP, an error).
+ */
 async function promptSecret(prompt: string, stdinIsMessage: boolean): Promise<string | undefined> {
   const stdin = Deno.stdin;
   if (stdinIsMessage || !stdin.isTerminal() || !Deno.stderr.isTerminal()) return undefined;
-  await Deno.stderr.write(encoder.encode(prompt));
   stdin.setRaw(true);
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  let onSignal = () => {};
+  const interrupted = new Promise<null>((resolve) => onSignal = () => resolve(null));
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   const typed: number[] = [];
   const buf = new Uint8Array(1);
   try {
+    await writeAllStderr(encoder.encode(prompt));
     for (;;) {
-      const n = await stdin.read(buf);
-      if (n === null || buf[0] === 13 || buf[0] === 10) break;
-      if (buf[0] === 3) {
+      // A signal from elsewhere races the read; Ctrl-C is a byte in raw mode.
+      const n = await Promise.race([stdin.read(buf), interrupted]);
+      const byte = n === null ? undefined : buf[0]!;
+      if (byte === 3 || (byte === undefined && await isSettled(interrupted))) {
         throw new SmimeError("E_PASSPHRASE", "interrupted at the passphrase prompt");
       }
-      if (buf[0] === 127 || buf[0] === 8) typed.pop();
-      else typed.push(buf[0]!);
+      // EOF, Ctrl-D (a byte in raw mode), Enter
+      if (byte === undefined || byte === 4 || byte === 13 || byte === 10) break;
+      if (byte === 127 || byte === 8) typed.pop();
+      else if (byte === 21) typed.length = 0; // Ctrl-U: start over
+      else typed.push(byte);
     }
   } finally {
-    stdin.setRaw(false);
-    await Deno.stderr.write(encoder.encode("\n"));
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    try {
+      stdin.setRaw(false);
+      await writeAllStderr(encoder.encode("\n"));
+    } catch {
+      // The terminal went away (hang-up): nothing left to restore.
+    }
   }
   return new TextDecoder().decode(new Uint8Array(typed));
+}
+
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol();
+  return await Promise.race([promise, Promise.resolve(pending)]) !== pending;
+}
+
+async function writeAllStderr(bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await Deno.stderr.write(bytes.subarray(at));
 }
 
 /** Keys to try on an encrypted layer: --key files, else the recipients' own. */

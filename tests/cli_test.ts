@@ -375,64 +375,6 @@ Deno.test("keys check lists every file and names the problems", async () => {
   assertMatch(run.text, /PROBLEM\s+\S*wrongaddr@example\.com\.crt/);
 });
 
-Deno.test({
-  name: "send asks for the passphrase on a terminal, without echoing it",
-  // util-linux script(1) gives the CLI a pseudo-terminal
-  ignore: !["/usr/bin/script", "/bin/script"].some((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  }),
-  async fn() {
-    const pki = await testPki();
-    const message = NO_BCC.replace("From: Alice <alice@example.com>", "From: grace@example.com");
-    const dir = await scratch({ "m.eml": message });
-    try {
-      const { compileRuntimeFlags } = await import("../scripts/run_cli.ts");
-      const cli = new URL("../cli.ts", import.meta.url).pathname;
-      const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-      const command = [Deno.execPath(), "run", "--quiet", ...await compileRuntimeFlags(), cli]
-        .concat(["send", "m.eml", "--sign", "--keys", pki, "-o", "out.eml", "-q"])
-        .map(quote).join(" ");
-      const child = new Deno.Command("script", {
-        args: ["-qec", command, "/dev/null"],
-        cwd: dir,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      // Type the passphrase once the prompt is on the screen, as a user would.
-      let screen = "";
-      const decoder = new TextDecoder();
-      const reader = child.stdout.getReader();
-      const deadline = Date.now() + 60_000;
-      while (!screen.includes("Passphrase for ") && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        screen += decoder.decode(value);
-      }
-      const writer = child.stdin.getWriter();
-      await writer.write(encoder.encode("grace-test-passphrase\r"));
-      await writer.close();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        screen += decoder.decode(value);
-      }
-      const { code } = await child.status;
-      await child.stderr.cancel();
-      assertEquals(code, 0, screen);
-      assertIncludes(screen, "Passphrase for ");
-      assert(!screen.includes("grace-test-passphrase"), "the passphrase was echoed");
-      assertIncludes(await Deno.readTextFile(`${dir}/out.eml`), "smime-type=signed-data");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
 Deno.test("decrypt --key with the private key alone: RSA and EC, several recipients, several keys, PKCS#12", async () => {
   const pki = await testPki();
   const dir = await scratch({ "m.eml": NO_BCC.replaceAll("\n", "\r\n") });
