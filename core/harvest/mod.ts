@@ -207,6 +207,13 @@ class Receiver {
       if (!answer.isBodyRead && head.body.kind !== "none") await wire.lingerClose();
     } catch (err) {
       if (this.#closing && !entry.busy) return; // an idle connection closed by drain()
+      if (isConnectionError(err)) {
+        // Reset, TLS handshake refused, plain HTTP on the TLS port: nobody to answer.
+        this.#options.log(
+          `harvest: ${remote}${id ? ` #${id}` : ""}: connection lost (${err.name})`,
+        );
+        return;
+      }
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof HttpError ? err.message : "Internal error";
       // A bug's reason goes to the log only (a name and a first line), never to the client.
@@ -270,6 +277,15 @@ class Receiver {
       new Deadline(WRITE_TIMEOUT_MS),
     );
   }
+}
+
+/** Errors of the connection itself, not of the request on it. */
+function isConnectionError(err: unknown): err is Error {
+  return err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.UnexpectedEof ||
+    err instanceof Deno.errors.InvalidData || err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted;
 }
 
 const REASONS: Record<number, string> = {

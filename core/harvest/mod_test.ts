@@ -377,6 +377,11 @@ Deno.test("startHarvest() serves HTTPS with the given certificate and key", asyn
     const tls = { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` };
     await withHarvest(undefined, { tls }, async (server, recorded) => {
       assertMatch(server.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+      // Plain HTTP on the TLS port: the handshake fails, the receiver goes on.
+      const plain = await connect({ port: server.port });
+      await plain.write(post("/", "message/rfc822", "x")).catch(() => 0);
+      while (await plain.read(new Uint8Array(1024)).catch(() => null) !== null);
+      plain.close();
       const caCerts = [await Deno.readTextFile(`${dir}/ca.pem`)];
       const res = await request(
         { port: server.port, caCerts },
@@ -384,6 +389,7 @@ Deno.test("startHarvest() serves HTTPS with the given certificate and key", asyn
       );
       assertEquals(res.status, 200);
       assertEquals(recorded.calls.length, 1);
+      assertMatch(recorded.logs[0]!, /^harvest: 127\.0\.0\.1: connection lost \(InvalidData\)$/);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
