@@ -368,6 +368,67 @@ program.command("sink")
     console.error(`smimepost sink: stopped after ${sink.count} message(s)`);
   });
 
+program.command("harvest")
+  .description(
+    "receive signed mail over HTTP (SparkPost relay webhooks or message/rfc822), check DKIM " +
+      "and the signature, and store the senders' certificates in the key folder",
+  )
+  .option("--listen <host:port>", "address to listen on", "127.0.0.1:8080")
+  .option("--keys <dir>", "key folder the certificates go into", ".")
+  .requiredOption("--trust <file>", "PEM bundle of trust anchors the signers' paths must reach")
+  .option(
+    "--token-file <file>",
+    "X-MessageSystems-Webhook-Token to require (also $SMIMEPOST_HARVEST_TOKEN)",
+  )
+  .option("--no-dkim", "accept mail without a DKIM signature aligned with its From domain")
+  .option("--dns-server <host:port>", "DNS server for DKIM keys (default: the system's)")
+  .option("--max-bytes <n>", "largest request body", String(25 * 1024 * 1024))
+  .option("--tls-cert <file>", "serve HTTPS with this certificate chain (PEM)")
+  .option("--tls-key <file>", "and this private key (PEM)")
+  .action(async (options) => {
+    const [hostname, port] = hostPort(options.listen, "--listen");
+    const maxBytes = Number(options.maxBytes);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new SmimeError("E_USAGE", `--max-bytes: not a size in bytes: "${options.maxBytes}"`);
+    }
+    if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
+      throw new SmimeError("E_USAGE", "--tls-cert and --tls-key go together");
+    }
+    const token = options.tokenFile
+      ? new TextDecoder().decode((await readInput(options.tokenFile)).bytes).trim()
+      : Deno.env.get("SMIMEPOST_HARVEST_TOKEN");
+    const dns = options.dnsServer ? hostPort(options.dnsServer, "--dns-server") : undefined;
+    const trustAnchors = (await loadTrust(options.trust))!;
+    const { startHarvest } = await import("./core/harvest/mod.ts");
+    const { importHandler } = await import("./core/harvest/importer.ts");
+    const server = await startHarvest({
+      hostname,
+      port,
+      token,
+      maxBytes,
+      tls: options.tlsCert ? { certFile: options.tlsCert, keyFile: options.tlsKey! } : undefined,
+      dkim: { required: options.dkim, dnsServer: dns && { ipAddr: dns[0], port: dns[1] } },
+      handle: importHandler({ keysDir: options.keys, trustAnchors, dryRun: false }),
+      log: (line) => console.error(line),
+    });
+    console.error(`smimepost harvest listening on ${server.url}, storing into ${options.keys}`);
+    await new Promise<void>((resolve) => {
+      Deno.addSignalListener("SIGINT", resolve);
+      Deno.addSignalListener("SIGTERM", resolve);
+    });
+    await server.close();
+    console.error("smimepost harvest: stopped");
+  });
+
+function hostPort(value: string, flag: string): [string, number] {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port > 65535) {
+    throw new SmimeError("E_USAGE", `${flag}: expected HOST:PORT, not "${value}"`);
+  }
+  return [m[1], port];
+}
+
 // ---------------------------------------------------------------- helpers
 
 /** The delivery options `send` and `config check` share. */
