@@ -16,7 +16,8 @@ export function importHandler(options: ImportOptions): HarvestHandler {
     const stored = outcomes.find((o) => o.status !== "refused");
     return {
       status: stored?.status ?? "refused",
-      detail: outcomes.map(importLine).join("; "),
+      // The receiver's log line names the message and the status already.
+      detail: outcomes.map((o) => importLine(o).slice(o.source.length + 2)).join("; "),
     };
   };
 }
