@@ -86,8 +86,8 @@ async function openLayer(
     if (node.children.length !== 2 || !signed || !signature) {
       throw new SmimeError(
         "E_VERIFY",
-        `${source}: multipart/signed has ${node.children.length} parts, not the two ` +
-          "(content and signature) RFC 1847 allows: not intact",
+        `${source}: multipart/signed has ${node.children.length} part(s), not the two parts ` +
+          "(content, signature) RFC 1847 allows: not intact",
       );
     }
     // RFC 8551 3.1.1: verify over the canonical (CRLF) form of the first part.
