@@ -40,9 +40,12 @@ class TerminalRun {
     const pki = await testPki();
     const { compileRuntimeFlags } = await import("../scripts/run_cli.ts");
     const cli = new URL("../cli.ts", import.meta.url).pathname;
-    const command = [Deno.execPath(), "run", "--quiet", ...await compileRuntimeFlags(), cli]
-      .concat(["send", "m.eml", "--sign", "--keys", pki, "-o", "out.eml", "-q"])
-      .map(quote).join(" ") + '; echo "exit=$?"; stty -a';
+    // tty(1) first: the screen then names the terminal the CLI reads.
+    const command = "tty; " +
+      [Deno.execPath(), "run", "--quiet", ...await compileRuntimeFlags(), cli]
+        .concat(["send", "m.eml", "--sign", "--keys", pki, "-o", "out.eml", "-q"])
+        .map(quote).join(" ") +
+      '; echo "exit=$?"; stty -a';
     const child = new Deno.Command(SCRIPT!, {
       args: ["-qec", command, "/dev/null"],
       cwd: dir,
@@ -81,24 +84,12 @@ class TerminalRun {
     }
   }
 
-  /** The terminal device the CLI reads, found through its shell's /proc entry. */
+  /** The terminal device the CLI reads, as tty(1) printed it first. */
   async terminal(): Promise<string> {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-      for await (const entry of Deno.readDir("/proc")) {
-        if (!/^\d+$/.test(entry.name)) continue;
-        try {
-          const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-          const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-          if (ppid !== this.#child.pid) continue;
-          const tty = await Deno.readLink(`/proc/${entry.name}/fd/0`);
-          if (tty.startsWith("/dev/pts/")) return tty;
-        } catch {
-          // a process that ended while we looked
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no terminal found for script(1), pid ${this.#child.pid}`);
+    await this.readUntil("\n");
+    const tty = /\/dev\/pts\/\d+/.exec(this.screen)?.[0];
+    assert(tty, `no terminal named on the screen: ${this.screen}`);
+    return tty;
   }
 
   /** Waits (a minute at most) until the terminal stops echoing. */

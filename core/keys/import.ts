@@ -20,7 +20,7 @@ import { assessCertificate } from "./cert_check.ts";
 import { type CertInfo, parseCertificate } from "./cert_info.ts";
 import { CertPool, validatePath } from "../trust/mod.ts";
 import { singleFromAddress } from "./from_address.ts";
-import { isCapabilityList } from "./import_capabilities.ts";
+import { isCapabilityList } from "./capabilities.ts";
 import { type ImportOutcome, outcomeOf, refusal } from "./import_outcome.ts";
 import { storeCertificate, type StoreRequest } from "./import_write.ts";
 import { judgeCertificate } from "./judge.ts";

@@ -7,7 +7,7 @@
 
 import { type ErrorCode, ErrorCodes, ExitCode } from "../errors.ts";
 import { isoDate } from "./cert_info.ts";
-import { capabilityNames } from "./import_capabilities.ts";
+import { capabilityNames } from "./capabilities.ts";
 import type { StoreRequest, StoreResult } from "./import_write.ts";
 
 /** The outcome of one certificate of one input, or the refusal of the input. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { encode, oid, seq, Tag, tlv } from "../cms/der.ts";
 import { Oid } from "../cms/oids.ts";
 import { importMessage, type ImportOptions, MAX_CERTIFICATES } from "./import.ts";
-import { CAPABILITIES_LABEL, readCapabilitiesBlock } from "./import_capabilities.ts";
+import { CAPABILITIES_LABEL, readCapabilitiesBlock } from "./capabilities.ts";
 import { KeyStore } from "./key_store.ts";
 import { loadPemBundle } from "./pem.ts";
 import { freshPki, openssl } from "./test_util.ts";
@@ -89,7 +89,7 @@ Deno.test("importMessage() keeps the sender's SMIMECapabilities as a PEM block o
   );
   assert.deepEqual(outcome?.capabilities?.slice(0, 3), ["aes256-cbc", "aes192-cbc", "aes128-cbc"]);
   const stored = await Deno.readFile(outcome!.file!);
-  const der = readCapabilitiesBlock(stored, "stored");
+  const der = readCapabilitiesBlock(stored);
   assert.ok(der, `no ${CAPABILITIES_LABEL} block`);
   const parsed = await openssl(["asn1parse", "-inform", "DER", "-in", await file("caps.der", der)]);
   assert.ok(parsed.ok, parsed.out);
@@ -99,7 +99,7 @@ Deno.test("importMessage() keeps the sender's SMIMECapabilities as a PEM block o
   const crt = await file("alice.crt", alice.chainPem);
   const [again] = await importMessage(await Deno.readFile(crt), "alice.crt", options);
   assert.equal(again?.status, "unchanged", again?.reason);
-  assert.deepEqual(readCapabilitiesBlock(await Deno.readFile(outcome!.file!), "stored"), der);
+  assert.deepEqual(readCapabilitiesBlock(await Deno.readFile(outcome!.file!)), der);
 });
 
 Deno.test("importMessage() refuses a broken signature and writes nothing", async () => {

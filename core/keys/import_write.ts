@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { writeFileAtomic } from "../io.ts";
 import { type CertInfo, isoDate, parseCertificate } from "./cert_info.ts";
 import { CERT_EXTS, KeyFolder, readFileBytes } from "./files.ts";
-import { capabilitiesPem, pemBlock, readCapabilitiesBlock } from "./import_capabilities.ts";
+import { capabilitiesPem, pemBlock, readCapabilitiesBlock } from "./capabilities.ts";
 import { CertPool } from "../trust/mod.ts";
 import { judgeCertificate } from "./judge.ts";
 import { pickLeaf } from "./leaf.ts";
@@ -152,7 +152,7 @@ async function readExisting(file: string, address: string): Promise<Existing> {
     const { leaf, chain } = pickLeaf(certs, undefined, address);
     let capabilities: Uint8Array | undefined;
     try {
-      capabilities = readCapabilitiesBlock(bytes, file);
+      capabilities = readCapabilitiesBlock(bytes);
     } catch {
       capabilities = undefined; // DER files have no blocks
     }
