@@ -318,6 +318,7 @@ async function keyPaths(scene: Scene): Promise<void> {
     "henry.eml",
     "--sign",
     "--encrypt",
+    "--single-copy", // alice (RSA) and ivan (EC) in the one copy -o writes
     "-o",
     "henry.sealed.eml",
     "--passphrase-file",
