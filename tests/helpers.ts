@@ -39,16 +39,24 @@ export async function testKeyStore(
   return new KeyStore({ dir, trustAnchors: trust, allowInvalid: options.allowInvalid });
 }
 
-/** What an openssl run produced. */
-export interface OpensslRun {
+/** What a run of a program nobody here wrote produced. */
+export interface ToolRun {
   code: number;
   stdout: Uint8Array;
   stderr: string;
 }
 
+/** What an openssl run produced. */
+export type OpensslRun = ToolRun;
+
 /** Runs openssl with `args`, feeding `stdin`. */
-export async function openssl(args: string[], stdin?: Uint8Array): Promise<OpensslRun> {
-  const child = new Deno.Command("openssl", {
+export function openssl(args: string[], stdin?: Uint8Array): Promise<OpensslRun> {
+  return tool("openssl", args, stdin);
+}
+
+/** Runs `command` with `args`, feeding `stdin`; never throws for a non-zero exit. */
+export async function tool(command: string, args: string[], stdin?: Uint8Array): Promise<ToolRun> {
+  const child = new Deno.Command(command, {
     args,
     stdin: stdin ? "piped" : "null",
     stdout: "piped",

@@ -6,29 +6,9 @@
  * @module
  */
 
-/** What a tool run produced. */
-export interface ToolRun {
-  code: number;
-  stdout: Uint8Array;
-  stderr: string;
-}
+import { tool, type ToolRun } from "../helpers.ts";
 
-/** Runs `command` with `args`; never throws for a non-zero exit. */
-export async function tool(command: string, args: string[], stdin?: Uint8Array): Promise<ToolRun> {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin).catch(() => {});
-    await writer.close().catch(() => {});
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
-}
+export { tool, type ToolRun };
 
 /** True when NSS's command-line tools are installed. */
 export function nssAvailable(): boolean {
