@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SmimeError } from "../errors.ts";
+import { reasonOf, SmimeError } from "../errors.ts";
 import { bytesEqual, readOctets, readOid, readTime, source, Tag, type Tlv } from "./der.ts";
 import {
   type CertificateInfo,
@@ -14,7 +14,13 @@ import {
   parseCertificate,
   parseCertificateDetails,
 } from "./certificate.ts";
-import { CertPool, type TrustStore, trustStore, validatePath } from "../trust/mod.ts";
+import {
+  CertPool,
+  type PathResult,
+  type TrustStore,
+  trustStore,
+  validatePath,
+} from "../trust/mod.ts";
 import { hashByOid, Oid } from "./oids.ts";
 import {
   type CmsIdentifier,
@@ -174,19 +180,24 @@ async function verifySigner(
   }
 
   if (options.trust) {
-    if (!cert) result.chainError = "no signer certificate";
-    else {
-      // Judged now: signingTime is the signer's claim, and can be backdated.
-      const now = options.checkTime ?? new Date();
-      const path = validatePath(parseCertificateDetails(cert.der), options.trust, {
-        now,
-        purpose: "sign",
-      });
-      if (path.ok) {
-        result.chain = "trusted";
-        result.path = path.path.map((c) => c.der);
-      } else result.chainError = path.reason;
-    }
+    const path = cert
+      ? signerPath(cert, options.trust, options.checkTime ?? new Date())
+      : undefined;
+    if (path?.ok) {
+      result.chain = "trusted";
+      result.path = path.path.map((c) => c.der);
+    } else result.chainError = path?.reason ?? "no signer certificate";
   }
   return result;
+}
+
+// Judged now: signingTime is the signer's claim, and can be backdated.
+function signerPath(cert: CertificateInfo, trust: TrustStore, now: Date): PathResult {
+  let details;
+  try {
+    details = parseCertificateDetails(cert.der);
+  } catch (err) {
+    return { ok: false, reason: reasonOf(err) };
+  }
+  return validatePath(details, trust, { now, purpose: "sign" });
 }
