@@ -31,6 +31,8 @@ export interface Assessment {
 }
 
 const EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
+/** The largest RSA modulus used: what OpenSSL 3 handles (OPENSSL_RSA_MAX_MODULUS_BITS). */
+export const MAX_RSA_BITS = 16384;
 const ANY_EKU = "2.5.29.37.0";
 
 /**
@@ -57,6 +59,8 @@ export function assessCertificate(
       `${info.keyAlgorithm} keys are not supported (RSA and EC P-256/384/521 are)`,
       "E_UNSUPPORTED",
     );
+  } else if (info.keyKind === "rsa" && info.rsaBits > MAX_RSA_BITS) {
+    fatal(`${info.keyAlgorithm} key is too large (${MAX_RSA_BITS} bits at most)`, "E_UNSUPPORTED");
   } else if (info.keyKind === "rsa" && info.rsaBits < 1024) {
     fatal(`${info.keyAlgorithm} key is too weak (1024 bits at least, 2048 recommended)`);
   } else if (info.keyKind === "rsa" && info.rsaBits < 2048) {
