@@ -3,8 +3,9 @@
  * Echo must be off before the prompt shows, so neither a passphrase typed
  * when the prompt shows nor one typed ahead of it ever reaches the screen,
  * and the terminal is restored however the prompt ends. The CLI runs under
- * `sh -c 'CLI; echo exit=$?; stty -a'` so the screen also shows its exit
- * status and the terminal's modes after it has gone.
+ * `sh -c 'tty > tty.txt; CLI; echo exit=$?; stty -a'`, so the test knows
+ * the terminal's name and the screen also shows the exit status and the
+ * terminal's modes after the CLI has gone.
  */
 import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
 import { testPki } from "./helpers.ts";
@@ -30,8 +31,11 @@ class TerminalRun {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #decoder = new TextDecoder();
 
-  private constructor(child: Deno.ChildProcess) {
+  readonly #dir: string;
+
+  private constructor(child: Deno.ChildProcess, dir: string) {
     this.#child = child;
+    this.#dir = dir;
     this.#reader = child.stdout.getReader();
     this.#writer = child.stdin.getWriter();
   }
@@ -40,8 +44,7 @@ class TerminalRun {
     const pki = await testPki();
     const { compileRuntimeFlags } = await import("../scripts/run_cli.ts");
     const cli = new URL("../cli.ts", import.meta.url).pathname;
-    // tty(1) first: the screen then names the terminal the CLI reads.
-    const command = "tty; " +
+    const command = "tty > tty.txt; " +
       [Deno.execPath(), "run", "--quiet", ...await compileRuntimeFlags(), cli]
         .concat(["send", "m.eml", "--sign", "--keys", pki, "-o", "out.eml", "-q"])
         .map(quote).join(" ") +
@@ -54,7 +57,7 @@ class TerminalRun {
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    return new TerminalRun(child);
+    return new TerminalRun(child, dir);
   }
 
   /** Reads the screen until `text` shows (or the run ends). */
@@ -84,12 +87,14 @@ class TerminalRun {
     }
   }
 
-  /** The terminal device the CLI reads, as tty(1) printed it first. */
+  /** The terminal device the CLI reads: its shell writes tty(1)'s answer to a file first. */
   async terminal(): Promise<string> {
-    await this.readUntil("\n");
-    const tty = /\/dev\/pts\/\d+/.exec(this.screen)?.[0];
-    assert(tty, `no terminal named on the screen: ${this.screen}`);
-    return tty;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const name = await Deno.readTextFile(`${this.#dir}/tty.txt`).catch(() => "");
+      if (name.endsWith("\n")) return name.trim();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no terminal name from script(1), pid ${this.#child.pid}`);
   }
 
   /** Waits (a minute at most) until the terminal stops echoing. */

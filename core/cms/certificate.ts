@@ -235,6 +235,16 @@ const keyTypeNames: Record<string, string> = {
   [Oid.rsassaPss]: "RSASSA-PSS",
 };
 
+/** Curves seen in the field that we do not support, named for messages. */
+const otherCurveNames: Record<string, string> = {
+  "1.2.840.10045.3.1.1": "P-192",
+  "1.3.132.0.33": "P-224",
+  "1.3.132.0.10": "secp256k1",
+  "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1",
+  "1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
+  "1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
+};
+
 const detailsCache = new WeakMap<Uint8Array, CertificateDetails>();
 
 /**
@@ -409,7 +419,8 @@ function readKeyType(spki: Tlv): Pick<CertificateDetails, "keyKind" | "keyAlgori
     const curveOid = params ? readOid(params) : "";
     const curve = curveByOid[curveOid];
     if (curve) return { keyKind: "ec", keyAlgorithm: `EC ${curve}`, rsaBits: 0 };
-    return { keyKind: "other", keyAlgorithm: `EC curve ${curveOid || "(explicit)"}`, rsaBits: 0 };
+    const name = otherCurveNames[curveOid] ?? (curveOid || "(explicit parameters)");
+    return { keyKind: "other", keyAlgorithm: `EC curve ${name}`, rsaBits: 0 };
   }
   return { keyKind: "other", keyAlgorithm: keyTypeNames[oid] ?? `key type ${oid}`, rsaBits: 0 };
 }

@@ -28,6 +28,7 @@ import { type CertificateInfo, parseCertificate } from "./certificate.ts";
 import { sharedInfo, sharedSecret, wrapKey, x963Kdf } from "./ecdh.ts";
 import { importPublicKey, nodePublicKey } from "./keys.ts";
 import { libcrypto } from "./libcrypto.ts";
+import { isTooLargeForWebCrypto, readRsaPublicKey, rsaEncrypt } from "./rsa_public.ts";
 import { algId, cipherByName, Oid, rsaHashParams, wrapOidByKeyLength } from "./oids.ts";
 import type { CmsKind, EncryptOptions, EncryptRecipient, RsaKeyTransport } from "./types.ts";
 
@@ -55,6 +56,8 @@ function keyTransport(cert: CertificateInfo, cek: Uint8Array, mode: RsaKeyTransp
 }
 
 function nodeEncrypt(cert: CertificateInfo, cek: Uint8Array, mode: RsaKeyTransport): Uint8Array {
+  // node:crypto refuses RSA public keys over 4096 bits: BigInt arithmetic instead.
+  if (isTooLargeForWebCrypto(cert.spki)) return rsaEncrypt(readRsaPublicKey(cert.spki), mode, cek);
   const key = nodePublicKey(cert.spki);
   return mode === "oaep"
     ? publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, cek)

@@ -13,6 +13,7 @@ import { SmimeError } from "../errors.ts";
 import { AsnError, bytesEqual, DerReader, parseTlv, readOid, source, Tag } from "./der.ts";
 import { curveByOid, Oid } from "./oids.ts";
 import type { CertificateInfo } from "./certificate.ts";
+import { readRsaPublicKey } from "./rsa_public.ts";
 
 /** The kind of a PKCS#8 private key. */
 export interface PrivateKeyInfo {
@@ -151,14 +152,29 @@ export function keyMatchesCertificate(pkcs8: Uint8Array, cert: CertificateInfo):
     const type = info.keyType === "rsa" ? "rsa" : "ec";
     if (cert.keyType !== type || (info.curve && info.curve !== cert.curve)) hit = false;
     else {
-      const derived = createPublicKey(nodePrivateKey(pkcs8)).export({
-        format: "der",
-        type: "spki",
-      });
-      const certKey = nodePublicKey(cert.spki).export({ format: "der", type: "spki" });
-      hit = bytesEqual(new Uint8Array(derived), new Uint8Array(certKey));
+      const derived = new Uint8Array(
+        createPublicKey(nodePrivateKey(pkcs8)).export({ format: "der", type: "spki" }),
+      );
+      hit = type === "rsa" ? sameRsaKey(derived, cert.spki) : bytesEqual(
+        derived,
+        new Uint8Array(nodePublicKey(cert.spki).export({ format: "der", type: "spki" })),
+      );
     }
     perKey.set(cert.der, hit);
   }
   return hit;
+}
+
+/**
+ * Same modulus and exponent. Read here, not through node:crypto, which
+ * refuses RSA public keys over 4096 bits.
+ */
+function sameRsaKey(a: Uint8Array, b: Uint8Array): boolean {
+  try {
+    const [x, y] = [readRsaPublicKey(a), readRsaPublicKey(b)];
+    return x.n === y.n && x.e === y.e;
+  } catch (err) {
+    if (err instanceof AsnError) return false;
+    throw err;
+  }
 }

@@ -11,6 +11,7 @@ import type { CertificateInfo } from "./certificate.ts";
 import { importPublicKey } from "./keys.ts";
 import { hashByOid, hashBySignatureOid, Oid } from "./oids.ts";
 import { readAlgorithm } from "./parse.ts";
+import { isTooLargeForWebCrypto, readRsaPublicKey, rsaVerify } from "./rsa_public.ts";
 
 const rsaPkcs1Oids = new Set<string>([
   Oid.rsaEncryption,
@@ -127,6 +128,19 @@ export async function checkSignature(
   } catch (err) {
     if (err instanceof AsnError) return `unusable signature: ${err.message}`;
     throw err;
+  }
+  if (algorithm.name !== "ECDSA" && isTooLargeForWebCrypto(cert.spki)) {
+    // WebCrypto refuses RSA public keys over 4096 bits: BigInt arithmetic instead.
+    const pss = params as RsaPssParams | string;
+    const ok = rsaVerify(
+      readRsaPublicKey(cert.spki),
+      typeof pss === "string" ? "pkcs1" : "pss",
+      (algorithm as RsaHashedImportParams).hash as string,
+      typeof pss === "string" ? 0 : pss.saltLength,
+      data,
+      sig,
+    );
+    return ok ? undefined : "signature does not match";
   }
   let key: CryptoKey;
   try {

@@ -30,6 +30,9 @@ export interface Assessment {
   warnings: string[];
 }
 
+/** The largest RSA modulus used: what OpenSSL 3 handles (OPENSSL_RSA_MAX_MODULUS_BITS). */
+export const MAX_RSA_BITS = 16384;
+
 /**
  * Checks a parsed certificate for one address and purpose.
  *
@@ -54,6 +57,8 @@ export function assessCertificate(
       `${info.keyAlgorithm} keys are not supported (RSA and EC P-256/384/521 are)`,
       "E_UNSUPPORTED",
     );
+  } else if (info.keyKind === "rsa" && info.rsaBits > MAX_RSA_BITS) {
+    fatal(`${info.keyAlgorithm} key is too large (${MAX_RSA_BITS} bits at most)`, "E_UNSUPPORTED");
   } else if (info.keyKind === "rsa" && info.rsaBits < 1024) {
     fatal(`${info.keyAlgorithm} key is too weak (1024 bits at least, 2048 recommended)`);
   } else if (info.keyKind === "rsa" && info.rsaBits < 2048) {

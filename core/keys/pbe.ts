@@ -15,15 +15,60 @@ import * as pkijs from "pkijs";
 import { toBuffer } from "./pem.ts";
 import { rc2CbcDecrypt } from "./rc2.ts";
 
-/** A password-based scheme failed: wrong password, or an algorithm we lack. */
+/** A password-based scheme failed: wrong password, an algorithm we lack, a count over the cap. */
 export class PbeError extends Error {
-  /** "password": wrong password or damaged data; "unsupported": unknown algorithm. */
-  readonly kind: "password" | "unsupported";
+  /**
+   * "password": wrong password or damaged data; "unsupported": unknown
+   * algorithm; "limit": an iteration count over its cap (or under 1).
+   */
+  readonly kind: "password" | "unsupported" | "limit";
   /** @param kind see {@link PbeError.kind} @param message without any secret */
-  constructor(kind: "password" | "unsupported", message: string) {
+  constructor(kind: "password" | "unsupported" | "limit", message: string) {
     super(message);
     this.kind = kind;
   }
+}
+
+/**
+ * Iteration caps, far above what real exports use: OpenSSL 3 writes 2048
+ * (PBKDF2, the PKCS#12 PBE and MAC), Windows 2000, Java's keytool 10,000,
+ * password managers following OWASP up to 600,000 (PBKDF2). A count over
+ * its cap is refused before any work, so a hostile key file can't make us
+ * spin: PBKDF2 runs in native code (10 million iterations take seconds),
+ * the PKCS#12 KDF (RFC 7292 B.2) hashes in a JavaScript loop (about 6 us an
+ * iteration), hence its lower cap.
+ */
+export const ITERATION_CAPS = { pbkdf2: 10_000_000, pkcs12: 1_000_000 } as const;
+
+/**
+ * Reads an iteration count, a DER INTEGER of any length (asn1js's valueDec
+ * reads 4+ octets as 0), and refuses one under 1 or over `cap`.
+ *
+ * @param node the INTEGER; undefined means the DEFAULT 1 (RFC 7292 MacData)
+ * @param what names the count in the message: "PBKDF2", "PKCS#12 MAC"...
+ * @throws {PbeError} "limit"
+ */
+export function iterationCount(
+  node: asn1js.BaseBlock | undefined,
+  what: string,
+  cap: number,
+): number {
+  if (node === undefined) return 1;
+  if (!(node instanceof asn1js.Integer)) {
+    throw new PbeError("limit", `${what} iteration count is not an INTEGER`);
+  }
+  const bytes = node.valueBlock.valueHexView;
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  if (bytes.length > 0 && bytes[0]! & 0x80) value -= 1n << BigInt(bytes.length * 8);
+  if (value < 1n) throw new PbeError("limit", `${what} iteration count ${value} is not valid`);
+  if (value > BigInt(cap)) {
+    throw new PbeError(
+      "limit",
+      `${what} iteration count ${value} is over the limit of ${cap.toLocaleString("en-US")}`,
+    );
+  }
+  return Number(value);
 }
 
 const HASHES: Record<string, { name: string; block: number }> = {
@@ -119,6 +164,11 @@ export function decryptPbe(
   if (oid === PBES2) {
     const params = new pkijs.PBES2Params({ schema: algorithm.algorithmParams });
     const kdf = new pkijs.PBKDF2Params({ schema: params.keyDerivationFunc.algorithmParams });
+    // The count first: an "unsupported" answer sends the caller to node:crypto,
+    // which would run the KDF whatever its count.
+    const kdfFields =
+      (params.keyDerivationFunc.algorithmParams as asn1js.Sequence).valueBlock.value;
+    const iterations = iterationCount(kdfFields[1], "PBKDF2", ITERATION_CAPS.pbkdf2);
     const cipher = CIPHERS[params.encryptionScheme.algorithmId];
     const prf = PRFS[kdf.prf?.algorithmId ?? "1.2.840.113549.2.7"];
     const ivParam = params.encryptionScheme.algorithmParams;
@@ -126,7 +176,7 @@ export function decryptPbe(
       throw new PbeError("unsupported", `PBES2 cipher ${params.encryptionScheme.algorithmId}`);
     }
     const salt = (kdf.salt as asn1js.OctetString).valueBlock.valueHexView;
-    const key = pbkdf2Sync(password, salt, kdf.iterationCount, cipher.keyLength, prf);
+    const key = pbkdf2Sync(password, salt, iterations, cipher.keyLength, prf);
     return decipher(cipher.name, key, ivParam.valueBlock.valueHexView, data);
   }
   const pkcs12 = PKCS12_PBE[oid];
@@ -135,7 +185,7 @@ export function decryptPbe(
     const [saltNode, iterNode] = seq.valueBlock.value as [asn1js.OctetString, asn1js.Integer];
     const salt = saltNode.valueBlock.valueHexView;
     const sha1 = HASHES["1.3.14.3.2.26"]!;
-    const iterations = iterNode.valueBlock.valueDec;
+    const iterations = iterationCount(iterNode, "PKCS#12 PBE", ITERATION_CAPS.pkcs12);
     const key = pkcs12Kdf(sha1, password, salt, 1, iterations, pkcs12.keyLength);
     const iv = pkcs12Kdf(sha1, password, salt, 2, iterations, 8);
     if (pkcs12.cipher === "3des") return decipher("des-ede3-cbc", key, iv, data);
@@ -152,17 +202,24 @@ export function decryptPbe(
 /**
  * Checks the PKCS#12 MAC (RFC 7292 5.1) over the authSafe content.
  *
+ * @param iterations the MacData iteration count, read with {@link iterationCount}
+ *   (pkijs reads counts of 4+ octets as 0)
  * @returns true when `password` produces the stored MAC
  * @throws {PbeError} "unsupported" for an unknown MAC digest (e.g. PBMAC1)
  */
-export function checkPkcs12Mac(mac: pkijs.MacData, content: Uint8Array, password: string): boolean {
+export function checkPkcs12Mac(
+  mac: pkijs.MacData,
+  iterations: number,
+  content: Uint8Array,
+  password: string,
+): boolean {
   const hash = HASHES[mac.mac.digestAlgorithm.algorithmId];
   if (!hash) {
     throw new PbeError("unsupported", `PKCS#12 MAC ${mac.mac.digestAlgorithm.algorithmId}`);
   }
   const salt = mac.macSalt.valueBlock.valueHexView;
   const size = createHash(hash.name).digest().length;
-  const key = pkcs12Kdf(hash, password, salt, 3, mac.iterations ?? 1, size);
+  const key = pkcs12Kdf(hash, password, salt, 3, iterations, size);
   const got = createHmac(hash.name, key).update(content).digest();
   const want = mac.mac.digest.valueBlock.valueHexView;
   return got.length === want.length && got.every((b, i) => b === want[i]);

@@ -11,7 +11,7 @@ import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { SmimeError } from "../errors.ts";
 import { toBuffer } from "./pem.ts";
-import { checkPkcs12Mac, decryptPbe, PbeError } from "./pbe.ts";
+import { checkPkcs12Mac, decryptPbe, ITERATION_CAPS, iterationCount, PbeError } from "./pbe.ts";
 import {
   type LoadedKey,
   loadPrivateKey,
@@ -61,6 +61,7 @@ export async function readPkcs12(
     });
   }
   const content = octets(pfx.authSafe.content);
+  let macIterations = 1;
   let secret: string | undefined;
   const getSecret = async () => {
     if (secret === undefined) secret = await passphrase();
@@ -68,8 +69,9 @@ export async function readPkcs12(
     return secret;
   };
   try {
-    if (pfx.macData && !checkPkcs12Mac(pfx.macData, content, "")) {
-      if (!checkPkcs12Mac(pfx.macData, content, await getSecret())) {
+    if (pfx.macData) macIterations = readMacIterations(bytes);
+    if (pfx.macData && !checkPkcs12Mac(pfx.macData, macIterations, content, "")) {
+      if (!checkPkcs12Mac(pfx.macData, macIterations, content, await getSecret())) {
         throw wrongPassphraseError(file);
       }
     } else if (pfx.macData) {
@@ -80,6 +82,9 @@ export async function readPkcs12(
     if (err instanceof SmimeError) throw err;
     if (err instanceof PbeError && err.kind === "password") {
       throw wrongPassphraseError(file, err);
+    }
+    if (err instanceof PbeError && err.kind === "limit") {
+      throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: ${err.message}`, { cause: err });
     }
     if (err instanceof PbeError) {
       throw new SmimeError(
@@ -137,4 +142,15 @@ function decryptShrouded(bag: pkijs.PKCS8ShroudedKeyBag, secret: string): Uint8A
 function octets(value: unknown): Uint8Array<ArrayBuffer> {
   if (value instanceof asn1js.OctetString) return new Uint8Array(value.getValue());
   throw new Error("expected an OCTET STRING");
+}
+
+/**
+ * The MacData iteration count (PFX field 3, MacData field 3, DEFAULT 1),
+ * read from the DER itself: pkijs reads counts of 4+ octets as 0.
+ */
+function readMacIterations(bytes: Uint8Array): number {
+  const pfx = asn1js.fromBER(toBuffer(bytes)).result;
+  const macData = pfx instanceof asn1js.Sequence ? pfx.valueBlock.value[2] : undefined;
+  if (!(macData instanceof asn1js.Sequence)) throw new Error("MacData is not a SEQUENCE");
+  return iterationCount(macData.valueBlock.value[2], "PKCS#12 MAC", ITERATION_CAPS.pkcs12);
 }

@@ -121,6 +121,9 @@ async function decryptPkcs8(
     if (!(err instanceof PbeError) || err.kind === "password") {
       throw wrongPassphraseError(file, err);
     }
+    if (err.kind === "limit") {
+      throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: ${err.message}`, { cause: err });
+    }
     try {
       return createPrivateKey({
         key: der as never,
@@ -140,12 +143,32 @@ async function decryptPkcs8(
   }
 }
 
+/** The curves we sign and decrypt with, by node:crypto's names. */
+const CURVES: Record<string, string> = {
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+/** RSA modulus sizes we use; under 2048 the certificate check warns. */
+const RSA_BITS = { min: 1024, max: 16384 };
+
 function toLoaded(key: KeyObject, file: string): LoadedKey {
   const type = key.asymmetricKeyType;
+  const unsupported = (what: string) =>
+    new SmimeError("E_UNSUPPORTED", `Cannot use ${file}: ${what}`);
   if (type !== "rsa" && type !== "ec") {
-    throw new SmimeError(
-      "E_UNSUPPORTED",
-      `Cannot use ${file}: ${type ?? "unknown"} keys are not supported (RSA and EC are)`,
+    throw unsupported(`${type ?? "unknown"} keys are not supported (RSA and EC P-256/384/521 are)`);
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === "ec" && !CURVES[details.namedCurve ?? ""]) {
+    throw unsupported(
+      `EC curve ${details.namedCurve ?? "(unknown)"} is not supported (P-256, P-384 and P-521 are)`,
+    );
+  }
+  const bits = details.modulusLength ?? 0;
+  if (type === "rsa" && (bits < RSA_BITS.min || bits > RSA_BITS.max)) {
+    throw unsupported(
+      `RSA-${bits} key is outside the supported ${RSA_BITS.min}-${RSA_BITS.max} bits`,
     );
   }
   return {
