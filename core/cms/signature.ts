@@ -157,3 +157,33 @@ export async function checkSignature(
   }
   return ok ? undefined : "signature does not match";
 }
+
+/**
+ * Checks a certificate's signature with an RSA issuer key too large for
+ * WebCrypto and node:crypto (over 4096 bits), by BigInt arithmetic; the path
+ * engine uses node:crypto for everything else.
+ *
+ * @param subjectDer the signed certificate
+ * @param issuerSpki the issuer's SubjectPublicKeyInfo
+ * @returns true when the signature verifies
+ */
+export function largeRsaSignedBy(subjectDer: Uint8Array, issuerSpki: Uint8Array): boolean {
+  try {
+    const cert = new DerReader(parseTlv(subjectDer));
+    const tbs = cert.next(Tag.sequence, "tbsCertificate").raw;
+    const { oid, params } = readAlgorithm(cert.next(Tag.sequence, "signatureAlgorithm"));
+    const bits = cert.next(Tag.bitString, "signatureValue").value;
+    if (bits[0] !== 0) return false;
+    const key = readRsaPublicKey(issuerSpki);
+    if (oid === Oid.rsassaPss) {
+      const pss = readPssParams(params);
+      return rsaVerify(key, "pss", pss.hash, pss.saltLength, tbs, bits.subarray(1));
+    }
+    const hash = hashBySignatureOid[oid];
+    if (!rsaPkcs1Oids.has(oid) || !hash) return false;
+    return rsaVerify(key, "pkcs1", hash, 0, tbs, bits.subarray(1));
+  } catch (err) {
+    if (err instanceof AsnError) return false;
+    throw err;
+  }
+}

@@ -20,6 +20,8 @@
 import { X509Certificate } from "node:crypto";
 import type { CertificateDetails } from "../cms/certificate.ts";
 import { Oid } from "../cms/oids.ts";
+import { WEBCRYPTO_MAX_RSA_BITS } from "../cms/rsa_public.ts";
+import { largeRsaSignedBy } from "../cms/signature.ts";
 import { nameConstraintProblem, type NameConstraints, readNameConstraints } from "./constraints.ts";
 import { CertPool, digestOf } from "./pool.ts";
 import { caProblem, type Purpose, usageProblem } from "./usage.ts";
@@ -245,12 +247,16 @@ export function isSignedBy(subject: CertificateDetails, issuer: CertificateDetai
   const key = `${digestOf(subject.der)}:${digestOf(issuer.der)}`;
   let ok = verified.get(key);
   if (ok === undefined) {
-    const s = x509(subject.der);
-    const i = x509(issuer.der);
-    try {
-      ok = s !== null && i !== null && s.verify(i.publicKey);
-    } catch {
-      ok = false;
+    if (issuer.keyKind === "rsa" && issuer.rsaBits > WEBCRYPTO_MAX_RSA_BITS) {
+      ok = largeRsaSignedBy(subject.der, issuer.spki);
+    } else {
+      const s = x509(subject.der);
+      const i = x509(issuer.der);
+      try {
+        ok = s !== null && i !== null && s.verify(i.publicKey);
+      } catch {
+        ok = false;
+      }
     }
     if (verified.size >= MAX_VERIFIED) verified.clear();
     verified.set(key, ok);

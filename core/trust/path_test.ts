@@ -187,3 +187,83 @@ Deno.test("validatePath() ends on cross-issued cycles and floods of certificates
   assert.ok(result.ok, "the real intermediate is still found after the flood");
   assert.ok(MAX_STEPS >= 32);
 });
+
+Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-made RSA-8192 root)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-bigca-" });
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  };
+  try {
+    await run([
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:8192",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-subj",
+      "/CN=Big Root",
+      "-days",
+      "30",
+      "-addext",
+      "basicConstraints=critical,CA:true",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    await Deno.writeTextFile(
+      `${dir}/leaf.ext`,
+      "subjectAltName=email:big@corp.example\nkeyUsage=digitalSignature\nextendedKeyUsage=emailProtection\n",
+    );
+    await run([
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "leaf.key",
+      "-out",
+      "leaf.csr",
+      "-subj",
+      "/CN=big",
+    ]);
+    await run([
+      "x509",
+      "-req",
+      "-in",
+      "leaf.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "10",
+      "-sha256",
+      "-extfile",
+      "leaf.ext",
+      "-out",
+      "leaf.crt",
+    ]);
+    const der = async (name: string) => {
+      const pem = await Deno.readTextFile(`${dir}/${name}`);
+      const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+      return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    };
+    const ca = await der("ca.crt");
+    const leaf = await der("leaf.crt");
+    const store = trustStore([ca]);
+    const at = { ...now, now: new Date(Date.now() + 1000) }; // openssl dates them from now
+    const ok = validatePath(parseCertificateDetails(leaf), store, at);
+    assert.ok(ok.ok, ok.ok ? "" : ok.reason);
+    const forged = leaf.slice();
+    forged[forged.length - 10]! ^= 1; // the signature's last bytes
+    const result = validatePath(parseCertificateDetails(forged), store, at);
+    assert.ok(!result.ok && /does not verify/.test(result.reason));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
