@@ -100,7 +100,13 @@ const log = (text: string) => console.error(`bench: ${text}`);
 
 /** Seals `plain` once (outside any measurement) and returns the bytes. */
 async function sealOnce(keys: KeyStore, plain: Uint8Array): Promise<Uint8Array> {
-  const options = { sign: true, detached: false, encrypt: true, singleCopy: true };
+  const options = {
+    sign: true,
+    detached: false,
+    encrypt: true,
+    singleCopy: true,
+    ecRecipients: "shared" as const,
+  };
   return (await sealMessage(parseMessage(plain, "bench.eml"), keys, options)).copies[0]!.bytes;
 }
 
@@ -273,6 +279,7 @@ try {
           folder,
           "--sign",
           "--encrypt",
+          "--single-copy",
           "--keys",
           ctx.keysDir,
           "--send_smtp",

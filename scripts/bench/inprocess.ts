@@ -73,7 +73,14 @@ export interface InProcessResult {
   bytes: number;
 }
 
-const SEAL: SealOptions = { sign: true, detached: false, encrypt: true, singleCopy: true };
+// One copy for everyone (EC recipients included): the same work as the openssl peers.
+const SEAL: SealOptions = {
+  sign: true,
+  detached: false,
+  encrypt: true,
+  singleCopy: true,
+  ecRecipients: "shared",
+};
 
 async function keyStore(dir: string): Promise<KeyStore> {
   return new KeyStore({

@@ -280,6 +280,8 @@ export async function cliSealRow(
     file,
     "--sign",
     "--encrypt",
+    // One copy for everyone, the same work as the openssl peers do.
+    "--single-copy",
     "--keys",
     ctx.keysDir,
     "--trust",
@@ -305,6 +307,8 @@ export async function cliSmtpRow(ctx: BenchContext, n: number): Promise<Row> {
     ctx.files.plainWire,
     "--sign",
     "--encrypt",
+    // One copy for everyone, the same work as the openssl peers do.
+    "--single-copy",
     "--keys",
     ctx.keysDir,
     "--trust",
