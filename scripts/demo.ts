@@ -60,7 +60,10 @@ try {
   const sink = await startSink({ port: 0, dir: `${work}/captured` });
   console.log(`listening on ${sink.host}:${sink.port}, storing in captured/`);
 
-  title("Sign (opaque), encrypt to Bob, Carol and the sender, deliver over SMTP");
+  title(
+    "Sign (opaque), encrypt to Bob (RSA), Carol (EC) and the sender, deliver over SMTP: " +
+      "Carol's EC key gets a copy of its own, as Thunderbird refuses EC and RSA in one",
+  );
   const smtp = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
   try {
     await smimepost(
@@ -71,13 +74,23 @@ try {
   } finally {
     await sink.close();
   }
-  const [arrived] = sink.received;
-  if (!arrived) throw new Error("the sink received nothing");
-  await Deno.writeFile(`${work}/sealed.eml`, arrived.data);
-  console.log(
-    `the sink stored ${arrived.id}.eml (${arrived.data.length} bytes) for ` +
-      `${arrived.rcptTo.join(", ")}; saved as sealed.eml`,
-  );
+  const copyFor = (address: string) => {
+    const copy = sink.received.find((m) => m.rcptTo.includes(address));
+    if (!copy) throw new Error(`the sink received no copy for ${address}`);
+    return copy;
+  };
+  const copies: [string, string][] = [
+    ["bob@example.com", "sealed.eml"],
+    ["carol@example.net", "sealed-ec.eml"],
+  ];
+  for (const [address, name] of copies) {
+    const copy = copyFor(address);
+    await Deno.writeFile(`${work}/${name}`, copy.data);
+    console.log(
+      `the sink stored ${copy.id}.eml (${copy.data.length} bytes) for ` +
+        `${copy.rcptTo.join(", ")}; saved as ${name}`,
+    );
+  }
 
   title("Its structure");
   await smimepost(["show", "sealed.eml", "--keys", "keys", "--key", "keys/bob@example.com.pem"]);
@@ -85,10 +98,10 @@ try {
   title("Verify: decrypt with a recipient's key from the folder, check the signature");
   await smimepost(["verify", "sealed.eml", ...trust]);
 
-  title("Decrypt with Carol's key (EC P-256, ECDH key agreement)");
+  title("Decrypt Carol's copy with her key alone (EC P-256, ECDH key agreement)");
   await smimepost([
     "decrypt",
-    "sealed.eml",
+    "sealed-ec.eml",
     "--keys",
     "keys",
     "--key",
