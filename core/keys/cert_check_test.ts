@@ -165,3 +165,27 @@ Deno.test("parseCertificate() reads the key-check fields and refuses damaged cer
     }
   }
 });
+
+Deno.test("certificateProblems() refuses unknown critical and repeated extensions, for send and keys check", async () => {
+  const { forge, forgeHierarchy, UNKNOWN_EXTENSION } = await import("../trust/test_forge.ts");
+  const { inter } = await forgeHierarchy();
+  const critical = await forge({
+    subject: "CN=crit",
+    issuer: inter,
+    email: "crit@corp.example",
+    extra: [UNKNOWN_EXTENSION],
+  });
+  assert.deepEqual(certificateProblems(critical.der, "crit@corp.example", "encrypt", now), [
+    "certificate has an unknown critical extension 1.3.6.1.4.1.99999.1",
+  ]);
+  const [id, , value] = UNKNOWN_EXTENSION;
+  const twice = await forge({
+    subject: "CN=twice",
+    issuer: inter,
+    email: "twice@corp.example",
+    extra: [[id, false, value], [id, false, value]],
+  });
+  assert.deepEqual(certificateProblems(twice.der, "twice@corp.example", "sign", now), [
+    `certificate repeats extension ${id}`,
+  ]);
+});
