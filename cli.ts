@@ -534,6 +534,10 @@ function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
     .option("--retry-max-age <seconds>", "stop retrying a recipient after this long", "600")
     .option("--journal <file>", "append every outcome here, flushed per outcome (for --resume)")
     .option("--resume", "skip what the journal says was done, and send the rest")
+    .option(
+      "--new-journal",
+      "start over: keep a journal that records an earlier run aside as FILE.TIMESTAMP",
+    )
     .option("--report <file>", "write every message's outcome as JSON at the end");
 }
 
@@ -548,6 +552,7 @@ type RunFlags = {
   retryMaxAge: string;
   journal?: string;
   resume?: true;
+  newJournal?: true;
   report?: string;
 };
 
@@ -587,6 +592,12 @@ async function deliverRun(
   if (options.resume && !options.journal) {
     throw new SmimeError("E_USAGE", "--resume needs --journal FILE");
   }
+  if (options.newJournal && (!options.journal || options.resume)) {
+    throw new SmimeError(
+      "E_USAGE",
+      "--new-journal needs --journal FILE, and conflicts with --resume",
+    );
+  }
   // Every number is checked before a journal, report or connection is opened, and also
   // those one message ignores (--sessions, --workers): a bad value is a usage error.
   count("--sessions", options.sessions, 1);
@@ -597,7 +608,7 @@ async function deliverRun(
   count("--retry-max-age", options.retryMaxAge, 0, 0);
   const [
     { redact, secretsOf },
-    { Journal, resumeState },
+    { Journal, refuseUsedJournal, resumeState, setJournalAside },
     { Progress },
     { ReportFile },
     { runBatch },
@@ -621,6 +632,12 @@ async function deliverRun(
   const say = (line: string) => {
     if (!output.quiet) (options.json ? console.error : console.log)(hide(line));
   };
+  if (options.journal && options.newJournal) {
+    const aside = await setJournalAside(options.journal);
+    if (aside) say(`the earlier journal is kept as ${aside}`);
+  } else if (options.journal && !options.resume) {
+    await refuseUsedJournal(options.journal);
+  }
   const trustAnchors = await loadTrust(options.trust);
   const pool = new SealPool({
     workers: single ? 0 : count("--workers", options.workers, navigator.hardwareConcurrency, 0),

@@ -243,3 +243,38 @@ Deno.test("--resume after a kill between a message's last recipient line and its
     await sink.close();
   }
 });
+
+Deno.test("a journal that records a run is refused without --resume (64); --new-journal keeps it aside", async () => {
+  await inScratch("smimepost-journal-", async (dir) => {
+    await writeRun(`${dir}/run`, 3, "again");
+    const sink = await startSink({ port: 0 });
+    try {
+      const env = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
+      const first = await runToEnd(await runArgs(), { cwd: dir, env });
+      assertEquals(first.code, 0, first.stderr);
+      assertEquals(sink.count, 3);
+      const again = await runToEnd(await runArgs(), { cwd: dir, env });
+      assertEquals(again.code, 64, again.stderr);
+      assert(
+        /journal journal\.jsonl already records 3 message\(s\) and 6 recipient outcome\(s\): --resume/
+          .test(again.stderr),
+        again.stderr,
+      );
+      assertEquals(sink.count, 3, "nothing was sent again");
+      const resumed = await runToEnd([...await runArgs(), "--resume"], { cwd: dir, env });
+      assertEquals(resumed.code, 0, resumed.stderr);
+      assertEquals(sink.count, 3, "--resume finds everything done");
+      const fresh = await runToEnd([...await runArgs(), "--new-journal"], { cwd: dir, env });
+      assertEquals(fresh.code, 0, fresh.stderr);
+      assertEquals(sink.count, 6, "a new run sends everything once more, as asked");
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert(names.some((n) => /^journal\.jsonl\.\d{8}T\d{6}Z$/.test(n)), names.join(", "));
+      assertEquals(
+        (await readJournalLines(`${dir}/journal.jsonl`)).filter((l) => l.type === "message").length,
+        3,
+      );
+    } finally {
+      await sink.close();
+    }
+  });
+});

@@ -180,3 +180,59 @@ export async function resumeState(path: string): Promise<ResumeState> {
   }
   return state;
 }
+
+/** How many messages and recipient outcomes a journal records (0 when it does not exist). */
+export async function journalOutcomes(
+  path: string,
+): Promise<{ messages: number; recipients: number }> {
+  const keys = new Set<string>();
+  let recipients = 0;
+  for await (const entry of readJournal(path)) {
+    if (entry.type === "message") keys.add(entry.key);
+    if (entry.type === "recipient") {
+      recipients++;
+      keys.add(entry.key);
+    }
+  }
+  return { messages: keys.size, recipients };
+}
+
+/**
+ * Refuses to start a run on a journal that already records outcomes: run
+ * twice with one journal and everything would be sent twice, and a later
+ * --resume could not tell the runs apart. --resume continues it; a new run
+ * is an explicit choice (see {@link setJournalAside}).
+ *
+ * @throws {SmimeError} E_USAGE naming the file and what it holds
+ */
+export async function refuseUsedJournal(path: string): Promise<void> {
+  const { messages, recipients } = await journalOutcomes(path);
+  if (messages === 0) return;
+  throw new SmimeError(
+    "E_USAGE",
+    `the journal ${path} already records ${messages} message(s) and ${recipients} recipient ` +
+      "outcome(s): --resume to continue that run, --new-journal to keep it aside and start over",
+  );
+}
+
+/**
+ * Moves an existing journal aside as `PATH.YYYYMMDDTHHMMSSZ` so that a new
+ * run starts on an empty one; the old outcomes stay on disk.
+ *
+ * @returns where the old journal went, or undefined when there was none
+ * @throws {SmimeError} E_OUTPUT when it can't be renamed
+ */
+export async function setJournalAside(path: string, now = new Date()): Promise<string | undefined> {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const aside = `${path}.${stamp}`;
+  try {
+    await Deno.rename(path, aside);
+    return aside;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new SmimeError(
+      "E_OUTPUT",
+      `Cannot set the journal ${path} aside: ${fileErrorReason(err)}`,
+    );
+  }
+}
