@@ -691,6 +691,7 @@ async function deliverRun(
       },
       journal,
       resume: options.resume ? await resumeState(options.journal!) : undefined,
+      redact: hide,
       signal: stop.signal,
       onEvent: (event) => {
         progress.update(event);

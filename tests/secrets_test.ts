@@ -800,3 +800,93 @@ Deno.test("secrets: the scanner finds a secret in every form it looks for", () =
     assert(leaked.includes(`plant ${i}`), `plant ${i} missed`);
   }
 });
+
+/** Quoted-printable (RFC 2045 6.7) of a string's UTF-8 bytes, as a server might echo it. */
+function quotedPrintable(text: string): string {
+  return [...new TextEncoder().encode(text)].map((b) =>
+    b >= 33 && b <= 126 && b !== 61
+      ? String.fromCharCode(b)
+      : `=${b.toString(16).toUpperCase().padStart(2, "0")}`
+  ).join("");
+}
+
+Deno.test("secrets: a server that echoes the password in every form gets it masked everywhere", async () => {
+  const { startStrictServer } = await import("../core/smtp/test_server.ts");
+  // '=' and non-ASCII make the quoted-printable forms differ from the raw one.
+  const password = `${unique("echo-pass")}=\u00e9t\u00e9`;
+  const plain = btoa(bytesToBinary(new TextEncoder().encode(`\0${SMTP_USER}\0${password}`)));
+  const echoes = [
+    password,
+    btoa(bytesToBinary(new TextEncoder().encode(password))),
+    plain,
+    quotedPrintable(password),
+    quotedPrintable(plain),
+  ];
+  const scanner = new Scanner();
+  scanner.addSecret("echoed password", password);
+  scanner.addAuth("echoed login", SMTP_USER, password);
+  for (const [i, form] of echoes.entries()) {
+    scanner.forms.push({ name: `echoed password (form ${i}, quoted-printable)`, form });
+  }
+  const server = await startStrictServer({
+    extensions: ["AUTH PLAIN LOGIN", "PIPELINING", "8BITMIME"],
+    reply: (line) => {
+      if (line.startsWith("AUTH PLAIN ")) return `235 2.7.0 welcome ${line.slice(11)}`;
+      const rcpt = /^RCPT TO:<r(\d)@example\.com>/i.exec(line);
+      if (rcpt) {
+        const i = Number(rcpt[1]);
+        return i < echoes.length ? `550 5.7.1 no, ${echoes[i]}` : `451 4.7.1 later, ${plain}`;
+      }
+      return undefined;
+    },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-echo-" });
+  try {
+    await Deno.mkdir(`${dir}/run`);
+    for (let i = 0; i <= echoes.length; i++) {
+      await Deno.writeTextFile(
+        `${dir}/run/${i}.eml`,
+        message("alice@example.com", [`r${i}@example.com`], `echo ${i}`),
+      );
+    }
+    const run = await runCli([
+      "send",
+      "run",
+      "--send_smtp",
+      "--option",
+      "allow_plaintext_auth=true",
+      "--retries",
+      "0",
+      "--journal",
+      "run.journal.jsonl",
+      "--report",
+      "run.report.json",
+      "--json",
+      "--debug-smtp",
+    ], {
+      cwd: dir,
+      env: {
+        ...CLEAN_ENV,
+        SMTP_HOST: "127.0.0.1",
+        SMTP_PORT: String(server.port),
+        SMTP_TLS: "never",
+        SMTP_USER,
+        SMTP_PASSWORD: password,
+        XDG_CONFIG_HOME: `${dir}/xdg`,
+      },
+    });
+    // Five refused, one deferred until the retries ran out: 75 decides.
+    assertEquals(run.code, 75, run.stderr);
+    scanner.scanRun("send", run);
+    const journal = await Deno.readTextFile(`${dir}/run.journal.jsonl`);
+    // Every recipient's reply was echoed and masked, not dropped.
+    assertEquals((journal.match(/"response":"[45]5?\d 5?4?\.7\.1 [^"]*\*\*\*\*/g) ?? []).length, 6);
+    for (const name of ["run.journal.jsonl", "run.report.json"]) {
+      scanner.scan(`file ${name}`, await Deno.readFile(`${dir}/${name}`));
+    }
+    scanner.assertClean();
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

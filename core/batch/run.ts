@@ -8,7 +8,7 @@
  * @module
  */
 import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
-import type { DeliveryPlugin, DeliveryResult, PluginContext } from "../deliver/types.ts";
+import type { DeliveryPlugin, DeliveryResult, PluginContext, Transport } from "../deliver/types.ts";
 import type { OutboundMessage } from "../pipeline.ts";
 import { Channel } from "./channel.ts";
 import type { FinalStatus, Journal, ResumeState } from "./journal.ts";
@@ -48,6 +48,11 @@ export interface BatchOptions {
   signal?: AbortSignal;
   /** Messages read but not finished, at most (memory bound); default from the concurrency. */
   maxOpen?: number;
+  /**
+   * Masks secrets in what servers say (replies, error lines) before any of
+   * it reaches an event, the summary, the journal or the report.
+   */
+  redact?: (text: string) => string;
 }
 
 /** One recipient's final outcome. */
@@ -271,7 +276,8 @@ class BatchRun {
 
   /** One delivery session: its own transport, `window` messages in flight. */
   async #session(): Promise<void> {
-    const transport = this.#o.plugin.create(this.#o.pluginOptions, this.#o.context);
+    const created = this.#o.plugin.create(this.#o.pluginOptions, this.#o.context);
+    const transport = this.#o.redact ? redacting(created, this.#o.redact) : created;
     let opened: Promise<void> | undefined;
     const lane = async () => {
       for (;;) {
@@ -523,4 +529,31 @@ class BatchRun {
 function retryAfter(err: SmimeError): number {
   const value = (err as SmimeError & { retryAfterMs?: number }).retryAfterMs;
   return typeof value === "number" ? value : 0;
+}
+
+/**
+ * The transport with every server text it hands back masked: per-recipient
+ * replies, and the message of an error it throws (the error keeps its class
+ * and fields).
+ */
+function redacting(transport: Transport, hide: (text: string) => string): Transport {
+  const clean = (err: unknown) => {
+    if (err instanceof Error) err.message = hide(err.message);
+    return err;
+  };
+  return {
+    open: (signal) => transport.open(signal).catch((err) => Promise.reject(clean(err))),
+    deliver: async (message, signal) => {
+      try {
+        const result = await transport.deliver(message, signal);
+        return {
+          ...result,
+          recipients: result.recipients.map((r) => ({ ...r, response: hide(r.response) })),
+        };
+      } catch (err) {
+        throw clean(err);
+      }
+    },
+    close: () => transport.close(),
+  };
 }

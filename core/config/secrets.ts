@@ -64,8 +64,10 @@ export async function runSecretCommand(command: string, where: string): Promise<
 }
 
 /**
- * Replaces every occurrence of each non-empty secret in `text` by "****";
- * the base64 form of each secret too (AUTH LOGIN sends it so).
+ * Replaces every occurrence of each non-empty secret in `text` by "****", in
+ * every form a server may echo it back in: as it is, base64 (AUTH LOGIN and
+ * PLAIN send it so; also the base64 of a longer string that holds it, at
+ * each byte alignment), and quoted-printable of either.
  *
  * @example
  * ```ts
@@ -77,8 +79,11 @@ export function redact(text: string, secrets: readonly string[]): string {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret === "") continue;
-    forms.add(secret);
-    forms.add(base64(secret));
+    const bytes = new TextEncoder().encode(secret);
+    for (const form of [secret, base64(bytes), ...base64Cores(bytes)]) {
+      forms.add(form);
+      forms.add(quotedPrintable(form));
+    }
   }
   // Longest first, so a secret containing another is masked whole.
   let result = text;
@@ -88,10 +93,38 @@ export function redact(text: string, secrets: readonly string[]): string {
   return result;
 }
 
-function base64(text: string): string {
+function base64(bytes: Uint8Array): string {
   let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);
+}
+
+/**
+ * What `secret` looks like inside a longer base64 stream at each of the
+ * three byte alignments, without the characters it shares with its
+ * neighbours; only cores long enough not to mask ordinary text.
+ */
+function base64Cores(secret: Uint8Array): string[] {
+  const cores: string[] = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = new Uint8Array(shift + secret.length);
+    padded.set(secret, shift);
+    const text = base64(padded).replace(/=+$/, "");
+    const core = text.slice(shift ? 4 : 0, text.length - 4);
+    if (core.length >= 12) cores.push(core);
+  }
+  return cores;
+}
+
+/** RFC 2045 6.7 quoted-printable of a UTF-8 string (no line breaks needed here). */
+function quotedPrintable(text: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(text)) {
+    out += byte >= 33 && byte <= 126 && byte !== 61
+      ? String.fromCharCode(byte)
+      : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
 /** The secret values in resolved options, for {@link redact}. */
@@ -101,6 +134,13 @@ export function secretsOf(resolved: ResolvedDelivery): string[] {
   for (const key of resolved.plugin.secrets) {
     const value = options?.[key];
     if (typeof value === "string" && value !== "") found.push(value);
+  }
+  // The AUTH PLAIN message (RFC 4616), with and without an authzid: its
+  // base64 is what a server that echoes the AUTH line shows.
+  const user = options?.["user"];
+  const password = options?.["password"];
+  if (typeof user === "string" && typeof password === "string" && password !== "") {
+    found.push(`\0${user}\0${password}`, `${user}\0${user}\0${password}`);
   }
   return found;
 }
