@@ -54,10 +54,16 @@ export function openssl(args: string[], stdin?: Uint8Array): Promise<OpensslRun>
   return tool("openssl", args, stdin);
 }
 
-/** Runs `command` with `args`, feeding `stdin`; never throws for a non-zero exit. */
-export async function tool(command: string, args: string[], stdin?: Uint8Array): Promise<ToolRun> {
+/** Runs `command` with `args`, feeding `stdin`, in `cwd`; never throws for a non-zero exit. */
+export async function tool(
+  command: string,
+  args: string[],
+  stdin?: Uint8Array,
+  cwd?: string,
+): Promise<ToolRun> {
   const child = new Deno.Command(command, {
     args,
+    cwd,
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",

@@ -9,6 +9,7 @@
  */
 import { assertEquals, assertIncludes, assertMatch } from "./assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
+import { tool } from "./helpers.ts";
 import { bitString, encode, NULL, oid, seq, Tag, tlv } from "../core/cms/der.ts";
 
 const EXT = `[user]
@@ -19,23 +20,9 @@ subjectAltName = email:copy
 `;
 
 async function openssl(args: string[], cwd: string, stdin?: Uint8Array): Promise<Uint8Array> {
-  const child = new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return out.stdout;
+  const run = await tool("openssl", args, stdin, cwd);
+  if (run.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${run.stderr}`);
+  return run.stdout;
 }
 
 const genpkey = (spec: string, out: string, cwd: string) => {
