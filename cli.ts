@@ -25,6 +25,7 @@ import type { BatchInput } from "./core/batch/sources/mod.ts";
 import { decryptMessage } from "./core/smime/decrypt_message.ts";
 import type { KeyCandidates } from "./core/smime/open.ts";
 import {
+  deferredLine,
   messageJson,
   messageLines,
   reportLines,
@@ -538,7 +539,12 @@ function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
       "--new-journal",
       "start over: keep a journal that records an earlier run aside as FILE.TIMESTAMP",
     )
-    .option("--report <file>", "write every message's outcome as JSON at the end");
+    .option("--report <file>", "write every message's outcome as JSON at the end")
+    .option(
+      "--at-most-once",
+      "when a reply is lost after the message went out, report it as possibly delivered " +
+        "instead of sending it again (default: send again; it may arrive twice)",
+    );
 }
 
 type RunFlags = {
@@ -550,6 +556,7 @@ type RunFlags = {
   rate?: string;
   retries?: string;
   retryMaxAge: string;
+  atMostOnce?: true;
   journal?: string;
   resume?: true;
   newJournal?: true;
@@ -614,7 +621,7 @@ async function deliverRun(
     { runBatch },
     { SealPool },
     { countInputs, readInputs },
-    { batchExitCode },
+    { runExitCode },
   ] = await Promise.all([
     import("./core/config/mod.ts"),
     import("./core/batch/journal.ts"),
@@ -623,7 +630,7 @@ async function deliverRun(
     import("./core/batch/run.ts"),
     import("./core/batch/seal_pool.ts"),
     import("./core/batch/sources/mod.ts"),
-    import("./core/batch/summary.ts"),
+    import("./core/policy.ts"),
   ]);
   const secrets = secretsOf(delivery);
   const hide = (line: string) => redact(line, secrets);
@@ -638,6 +645,7 @@ async function deliverRun(
   } else if (options.journal && !options.resume) {
     await refuseUsedJournal(options.journal);
   }
+  const guarantee = options.atMostOnce ? "at-most-once" : "at-least-once";
   const trustAnchors = await loadTrust(options.trust);
   const pool = new SealPool({
     workers: single ? 0 : count("--workers", options.workers, navigator.hardwareConcurrency, 0),
@@ -690,7 +698,8 @@ async function deliverRun(
         capMs: 60_000,
       },
       journal,
-      resume: options.resume ? await resumeState(options.journal!) : undefined,
+      guarantee,
+      resume: options.resume ? await resumeState(options.journal!, guarantee) : undefined,
       redact: hide,
       signal: stop.signal,
       onEvent: (event) => {
@@ -700,8 +709,10 @@ async function deliverRun(
           warned.add(event.text);
         } else if (event.type === "sending" && single) {
           say(sendingLine(event.label, event.sender, event.recipients));
+        } else if (event.type === "deferred" && event.maybeSent) {
+          warn(hide(deferredLine(event)));
         } else if (event.type === "deferred" && single) {
-          say(`deferred: ${event.response}; retrying in ${(event.retryInMs / 1000).toFixed(1)} s`);
+          say(deferredLine(event));
         } else if (event.type === "message") {
           report?.add(event);
           if (event.code) unsealed = { code: event.code, reason: event.error ?? event.code };
@@ -720,7 +731,7 @@ async function deliverRun(
     const failure = unsealed ??
       (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
     if (single && failure) throw new SmimeError(failure.code as ErrorCode, hide(failure.reason));
-    return batchExitCode(summary);
+    return runExitCode(summary);
   } catch (err) {
     ticker?.stop();
     await report?.abandon();

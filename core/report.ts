@@ -72,6 +72,18 @@ export function sendingLine(label: string, sender: string, recipients: readonly 
 type MessageEvent = Extract<BatchEvent, { type: "message" }>;
 
 /**
+ * A deferral as it is printed: the server's words and when the next try
+ * is; a lost reply says the message may be sent more than once (as
+ * Postfix logs it).
+ */
+export function deferredLine(event: Extract<BatchEvent, { type: "deferred" }>): string {
+  const when = `retrying in ${(event.retryInMs / 1000).toFixed(1)} s`;
+  if (!event.maybeSent) return `deferred: ${event.response}; ${when}`;
+  return `${event.label}: ${event.response}; ${when}: the message may be sent more than once ` +
+    `(${event.recipients.join(", ")})`;
+}
+
+/**
  * The old tool's result lines for one message: `OK - in 0.057 seconds` when
  * every recipient was accepted, otherwise the server's reply verbatim per
  * recipient.
@@ -84,6 +96,13 @@ export function messageLines(event: MessageEvent): string[] {
     r.status !== "accepted" && r.status !== "uncertain"
   );
   const lines: string[] = [];
+  const resent = event.recipients.filter((r) => r.resent);
+  if (resent.length) {
+    lines.push(
+      `RESENT - the reply to an earlier try was lost after the message was sent; ` +
+        `it may have been delivered more than once (${resent.map((r) => r.recipient).join(", ")})`,
+    );
+  }
   if (uncertain.length) {
     lines.push(
       `UNCERTAIN - in ${seconds} seconds: the connection was lost after the message was sent ` +
@@ -92,7 +111,7 @@ export function messageLines(event: MessageEvent): string[] {
     );
   }
   if (failed.length === 0) {
-    return uncertain.length ? lines : [`OK - in ${seconds} seconds`];
+    return uncertain.length ? lines : [...lines, `OK - in ${seconds} seconds`];
   }
   const accepted = event.recipients.filter((r) => r.status === "accepted").length;
   lines.push(
@@ -118,8 +137,10 @@ export function messageJson(event: MessageEvent): Record<string, unknown> {
       recipient: r.recipient,
       status: r.status,
       code: r.code ?? null,
+      enhanced: r.enhanced ?? null,
       response: r.response,
       attempts: r.attempts,
+      resent: r.resent ?? false,
     })),
   };
 }
@@ -137,6 +158,11 @@ export function summaryLines(summary: BatchSummary): string[] {
     `recipients: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} deferred then failed, ` +
     `${r.uncertain} possibly delivered (connection lost after the data)`,
   ];
+  if (summary.resent) {
+    lines.push(
+      `  ${summary.resent} sent again after a lost reply: may be delivered more than once`,
+    );
+  }
   for (const reason of summary.reasons.slice(0, 10)) {
     lines.push(`  ${reason.count} x ${reason.reason}: ${reason.example}`);
   }

@@ -53,6 +53,7 @@ interface Report {
   summary: {
     messages: Record<string, number>;
     recipients: Record<string, number>;
+    resent: number;
     reasons: { reason: string; count: number; example: string }[];
   };
 }
@@ -264,9 +265,10 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
           if (r === "dave@example.org") {
             assertEquals([last.status, last.code], ["rejected", 550], where);
             assertEquals(last.response, "550 5.1.1 no such user", where);
-          } else if (p.messageId === dropAfterDot) {
-            assertEquals([last.status, last.code], ["uncertain", 451], where);
-          } else assertEquals(last.status, "accepted", where);
+          } else {
+            assertEquals(last.status, "accepted", where);
+            assertEquals(last.resent, p.messageId === dropAfterDot ? true : undefined, where);
+          }
         }
       }
 
@@ -295,13 +297,13 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
       assert(lostDuringData.every((l) => big.has(l.message_id!)), "a small message lost");
       assertEquals(new Set(lostDuringData.map((l) => `${l.message_id} ${l.attempt}`)).size, 2);
 
-      // Dropped after the final dot: uncertain, never sent again.
-      assertEquals(dataEnds.get(dropAfterDot), 1, "the server saw the dropped message again");
+      // Dropped after the final dot: sent again (at-least-once), and said so.
+      assertEquals(dataEnds.get(dropAfterDot), 2, "the dropped message was not sent again");
       const dropped = lines.filter((l) => l.type === "recipient" && l.message_id === dropAfterDot);
-      const uncertainAt = dropped.findIndex((l) => l.status === "uncertain");
-      assert(uncertainAt >= 0, "not uncertain");
-      assertEquals(dropped.slice(uncertainAt).map((l) => l.status), ["uncertain", "uncertain"]);
-      assertIncludes(dropped[uncertainAt]!.response!, "may have been delivered");
+      const lost = dropped.filter((l) => l.maybe_sent);
+      assertEquals(lost.map((l) => l.status), ["deferred", "deferred"]);
+      assertIncludes(lost[0]!.response!, "may have been delivered");
+      assertMatch(run.stderr, /0007\.eml: .*the message may be sent more than once/);
 
       // Every message finished, none left for a resumed run.
       const messageLines = lines.filter((l) => l.type === "message");
@@ -327,23 +329,27 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
           : "failed";
         assertEquals(m.outcome, expectedOutcome, m.key);
       }
-      assertEquals(report.summary.messages, { accepted: 35, partial: 4, failed: 1, skipped: 0 });
+      assertEquals(report.summary.messages, { accepted: 36, partial: 4, failed: 0, skipped: 0 });
       assertEquals(report.summary.recipients, {
         accepted: stored.size,
         rejected: 4,
         failed: 0,
-        uncertain: 2,
+        uncertain: 0,
       });
-      assertEquals(stored.size, 40 * 2 + 1 - 2);
+      assertEquals(report.summary.resent, 2);
+      assertEquals(stored.size, 40 * 2 + 1);
 
       // The summary on stderr names the reasons, with the server's words.
-      assertMatch(run.stderr, /^40 messages in .*: 35 accepted, 4 partly, 1 failed$/m);
+      assertMatch(run.stderr, /^40 messages in .*: 36 accepted, 4 partly, 0 failed$/m);
       assertMatch(
         run.stderr,
-        /^recipients: 79 accepted, 4 rejected, 0 deferred then failed, 2 possibly delivered/m,
+        /^recipients: 81 accepted, 4 rejected, 0 deferred then failed, 0 possibly delivered/m,
+      );
+      assertMatch(
+        run.stderr,
+        /^ {2}2 sent again after a lost reply: may be delivered more than once$/m,
       );
       assertMatch(run.stderr, /^ +4 x rejected: 550 5\.1\.1: 550 5\.1\.1 no such user$/m);
-      assertMatch(run.stderr, /^ +2 x uncertain: possibly delivered .*may have been delivered$/m);
     });
   });
 });

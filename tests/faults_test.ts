@@ -3,8 +3,10 @@
  * recipients each, unique Message-IDs) through the CLI per fault, and then
  * the ledger: every recipient ends accepted exactly once, or reported with
  * the server's reason; the journal's last status and the --report agree
- * with what the server really took; a message whose final reply never came
- * is "uncertain" and is never sent again.
+ * with what the server really took. A message whose final reply never came
+ * is sent again (at-least-once, the default: it may arrive twice, and is
+ * counted apart), or under --at-most-once reported "uncertain" and never
+ * sent again.
  *
  * Retries are fast here: SMIMEPOST_RETRY_BASE_MS=20 (a hidden setting of
  * cli.ts) replaces the 1 s back-off base.
@@ -57,7 +59,8 @@ interface FaultCase<T extends Target = Target> {
   flags?: string[];
   exit: number;
   /** Each recipient's end; default accepted. */
-  expect?: (m: FaultMessage, recipient: string) => Expected;
+  /** Each recipient's end (or the ends it may have); default accepted. */
+  expect?: (m: FaultMessage, recipient: string) => Expected | Expected[];
   /**
    * false: the run stops at the first error no retry can fix (AUTH, TLS
    * verification); what it never reached is in neither journal nor report
@@ -199,23 +202,116 @@ const CASES: FaultCase[] = [
       },
     });
   })(),
+  (() => {
+    const cut = new Set<string>();
+    return row({
+      name: "closed mid-DATA at each 5th message's first try: sent again, each arrives once",
+      target: () =>
+        RawSmtpServer.start({
+          midData: ({ messageId }) =>
+            indexOf(messageId) % 5 === 0 && !cut.has(messageId) && Boolean(cut.add(messageId)),
+        }),
+      exit: 0,
+      then({ lines }) {
+        const deferred = new Set(
+          lines.filter((l) => l.status === "deferred").map((l) => l.message_id),
+        );
+        // Each cut message was tried again (so were others in flight on its connection).
+        assertEquals([...cut].filter((id) => !deferred.has(id)), []);
+        assertEquals(cut.size, COUNT / 5);
+      },
+    });
+  })(),
   row({
-    name: "dropped after the final dot: possibly delivered, never sent again (nor on --resume)",
+    name:
+      "closed after the final dot, the message queued, before the reply: sent again, the only duplicates",
     target: () =>
-      startSinkTarget({
-        onDataEnd: (m) => indexOf(headerOf(m.data, "Message-ID")) % 100 === 7 ? "drop" : undefined,
+      RawSmtpServer.start({
+        dataEnd: ({ messageId, seen }) =>
+          indexOf(messageId) % 100 === 7 && seen === 1
+            ? { reply: "", store: true, close: true }
+            : undefined,
       }),
-    exit: 3,
-    expect: every(100, 7, UNCERTAIN),
-    async then({ dir, run }, target: Target & { sink: { count: number } }) {
-      assertMatch(run.stderr, /^recipients: 1980 accepted, .* 20 possibly delivered/m);
-      const before = target.sink.count;
-      const resumed = await send(dir, target, ["--resume"]);
-      assertEquals(resumed.code, 0, resumed.stderr);
-      assertMatch(resumed.stderr, /, 1000 skipped/);
-      assertEquals(target.sink.count, before);
+    exit: 0,
+    expect: every(100, 7, { status: "accepted", copies: 2, resent: true }, {
+      status: "accepted",
+      resent: false,
+    }),
+    then({ lines, run }) {
+      assertMatch(
+        run.stderr,
+        /^ {2}20 sent again after a lost reply: may be delivered more than once$/m,
+      );
+      assertMatch(run.stderr, /: the message may be sent more than once \(/);
+      const maybe = lines.filter((l) => l.maybe_sent);
+      assertEquals(maybe.length, 20);
+      assert(maybe.every((l) => l.status === "deferred" && indexOf(l.message_id) % 100 === 7));
     },
   }),
+  (() => {
+    const cut = new Set<string>();
+    return row({
+      name: "--at-most-once: cut mid-DATA and after the dot are reported, never sent twice",
+      target: () =>
+        RawSmtpServer.start({
+          midData: ({ messageId }) =>
+            indexOf(messageId) % 100 === 3 && !cut.has(messageId) &&
+            Boolean(cut.add(messageId)),
+          dataEnd: ({ messageId }) =>
+            indexOf(messageId) % 100 === 7 ? { reply: "", store: true, close: true } : undefined,
+        }),
+      flags: ["--at-most-once"],
+      exit: 3,
+      // Cut mid-DATA, the client may still have been writing (a plain retry) or
+      // may have written it all (no reply: possibly delivered).
+      expect: (m) =>
+        m.index % 100 === 3
+          ? [{ ...UNCERTAIN, copies: 0 }, ACCEPTED]
+          : m.index % 100 === 7
+          ? UNCERTAIN
+          : ACCEPTED,
+      async then({ dir, run }, raw: RawSmtpServer) {
+        const uncertain = Number(/ (\d+) possibly delivered/.exec(run.stderr)?.[1]);
+        assert(uncertain >= 20 && uncertain <= 40, run.stderr);
+        assert(!/sent again/.test(run.stderr), run.stderr);
+        // --resume keeps the promise it is given: --at-most-once sends nothing more...
+        const stored = raw.accepted().length;
+        const kept = await send(dir, raw, ["--resume", "--at-most-once"]);
+        assertEquals(kept.code, 0, kept.stderr);
+        assertMatch(kept.stderr, /, 1000 skipped/);
+        assertEquals(raw.accepted().length, stored);
+      },
+    });
+  })(),
+  (() => {
+    const dropped = new Set<string>();
+    return row({
+      name:
+        "dropped after the final dot under --at-most-once: possibly delivered, never sent again (nor on --resume)",
+      target: () =>
+        startSinkTarget({
+          // The first time each: a resend is accepted.
+          onDataEnd: (m, id = headerOf(m.data, "Message-ID")!) =>
+            indexOf(id) % 100 === 7 && !dropped.has(id) && dropped.add(id) ? "drop" : undefined,
+        }),
+      flags: ["--at-most-once"],
+      exit: 3,
+      expect: every(100, 7, UNCERTAIN),
+      async then({ dir, run }, target: Target & { sink: { count: number } }) {
+        assertMatch(run.stderr, /^recipients: 1980 accepted, .* 20 possibly delivered/m);
+        const before = target.sink.count;
+        const resumed = await send(dir, target, ["--resume", "--at-most-once"]);
+        assertEquals(resumed.code, 0, resumed.stderr);
+        assertMatch(resumed.stderr, /, 1000 skipped/);
+        assertEquals(target.sink.count, before);
+        // ...and a --resume that promises at-least-once sends the possibly delivered ones again.
+        const again = await send(dir, target, ["--resume"]);
+        assertEquals(again.code, 0, again.stderr);
+        assertMatch(again.stderr, /^10 messages in .*, 990 skipped/m);
+        assertEquals(target.sink.count, before + 10);
+      },
+    });
+  })(),
   (() => {
     const rcpts = new Map<string, number>();
     return row({
@@ -316,6 +412,7 @@ const CASES: FaultCase[] = [
       });
       return Object.assign(raw, { args: ["--send_smtp", "--option", "timeout_seconds=1"] });
     },
+    flags: ["--at-most-once"],
     exit: 3,
     expect: every(200, 100, UNCERTAIN),
     then({ lines }) {
@@ -339,6 +436,7 @@ const CASES: FaultCase[] = [
             ? { reply: "\x00\x7fgarbage\x01", store: false }
             : undefined,
       }),
+    flags: ["--at-most-once"],
     exit: 3,
     expect: (m) => m.index % 250 === 0 || m.index % 250 === 125 ? UNCERTAIN : ACCEPTED,
     then({ lines }) {
@@ -483,7 +581,14 @@ for (const c of CASES) {
           const run = await send(dir, target, c.flags);
           assertEquals(run.code, c.exit, run.stderr);
           if (c.ledger !== false) {
-            await checkLedger(dir, messages, target, (m, r) => c.expect?.(m, r) ?? ACCEPTED);
+            const guarantee = c.flags?.includes("--at-most-once") ? "at-most-once" : undefined;
+            await checkLedger(
+              dir,
+              messages,
+              target,
+              (m, r) => c.expect?.(m, r) ?? ACCEPTED,
+              guarantee,
+            );
           }
           const { lines } = await readRun(dir);
           await c.then?.({ dir, messages, run, lines }, target);

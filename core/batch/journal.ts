@@ -8,15 +8,10 @@
  */
 import { SmimeError } from "../errors.ts";
 import { fileErrorReason } from "../io.ts";
+import { settled } from "../policy.ts";
+import type { FinalStatus, Guarantee } from "../policy.ts";
 
-/** Final outcomes: nothing more will be done for that recipient in this run. */
-export type FinalStatus =
-  | "accepted"
-  | "rejected"
-  /** Deferred until the retry limits ran out, or the message could not be sealed. */
-  | "failed"
-  /** The connection was lost after the final dot: possibly delivered. */
-  | "uncertain";
+export type { FinalStatus } from "../policy.ts";
 
 /** One journal line. */
 export type JournalEntry =
@@ -47,9 +42,9 @@ export type JournalEntry =
 
 /** What a previous run finished, for --resume. */
 export interface ResumeState {
-  /** Keys whose every recipient is final (accepted, rejected, uncertain). */
+  /** Keys of messages with nothing left to send. */
   doneKeys: Set<string>;
-  /** Per key, recipients already final (lower-cased) and their status. */
+  /** Per key, recipients (lower-cased) with nothing left to send, and their status. */
   finalRecipients: Map<string, Map<string, FinalStatus>>;
 }
 
@@ -166,18 +161,34 @@ export async function* readJournal(path: string): AsyncGenerator<JournalEntry> {
   // A last line without its newline was cut off by a crash: not an entry.
 }
 
-/** What a journal says is finished, for --resume. */
-export async function resumeState(path: string): Promise<ResumeState> {
-  const state: ResumeState = { doneKeys: new Set(), finalRecipients: new Map() };
+/**
+ * What a journal says is finished, for --resume: each recipient's last
+ * status decides, as the failure policy judges it under `guarantee` (a
+ * possibly delivered recipient is sent again under at-least-once).
+ */
+export async function resumeState(
+  path: string,
+  guarantee: Guarantee = "at-least-once",
+): Promise<ResumeState> {
+  const marked = new Set<string>();
+  const last = new Map<string, Map<string, FinalStatus | "deferred">>();
   for await (const entry of readJournal(path)) {
-    if (entry.type === "message" && entry.done) state.doneKeys.add(entry.key);
+    if (entry.type === "message" && entry.done) marked.add(entry.key);
     if (entry.type !== "recipient") continue;
-    // "failed" is retried on resume: the limits of the last run ran out, not the message.
-    if (entry.status === "deferred" || entry.status === "failed") continue;
-    const recipients = state.finalRecipients.get(entry.key) ?? new Map<string, FinalStatus>();
+    const recipients = last.get(entry.key) ?? new Map<string, FinalStatus | "deferred">();
     recipients.set(entry.recipient.toLowerCase(), entry.status);
-    state.finalRecipients.set(entry.key, recipients);
+    last.set(entry.key, recipients);
   }
+  const state: ResumeState = { doneKeys: new Set(), finalRecipients: new Map() };
+  for (const [key, recipients] of last) {
+    const final = new Map<string, FinalStatus>();
+    for (const [recipient, status] of recipients) {
+      if (status !== "deferred" && settled(status, guarantee)) final.set(recipient, status);
+    }
+    if (final.size) state.finalRecipients.set(key, final);
+    if (final.size < recipients.size) marked.delete(key);
+  }
+  state.doneKeys = marked;
   return state;
 }
 

@@ -7,11 +7,19 @@
  *
  * @module
  */
-import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
-import type { DeliveryPlugin, DeliveryResult, PluginContext, Transport } from "../deliver/types.ts";
+import { reasonOf } from "../errors.ts";
+import type {
+  DeliveryPlugin,
+  DeliveryResult,
+  PluginContext,
+  RecipientResult,
+  Transport,
+} from "../deliver/types.ts";
 import type { OutboundMessage } from "../pipeline.ts";
+import { givenUp, judgeError, judgeRecipient, settled } from "../policy.ts";
+import type { Decision, FinalStatus, Guarantee } from "../policy.ts";
 import { Channel } from "./channel.ts";
-import type { FinalStatus, Journal, ResumeState } from "./journal.ts";
+import type { Journal, ResumeState } from "./journal.ts";
 import { RateLimiter } from "./rate.ts";
 import type { SealPool } from "./seal_pool.ts";
 import { InputError } from "./sources/mod.ts";
@@ -42,6 +50,11 @@ export interface BatchOptions {
   window: number;
   rate?: number;
   retry: RetryPolicy;
+  /**
+   * What becomes of a message whose final reply never came: sent again
+   * (at-least-once, the default) or reported as possibly delivered.
+   */
+  guarantee?: Guarantee;
   journal?: Journal;
   resume?: ResumeState;
   onEvent?: (event: BatchEvent) => void;
@@ -60,8 +73,15 @@ export interface RecipientOutcome {
   recipient: string;
   status: FinalStatus;
   code?: number;
+  /** The server's enhanced status code (RFC 3463), when it gave one. */
+  enhanced?: string;
   response: string;
   attempts: number;
+  /**
+   * An earlier attempt lost its reply after the message went out whole and
+   * this one sent it again: it may have been delivered more than once.
+   */
+  resent?: boolean;
 }
 
 /** What the runner reports as it goes. */
@@ -88,6 +108,8 @@ export type BatchEvent =
     recipients: string[];
     response: string;
     retryInMs: number;
+    /** The reply to this attempt was lost after the message went out: it may arrive twice. */
+    maybeSent: boolean;
   }
   | { type: "warning"; text: string };
 
@@ -105,6 +127,8 @@ interface Job {
   message: OutboundMessage;
   attempt: number;
   firstTry: number;
+  /** An earlier attempt may have been delivered (its reply was lost). */
+  resent?: boolean;
 }
 
 /** Runs a batch to the end; resolves with its summary. Fatal errors reject. */
@@ -128,6 +152,7 @@ class BatchRun {
   readonly #queue: Channel<Job>;
   readonly #rate: RateLimiter | undefined;
   readonly #summary = new Summary();
+  readonly #guarantee: Guarantee;
   readonly #abort = new AbortController();
   #fatal: unknown;
   /** Messages read but not finished (sealing, queued, delivering, waiting to retry). */
@@ -144,6 +169,7 @@ class BatchRun {
 
   constructor(options: BatchOptions) {
     this.#o = options;
+    this.#guarantee = options.guarantee ?? "at-least-once";
     this.#queue = new Channel(Math.max(options.sessions * options.window * 2, 8));
     this.#maxOpen = options.maxOpen ??
       Math.max(256, 4 * (options.sessions * options.window * 3 + options.pool.size));
@@ -314,56 +340,58 @@ class BatchRun {
     }
   }
 
-  /** Journals each recipient; queues the deferred ones for another try. */
+  /** Journals each recipient as the policy judges it; queues the ones to try again. */
   async #record(job: Job, result: DeliveryResult): Promise<void> {
     const retry: string[] = [];
-    let retryResponse = "";
+    let again: Extract<Decision, { action: "retry" }> | undefined;
+    let response = "";
     for (const r of result.recipients) {
-      const status = result.uncertain ? "uncertain" : r.status;
-      if (status === "deferred") {
-        if (this.#canRetry(job)) {
-          retry.push(r.recipient);
-          retryResponse = r.response;
-          await this.#journalRecipient(job, r.recipient, "deferred", r.code, r.response, result.id);
-          continue;
-        }
-        this.#final(job, r.recipient, "failed", r.code, r.response, result.id);
-        continue;
+      const decision = judgeRecipient(r.status, Boolean(result.uncertain), this.#guarantee);
+      if (decision.action === "retry" && this.#canRetry(job)) {
+        retry.push(r.recipient);
+        again = decision;
+        response = r.response;
+        await this.#journalRecipient(job, r.recipient, "deferred", r, result.id, decision);
+      } else {
+        const status = decision.action === "retry" ? givenUp(decision) : decision.status;
+        this.#final(job, r.recipient, status, r, result.id);
       }
-      this.#final(job, r.recipient, status, r.code, r.response, result.id);
     }
     await this.#journalChain;
-    if (retry.length) this.#retry(job, retry, retryResponse);
+    if (again) this.#retry(job, retry, again, response);
     else await this.#copyDone(job);
   }
 
-  /** A transport exception: temporary ones defer the whole copy, others end the run. */
+  /** A transport that threw: the whole copy is judged by the policy as one. */
   async #failed(job: Job, err: unknown): Promise<void> {
     // Once the run is stopping, other sessions' errors are only its echo.
     if (this.#abort.signal.aborted && err !== this.#fatal) {
       await this.#giveUp(job, this.#stopReason());
       return;
     }
-    if (!isSmimeError(err) || ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS"].includes(err.code)) {
-      this.#stop(err);
-      await this.#giveUp(job, reasonOf(err));
-      return;
-    }
     const reason = reasonOf(err);
-    if (err.code === "E_TEMPFAIL" || err.code === "E_UNAVAILABLE") {
-      if (this.#canRetry(job)) {
-        for (const r of job.message.recipients) {
-          await this.#journalRecipient(job, r, "deferred", undefined, reason);
-        }
-        this.#retry(job, [...job.message.recipients], reason, retryAfter(err));
-        return;
-      }
-      this.#summary.transport(err.code, reason);
+    const decision = judgeError(err);
+    if (decision.action === "stop") {
+      this.#stop(err);
       await this.#giveUp(job, reason);
       return;
     }
-    // The content was refused (HTTP 400/422, a message the client won't send).
-    for (const r of job.message.recipients) this.#final(job, r, "rejected", undefined, reason);
+    if (decision.action === "retry") {
+      if (this.#canRetry(job)) {
+        const answer = { response: reason };
+        for (const r of job.message.recipients) {
+          await this.#journalRecipient(job, r, "deferred", answer, undefined, decision);
+        }
+        this.#retry(job, [...job.message.recipients], decision, reason);
+        return;
+      }
+      this.#summary.transport((err as { code: string }).code, reason);
+      await this.#giveUp(job, reason, givenUp(decision));
+      return;
+    }
+    for (const r of job.message.recipients) {
+      this.#final(job, r, decision.status, { response: reason });
+    }
     await this.#journalChain;
     await this.#copyDone(job);
   }
@@ -374,14 +402,20 @@ class BatchRun {
       age < this.#o.retry.maxAgeMs;
   }
 
-  #retry(job: Job, recipients: string[], response: string, atLeastMs = 0): void {
+  #retry(
+    job: Job,
+    recipients: string[],
+    decision: Extract<Decision, { action: "retry" }>,
+    response: string,
+  ): void {
     const { baseMs, capMs } = this.#o.retry;
     const ceiling = Math.min(capMs, baseMs * 2 ** (job.attempt - 1));
-    const delay = Math.max(atLeastMs, Math.round(Math.random() * ceiling));
+    const delay = Math.max(decision.afterMs, Math.round(Math.random() * ceiling));
     const again: Job = {
       ...job,
       attempt: job.attempt + 1,
       message: { ...job.message, recipients },
+      resent: job.resent || decision.maybeSent,
     };
     this.#emit({
       type: "deferred",
@@ -390,6 +424,7 @@ class BatchRun {
       recipients,
       response,
       retryInMs: delay,
+      maybeSent: decision.maybeSent,
     });
     const timer = setTimeout(() => {
       this.#abort.signal.removeEventListener("abort", cancel);
@@ -402,33 +437,36 @@ class BatchRun {
     this.#abort.signal.addEventListener("abort", cancel, { once: true });
   }
 
-  /** Every recipient of the copy is final as "failed". */
-  async #giveUp(job: Job, reason: string): Promise<void> {
-    for (const r of job.message.recipients) this.#final(job, r, "failed", undefined, reason);
+  /** Every recipient of the copy is final as "failed" (or as `status`). */
+  async #giveUp(job: Job, reason: string, status: FinalStatus = "failed"): Promise<void> {
+    for (const r of job.message.recipients) this.#final(job, r, status, { response: reason });
     await this.#journalChain;
     await this.#copyDone(job);
   }
 
-  #final(
-    job: Job,
-    recipient: string,
-    status: FinalStatus,
-    code: number | undefined,
-    response: string,
-    id?: string,
-  ): void {
-    job.state.outcomes.push({ recipient, status, code, response, attempts: job.attempt });
-    this.#summary.recipient(status, code, response);
-    void this.#journalRecipient(job, recipient, status, code, response, id);
+  #final(job: Job, recipient: string, status: FinalStatus, answer: Answer, id?: string): void {
+    const { code, enhanced, response } = answer;
+    const outcome: RecipientOutcome = {
+      recipient,
+      status,
+      code,
+      enhanced,
+      response,
+      attempts: job.attempt,
+    };
+    if (job.resent) outcome.resent = true;
+    job.state.outcomes.push(outcome);
+    this.#summary.recipient(outcome);
+    void this.#journalRecipient(job, recipient, status, answer, id);
   }
 
   #journalRecipient(
     job: Job,
     recipient: string,
     status: FinalStatus | "deferred",
-    code: number | undefined,
-    response: string,
+    answer: Answer,
     id?: string,
+    decision?: Decision,
   ): Promise<void> {
     return this.#journal({
       type: "recipient",
@@ -436,10 +474,14 @@ class BatchRun {
       recipient,
       status,
       attempt: job.attempt,
-      code,
-      response,
+      code: answer.code,
+      enhanced: answer.enhanced,
+      response: answer.response,
       id,
       message_id: job.state.messageId,
+      // The reply to this attempt was lost: the next one may deliver it twice.
+      maybe_sent: decision?.action === "retry" && decision.maybeSent ? true : undefined,
+      resent: job.resent && status !== "deferred" ? true : undefined,
     });
   }
 
@@ -467,8 +509,8 @@ class BatchRun {
       : "partial";
     if (outcome === "skipped") this.#summary.skipped();
     else this.#summary.message(outcome);
-    // done: nothing left for a resumed run (a "failed" recipient is tried again).
-    const done = !error && statuses.every((s) => s !== "failed");
+    // done: nothing left for a resumed run.
+    const done = !error && statuses.every((s) => settled(s, this.#guarantee));
     await this.#journal({
       type: "message",
       key: state.input.key,
@@ -525,11 +567,8 @@ class BatchRun {
   }
 }
 
-/** A server's Retry-After, when an HTTP error carried one. */
-function retryAfter(err: SmimeError): number {
-  const value = (err as SmimeError & { retryAfterMs?: number }).retryAfterMs;
-  return typeof value === "number" ? value : 0;
-}
+/** What a server said for one recipient (a transport failure: only its reason). */
+type Answer = Pick<RecipientResult, "code" | "enhanced" | "response">;
 
 /**
  * The transport with every server text it hands back masked: per-recipient

@@ -4,14 +4,18 @@
  *
  * @module
  */
-import { ErrorCodes } from "../errors.ts";
-import type { ErrorCode } from "../errors.ts";
-import type { FinalStatus } from "./journal.ts";
+import type { FinalStatus } from "../policy.ts";
+import type { RecipientOutcome } from "./run.ts";
 
 /** The end-of-run figures. */
 export interface BatchSummary {
   messages: { accepted: number; partial: number; failed: number; skipped: number };
   recipients: Record<FinalStatus, number>;
+  /**
+   * Recipients sent again after a reply was lost once the message had gone
+   * out whole: they may have been delivered more than once (at-least-once).
+   */
+  resent: number;
   /** Failure reasons ("550 5.1.1", "E_CERT_NOT_FOUND", ...) with counts, most frequent first. */
   reasons: { reason: string; count: number; example: string }[];
   /** Messages that could not be sealed, by error code. */
@@ -33,6 +37,7 @@ export class Summary {
   };
   readonly #reasons = new Map<string, { count: number; example: string }>();
   readonly #unsealed: Record<string, number> = {};
+  #resent = 0;
   #transportFailure: { code: string; reason: string } | undefined;
 
   /** One message finished. */
@@ -57,10 +62,11 @@ export class Summary {
   }
 
   /** One recipient reached a final status. */
-  recipient(status: FinalStatus, code: number | undefined, response: string): void {
+  recipient(outcome: RecipientOutcome): void {
+    const { status, code, enhanced, response } = outcome;
     this.#recipients[status]++;
+    if (outcome.resent) this.#resent++;
     if (status === "accepted") return;
-    const enhanced = /\b[245]\.\d{1,3}\.\d{1,3}\b/.exec(response)?.[0];
     const reason = status === "uncertain"
       ? "possibly delivered (connection lost after the data)"
       : [code, enhanced].filter(Boolean).join(" ") || response.slice(0, 60);
@@ -77,6 +83,7 @@ export class Summary {
     return {
       messages: { ...this.#messages },
       recipients: { ...this.#recipients },
+      resent: this.#resent,
       reasons: [...this.#reasons].map(([reason, e]) => ({ reason, ...e }))
         .sort((a, b) => b.count - a.count),
       unsealed: { ...this.#unsealed },
@@ -84,28 +91,4 @@ export class Summary {
       elapsedMs: performance.now() - this.#start,
     };
   }
-}
-
-/**
- * The exit status of a run: 0 every recipient of every message accepted;
- * 3 some accepted and some not; 75 nothing accepted but some only deferred
- * or possibly delivered (worth another run); 65 nothing accepted, all refused.
- */
-export function batchExitCode(summary: BatchSummary): number {
-  const { messages, recipients } = summary;
-  const accepted = recipients.accepted;
-  const troubled = messages.failed + messages.partial + recipients.uncertain;
-  if (troubled === 0) return 0;
-  if (accepted > 0) return 3;
-  // Nothing got through because the server could not be reached: its status.
-  if (summary.transportFailure && recipients.rejected === 0 && recipients.uncertain === 0) {
-    return ErrorCodes[summary.transportFailure.code as ErrorCode] ?? 69;
-  }
-  // Nothing could even be sealed, all for one reason: that reason's status.
-  const codes = Object.keys(summary.unsealed);
-  if (codes.length === 1 && messages.failed === summary.unsealed[codes[0]!]) {
-    return ErrorCodes[codes[0] as ErrorCode] ?? 65;
-  }
-  if (recipients.failed > 0 || recipients.uncertain > 0) return 75;
-  return 65;
 }

@@ -9,6 +9,7 @@
 import { SmtpClient } from "../smtp/mod.ts";
 import type { SmtpClientOptions, SmtpSendResult } from "../smtp/mod.ts";
 import type { OutboundMessage } from "../pipeline.ts";
+import { smtpStatus } from "../policy.ts";
 import type { DeliveryResult, PluginContext, RecipientResult, Transport } from "./types.ts";
 
 /** What an SMTP plugin hands the shared transport. */
@@ -135,10 +136,10 @@ function resultOf(sent: SmtpSendResult): DeliveryResult {
   const recipients: RecipientResult[] = sent.recipients.map((r) => {
     // A recipient the server took at RCPT is only accepted once the data is.
     const reply = r.accepted && sent.data ? sent.data : r.reply;
-    const accepted = r.accepted && sent.data !== undefined && sent.data.code < 300;
+    const status = smtpStatus(reply.code);
     return {
       recipient: r.address,
-      status: accepted ? "accepted" : reply.code >= 500 ? "rejected" : "deferred",
+      status: status === "accepted" && !(r.accepted && sent.data) ? "deferred" : status,
       code: reply.code,
       enhanced: reply.enhanced,
       response: reply.text,

@@ -10,6 +10,7 @@
  */
 import type { ErrorCode } from "../errors.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
+import { httpErrorCode } from "../policy.ts";
 
 /** SparkPost support recommends a 300 s timeout for API calls. */
 export const DEFAULT_TIMEOUT_MS = 300_000;
@@ -251,7 +252,7 @@ export class TransmissionsClient {
     } else if (status === 404 || status === 405) {
       line += ` (is ${this.#url} a transmissions endpoint? check the host)`;
     }
-    return new HttpError(codeOfStatus(status), line, { status, retryAfterMs });
+    return new HttpError(httpErrorCode(status), line, { status, retryAfterMs });
   }
 
   #networkError(
@@ -280,16 +281,6 @@ export class TransmissionsClient {
       { status: 0, uncertain: !beforeSending, cause: err },
     );
   }
-}
-
-/** The SmimeError code for an HTTP error status of the transmissions API. */
-export function codeOfStatus(status: number): ErrorCode {
-  if (status === 401 || status === 403) return "E_AUTH";
-  // 420: the account's sending limit; nothing was sent, try later.
-  if (status === 420 || status === 429 || status === 408 || status >= 500) return "E_TEMPFAIL";
-  if ((status >= 300 && status < 400) || status === 404 || status === 405) return "E_CONFIG";
-  if (status >= 400) return "E_RCPT_REJECTED";
-  return "E_UNAVAILABLE";
 }
 
 /**

@@ -17,7 +17,6 @@
  */
 export { resolveApiBase, SPARKPOST_EU_BASE, SPARKPOST_US_BASE } from "./base.ts";
 export {
-  codeOfStatus,
   DEFAULT_TIMEOUT_MS,
   errorDetails,
   HttpError,

@@ -168,6 +168,10 @@ export interface JournalLine {
   code?: number;
   response?: string;
   message_id?: string;
+  /** A recipient's reply was lost after the message went out: the next try may duplicate it. */
+  maybe_sent?: boolean;
+  /** A final status reached after such a lost reply. */
+  resent?: boolean;
   done?: boolean;
   event?: string;
 }

@@ -1,0 +1,167 @@
+/**
+ * The failure policy: what every delivery outcome means for a run, in one
+ * place (in the spirit of Postfix's smtp_trouble.c). An SMTP reply, an HTTP
+ * status or a transport failure is judged here as final for its recipient,
+ * worth another try later, or a reason to stop the whole run; the run's exit
+ * status is decided here too. The runner, the transports and the summary
+ * ask; none of them decides on its own.
+ *
+ * Delivery is at-least-once by default, as Postfix does it (FIELD.md,
+ * "Delivery guarantees"; RFC 5321 6.1): when a connection is lost after the
+ * final dot and before the reply, the message may have been delivered, and
+ * it is sent again, counted apart as "may be delivered more than once".
+ * `--at-most-once` keeps such a recipient final as "uncertain" instead:
+ * a gap rather than a duplicate.
+ *
+ * @module
+ */
+import { ErrorCodes, ExitCode, isSmimeError } from "./errors.ts";
+import type { ErrorCode } from "./errors.ts";
+
+/** What a run promises for a message whose outcome it could not learn. */
+export type Guarantee = "at-least-once" | "at-most-once";
+
+/** A recipient's status after one attempt, as transports report it. */
+export type AttemptStatus = "accepted" | "rejected" | "deferred";
+
+/** A recipient's end in a run: nothing more will be tried for it. */
+export type FinalStatus =
+  | "accepted"
+  | "rejected"
+  /** Deferred until the retry limits ran out, or the message could not be sealed. */
+  | "failed"
+  /** No answer came after the final dot (or to the API request): possibly delivered. */
+  | "uncertain";
+
+/** What to do after one attempt. */
+export type Decision =
+  | { action: "final"; status: FinalStatus }
+  /**
+   * Try again, not before `afterMs` (a server's Retry-After). `maybeSent`: the
+   * last attempt may have been delivered, so the next one may duplicate it.
+   */
+  | { action: "retry"; afterMs: number; maybeSent: boolean }
+  /** Nothing later can succeed (AUTH refused, TLS unverifiable, bad config): end the run. */
+  | { action: "stop" };
+
+/** Error codes no retry can fix: the run stops at the first. */
+const STOP_CODES: readonly ErrorCode[] = ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS"];
+
+/** Error codes of a connection or server that may work later. */
+const RETRY_CODES: readonly ErrorCode[] = ["E_TEMPFAIL", "E_UNAVAILABLE"];
+
+/**
+ * A recipient's status from an SMTP reply code (RFC 5321 4.2.1): 2yz
+ * accepted, 5yz refused for good, anything else (4yz, or a code no
+ * standard allows) tried again.
+ */
+export function smtpStatus(code: number): AttemptStatus {
+  if (code >= 200 && code < 300) return "accepted";
+  if (code >= 500 && code < 600) return "rejected";
+  return "deferred";
+}
+
+/**
+ * The error code of a transmissions API's error status: 401/403 a refused
+ * key (stop); 408, 420 (the account's sending limit), 429 and 5xx try later;
+ * a redirect, 404 or 405 a wrong host or path (stop); any other 4xx refuses
+ * the message.
+ */
+export function httpErrorCode(status: number): ErrorCode {
+  if (status === 401 || status === 403) return "E_AUTH";
+  if (status === 420 || status === 429 || status === 408 || status >= 500) return "E_TEMPFAIL";
+  if ((status >= 300 && status < 400) || status === 404 || status === 405) return "E_CONFIG";
+  if (status >= 400) return "E_RCPT_REJECTED";
+  return "E_UNAVAILABLE";
+}
+
+/**
+ * One recipient's answer. `uncertain`: the transport got no answer after
+ * the message went out whole.
+ */
+export function judgeRecipient(
+  status: AttemptStatus,
+  uncertain: boolean,
+  guarantee: Guarantee,
+): Exclude<Decision, { action: "stop" }> {
+  if (uncertain) {
+    return guarantee === "at-most-once"
+      ? { action: "final", status: "uncertain" }
+      : { action: "retry", afterMs: 0, maybeSent: true };
+  }
+  if (status === "deferred") return { action: "retry", afterMs: 0, maybeSent: false };
+  return { action: "final", status };
+}
+
+/**
+ * A transport that threw instead of answering per recipient: a connection
+ * that failed (or was cut before the message went out whole) is tried
+ * again, after the server's Retry-After when it gave one; a refusal no
+ * retry can fix stops the run; a refused message (HTTP 400/422, a message
+ * the client won't send) is final.
+ */
+export function judgeError(err: unknown): Decision {
+  if (!isSmimeError(err) || STOP_CODES.includes(err.code)) return { action: "stop" };
+  if (RETRY_CODES.includes(err.code)) {
+    const retryAfter = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    return {
+      action: "retry",
+      afterMs: typeof retryAfter === "number" ? retryAfter : 0,
+      maybeSent: false,
+    };
+  }
+  return { action: "final", status: "rejected" };
+}
+
+/**
+ * A retry that can't happen (attempts or time used up, or the run is
+ * stopping): failed, or uncertain when the last attempt may have been
+ * delivered.
+ */
+export function givenUp(decision: Extract<Decision, { action: "retry" }>): FinalStatus {
+  return decision.maybeSent ? "uncertain" : "failed";
+}
+
+/**
+ * Whether a recipient's end needs nothing more from a later `--resume`:
+ * accepted and refused ones never do, failed ones always do (the last
+ * run's limits ran out, not the message), and possibly delivered ones do
+ * only under at-least-once.
+ */
+export function settled(status: FinalStatus, guarantee: Guarantee): boolean {
+  if (status === "uncertain") return guarantee === "at-most-once";
+  return status !== "failed";
+}
+
+/** The figures a run's exit status is decided from. */
+export interface RunOutcome {
+  messages: { accepted: number; partial: number; failed: number };
+  recipients: Record<FinalStatus, number>;
+  /** Messages that could not be sealed, by error code. */
+  unsealed: Record<string, number>;
+  /** The last connection-level failure that made recipients fail. */
+  transportFailure?: { code: string; reason: string };
+}
+
+/**
+ * The exit status of a run: 0 every recipient of every message accepted;
+ * 3 some accepted and some not; when nothing was accepted: the connection's
+ * status (69, 75...) when the server could not be reached, the one reason's
+ * status when nothing could be sealed, 75 when some were only deferred or
+ * possibly delivered (worth another run), else 65 (all refused).
+ */
+export function runExitCode(run: RunOutcome): number {
+  const { messages, recipients } = run;
+  const troubled = messages.failed + messages.partial + recipients.uncertain;
+  if (troubled === 0) return ExitCode.ok;
+  if (recipients.accepted > 0) return ExitCode.partial;
+  if (run.transportFailure && recipients.rejected === 0 && recipients.uncertain === 0) {
+    return ErrorCodes[run.transportFailure.code as ErrorCode] ?? ExitCode.unavailable;
+  }
+  const codes = Object.keys(run.unsealed);
+  if (codes.length === 1 && messages.failed === run.unsealed[codes[0]!]) {
+    return ErrorCodes[codes[0] as ErrorCode] ?? ExitCode.dataErr;
+  }
+  if (recipients.failed > 0 || recipients.uncertain > 0) return ExitCode.tempFail;
+  return ExitCode.dataErr;
+}
