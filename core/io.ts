@@ -40,12 +40,18 @@ export function fileErrorReason(err: unknown): string {
  * Writes `bytes` to `path` atomically: into a temporary file beside it, then
  * renamed over it, so a reader never sees half a message.
  *
+ * @param mode the new file's permissions: by default only its owner's (a
+ *   decrypted message, a signed one, a report with its recipients)
  * @throws {SmimeError} E_OUTPUT naming the file.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  mode = 0o600,
+): Promise<void> {
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    await Deno.writeFile(temp, bytes, { mode: 0o644 });
+    await Deno.writeFile(temp, bytes, { mode });
     await Deno.rename(temp, path);
   } catch (err) {
     await Deno.remove(temp).catch(() => {});

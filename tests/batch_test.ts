@@ -135,6 +135,10 @@ Deno.test({
       assertEquals(new Set(delivered.counts.keys()), expected);
 
       const report = await readReport(`${dir}/report.json`);
+      // Recipient lists: the owner's alone, like the journal.
+      for (const file of ["report.json", "journal.jsonl"]) {
+        assertEquals((await Deno.stat(`${dir}/${file}`)).mode! & 0o777, 0o600, file);
+      }
       assertEquals(report.summary.messages, { accepted: 200, partial: 0, failed: 0, skipped: 0 });
       assertEquals(report.summary.recipients, {
         accepted: expected.size,

@@ -129,6 +129,7 @@ Deno.test("send -o writes the file and nothing to stdout", async () => {
     assertEquals(run.code, 0, run.stderr);
     assertEquals(run.stdout.length, 0);
     assertIncludes(await Deno.readTextFile(`${dir}/out.eml`), "smime-type=signed-data");
+    assertEquals((await Deno.stat(`${dir}/out.eml`)).mode! & 0o777, 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -337,6 +338,18 @@ Deno.test("verify and decrypt accept what openssl cms -sign / -encrypt produce",
     ], { cwd: dir });
     assertEquals(decrypted.code, 0, decrypted.stderr);
     assertIncludes(decrypted.text, "Hello Bob,");
+    // The plaintext, written to a file, is its owner's alone.
+    const toFile = await runCli([
+      "decrypt",
+      "enc.eml",
+      "--key",
+      `${pki}/bob@example.com.pem`,
+      "-o",
+      "plain.eml",
+    ], { cwd: dir });
+    assertEquals(toFile.code, 0, toFile.stderr);
+    assertIncludes(await Deno.readTextFile(`${dir}/plain.eml`), "Hello Bob,");
+    assertEquals((await Deno.stat(`${dir}/plain.eml`)).mode! & 0o777, 0o600);
 
     const wrongKey = await runCli([
       "decrypt",

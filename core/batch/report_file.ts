@@ -29,7 +29,7 @@ export class ReportFile {
   static async create(path: string): Promise<ReportFile> {
     const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     try {
-      const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
       const report = new ReportFile(path, temp, file);
       report.#write('{"messages":[\n');
       return report;

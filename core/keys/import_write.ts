@@ -107,7 +107,7 @@ async function store(request: StoreRequest, context: StoreContext): Promise<Stor
   if (status === "updated" && existing!.file === target && bytesEqual(existing!.bytes, bytes)) {
     status = "unchanged";
   }
-  if (status !== "unchanged" && !context.dryRun) await writeFileAtomic(target, bytes);
+  if (status !== "unchanged" && !context.dryRun) await writeFileAtomic(target, bytes, 0o644);
   return { status, file: target, capabilities };
 }
 

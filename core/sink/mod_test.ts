@@ -354,6 +354,9 @@ Deno.test("startSink() with dir writes <id>.eml and its envelope <id>.json", asy
       const names = [];
       for await (const entry of Deno.readDir(`${dir}/captured`)) names.push(entry.name);
       assertEquals(names.sort(), [`${id}.eml`, `${id}.json`]);
+      for (const name of names) {
+        assertEquals((await Deno.stat(`${dir}/captured/${name}`)).mode! & 0o777, 0o600, name);
+      }
       const eml = await Deno.readTextFile(`${dir}/captured/${id}.eml`);
       assertEquals(eml, "Subject: stored\r\n\r\nbody\r\n");
       const meta = JSON.parse(await Deno.readTextFile(`${dir}/captured/${id}.json`));

@@ -71,10 +71,12 @@ export class MessageStore {
     };
     // Both written in parallel under hidden names; renamed .eml first, .json last.
     await Promise.all([
-      Deno.writeFile(`${dir}/.${message.id}.eml.tmp`, message.data),
+      // Mail and its recipients: for the owner only, as the journal and reports.
+      Deno.writeFile(`${dir}/.${message.id}.eml.tmp`, message.data, { mode: 0o600 }),
       Deno.writeTextFile(
         `${dir}/.${message.id}.json.tmp`,
         JSON.stringify(envelope, null, 2) + "\n",
+        { mode: 0o600 },
       ),
     ]);
     await Deno.rename(`${dir}/.${message.id}.eml.tmp`, `${base}.eml`);
