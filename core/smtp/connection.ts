@@ -118,6 +118,11 @@ export class SmtpConnection {
     return new SmtpConnection(socket, where, log);
   }
 
+  /** This end's IP address (for the EHLO address literal). */
+  get localAddress(): string | undefined {
+    return this.#socket.localAddress;
+  }
+
   /** The TLS socket when TLS is on, for protocol and cipher. */
   get tlsSocket(): tls.TLSSocket | undefined {
     return this.#socket instanceof tls.TLSSocket ? this.#socket : undefined;

@@ -56,6 +56,38 @@ function tlsLine(session: SmtpSession): string {
 }
 
 /**
+ * The default EHLO name (RFC 5321 4.1.4): this host's fully qualified name,
+ * or, when it has none (a bare "vm" or "localhost"), the address literal of
+ * the connection's own end, e.g. "[192.0.2.7]" or "[IPv6:2001:db8::7]".
+ */
+export function ehloName(hostname: string | undefined, localAddress: string | undefined): string {
+  const host = hostname?.trim().toLowerCase() ?? "";
+  const fqdn = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/;
+  if (fqdn.test(host) && !host.endsWith(".localdomain")) return host;
+  if (!localAddress) return "localhost";
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(localAddress);
+  if (v4) return `[${v4[1]}]`;
+  return `[IPv6:${localAddress.replace(/%.*$/, "")}]`;
+}
+
+let hostNameRead: string | undefined | null = null;
+
+/** This host's name, read once: Deno's when allowed, else the kernel's. */
+function localHostName(): string | undefined {
+  if (hostNameRead !== null) return hostNameRead;
+  try {
+    hostNameRead = Deno.hostname();
+  } catch {
+    try {
+      hostNameRead = Deno.readTextFileSync("/proc/sys/kernel/hostname");
+    } catch {
+      hostNameRead = undefined;
+    }
+  }
+  return hostNameRead;
+}
+
+/**
  * Runs greeting, EHLO, STARTTLS and AUTH on a fresh connection.
  *
  * @throws {SmimeError} E_UNAVAILABLE (554 greeting, STARTTLS missing under
@@ -68,7 +100,7 @@ export async function openSession(
   timeouts: SmtpTimeouts,
 ): Promise<SmtpSession> {
   const mode = options.tls.mode;
-  const name = options.ehloName ?? "localhost";
+  const name = options.ehloName ?? ehloName(localHostName(), conn.localAddress);
   const session: SmtpSession = {
     greeting: { code: 0, lines: [], text: "" },
     extensions: new Map(),

@@ -1,5 +1,6 @@
 import { SmtpClient } from "./client.ts";
 import { assert, assertEquals, latin1, makeCert, normaliseLines } from "./test_helpers.ts";
+import { ehloName } from "./handshake.ts";
 import { startStrictServer, type StrictOptions } from "./test_server.ts";
 import type { SmtpClientOptions } from "./types.ts";
 
@@ -117,4 +118,21 @@ Deno.test("the strict test server itself refuses a bare LF in DATA (it is a real
   await server.close();
   assertEquals(server.violations, ["bare LF in DATA"]);
   assertEquals(server.messages.length, 0);
+});
+
+Deno.test("EHLO names the host: its FQDN, else the connection's address literal", async () => {
+  assertEquals(ehloName("mail.bank.example", "10.0.0.7"), "mail.bank.example");
+  assertEquals(ehloName("Gen-Node-3.Bank.Example\n", "10.0.0.7"), "gen-node-3.bank.example");
+  assertEquals(ehloName("vm", "10.0.0.7"), "[10.0.0.7]");
+  assertEquals(ehloName("localhost", "::ffff:192.0.2.1"), "[192.0.2.1]");
+  assertEquals(ehloName("box.localdomain", "2001:db8::7"), "[IPv6:2001:db8::7]");
+  assertEquals(ehloName("fe80-host", "fe80::1%eth0"), "[IPv6:fe80::1]");
+  assertEquals(ehloName(undefined, undefined), "localhost");
+  await withStrict({}, {}, async (c, server) => {
+    await c.connect();
+    const ehlo = server.commandLines.find((l) => l.startsWith("EHLO "))!;
+    const host = Deno.hostname();
+    assertEquals(ehlo, `EHLO ${ehloName(host, "127.0.0.1")}`);
+    assertEquals(ehlo === "EHLO localhost", false);
+  });
 });

@@ -77,7 +77,10 @@ export interface SmtpClientOptions {
   auth?: { user: string; password: string; method?: SmtpAuthMethod };
   /** AUTH over an unencrypted connection is refused (E_CONFIG) unless true. */
   allowPlaintextAuth?: boolean;
-  /** The EHLO/HELO name; "localhost" by default. */
+  /**
+   * The EHLO/HELO name; by default this host's fully qualified name, or the
+   * address literal of the connection's end when it has none.
+   */
   ehloName?: string;
   timeouts?: Partial<SmtpTimeouts>;
   /** Informational for callers that recycle connections; see `messagesSent`. */
