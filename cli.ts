@@ -8,16 +8,15 @@
  */
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import type { OptionValues } from "@commander-js/extra-typings";
-import type { CipherName, DigestName } from "./core/cms/types.ts";
 import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
-import type { SealOptions } from "./core/pipeline.ts";
 import { deliveryInputs, loadDelivery } from "./core/cli/delivery.ts";
 import { keyCandidates, loadTrust, openKeyStore, PASSPHRASE_ENV } from "./core/cli/keys.ts";
 import { output, printLines, setOutput, warn } from "./core/cli/output.ts";
 import type { RunFlags } from "./core/cli/run.ts";
+import { sealOptionsOf } from "./core/cli/seal.ts";
 import { decryptMessage } from "./core/smime/decrypt_message.ts";
 import { reportLines } from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
@@ -55,19 +54,11 @@ function withKeyOptions<Args extends unknown[], Opts extends OptionValues>(
     .option("-q, --quiet", "no warnings or progress lines");
 }
 
-// --------------------------------------------------------------- commands
-
-const program = new Command()
-  .name("smimepost")
-  .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
-  .version(VERSION)
-  .exitOverride()
-  .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
-
-withRunOptions(withDeliveryOptions(withKeyOptions(
-  program.command("send", { isDefault: true })
-    .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
-    .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
+/** The sealing options of `send` and `worker`. */
+function withSealOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
     .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
     .addOption(new Option("--sign_detached").hideHelp())
@@ -86,26 +77,31 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
       "--single-copy",
       "one copy for RSA and EC recipients (default: EC recipients get their own, as " +
         "Thunderbird can't open a copy with an EC recipient)",
-    )
+    );
+}
+
+// --------------------------------------------------------------- commands
+
+const program = new Command()
+  .name("smimepost")
+  .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
+  .version(VERSION)
+  .exitOverride()
+  .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
+
+withRunOptions(withDeliveryOptions(withKeyOptions(
+  withSealOptions(
+    program.command("send", { isDefault: true })
+      .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
+      .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin'),
+  )
     .option("-o, --output <file>", "write the sealed message to a file instead of stdout")
     .option("--json", "one JSON object per delivered message on stdout")
     .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
 ))).action(async (inputs, options) => {
   setOutput(options);
-  const detached = Boolean(options.signDetached || options.sign_detached);
-  const sign = Boolean(options.sign) || detached;
-  const seal: Omit<SealOptions, "singleCopy"> = {
-    sign,
-    detached,
-    encrypt: Boolean(options.encrypt),
-    digest: digestName(options.digest),
-    rsaPadding: options.rsaPss ? "pss" : "pkcs1",
-    cipher: options.cipher as CipherName | undefined,
-    rsaKeyTransport: options.oaep ? "oaep" : undefined,
-    encryptToSelf: options.encryptToSelf,
-    bcc: options.bccShared ? "shared" : "separate",
-    ecRecipients: options.singleCopy ? "shared" : "separate",
-  };
+  const seal = sealOptionsOf(options);
+  const sign = seal.sign;
   if (!sign && !options.encrypt) {
     warn("neither --sign nor --encrypt given; messages go as they are");
   }
@@ -393,6 +389,66 @@ program.command("harvest")
     console.error("smimepost harvest: stopped");
   });
 
+// ------------------------------------------------------------ the queue
+
+const collectValues = (value: string, previous: string[] = []) => [...previous, value];
+
+withQueueOptions(
+  program.command("enqueue")
+    .description(
+      "publish messages as jobs on a NATS JetStream queue, for workers on any node to send",
+    )
+    .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
+    .option(
+      "--config <file>",
+      "config file with a [nats] table (default: ./smimepost.toml, then the user's folder)",
+    )
+    .option("--mbox <file>", 'an mbox file of messages ("-" for stdin); repeatable', collectValues)
+    .option(
+      "--manifest <file>",
+      "JSON Lines: file + envelope and delivery fields; repeatable",
+      collectValues,
+    )
+    .option("--json", "one JSON object with the counts on stdout")
+    .option("-v, --verbose", "more detail on errors")
+    .option("-q, --quiet", "no warnings"),
+).action(async (inputs, options) => {
+  const { enqueueCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await enqueueCommand(inputs, options);
+});
+
+withRunOptions(withDeliveryOptions(withKeyOptions(
+  withQueueOptions(withSealOptions(
+    program.command("worker")
+      .description(
+        "take jobs from the queue, seal and deliver them as send does, record each outcome",
+      ),
+  ))
+    .option("--node <name>", "this node's name in the results (default: the host name)")
+    .option("--until-empty", "exit once nothing is queued and no job is held by any worker")
+    .option("--json", "one JSON object per delivered message on stdout")
+    .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
+))).action(async (options) => {
+  const { workerCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await workerCommand(options);
+});
+
+withQueueOptions(
+  program.command("status")
+    .description("show a queued run across all nodes: queued, in flight, and every outcome")
+    .option(
+      "--config <file>",
+      "config file with a [nats] table (default: ./smimepost.toml, then the user's folder)",
+    )
+    .option("--json", "one JSON object on stdout")
+    .option("--report <file>", "write every message's outcome as JSON (as send --report does)")
+    .option("-v, --verbose", "more detail on errors")
+    .option("-q, --quiet", "no warnings"),
+).action(async (options) => {
+  const { statusCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await statusCommand(options);
+});
+
 function hostPort(value: string, flag: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -403,6 +459,15 @@ function hostPort(value: string, flag: string): [string, number] {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** Where a queued run lives: the NATS server and the stream. */
+function withQueueOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .option("--nats <url>", "NATS server, nats://host:4222 (default: url in [nats] of the config)")
+    .option("--stream <name>", "the run's JetStream stream (default: SMIMEPOST)");
+}
 
 /** The delivery options `send` and `config check` share. */
 function withDeliveryOptions<Args extends unknown[], Opts extends OptionValues>(
@@ -464,10 +529,6 @@ async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boo
   } catch {
     return true; // reading it reports the error
   }
-}
-
-function digestName(option: string): DigestName {
-  return option.replace("sha", "SHA-") as DigestName;
 }
 
 // ------------------------------------------------------------------- main

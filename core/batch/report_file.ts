@@ -10,6 +10,14 @@ import { fileErrorReason } from "../io.ts";
 import type { BatchEvent } from "./run.ts";
 import type { BatchSummary } from "./summary.ts";
 
+/** One message's line in the report: a run's message event, or a queue's result. */
+export type ReportEntry =
+  & Pick<
+    Extract<BatchEvent, { type: "message" }>,
+    "key" | "label" | "messageId" | "error" | "recipients"
+  >
+  & { outcome: string };
+
 /** Writes the report incrementally. */
 export class ReportFile {
   readonly #path: string;
@@ -25,11 +33,14 @@ export class ReportFile {
     this.#file = file;
   }
 
-  /** @throws {SmimeError} E_OUTPUT naming the file */
-  static async create(path: string): Promise<ReportFile> {
+  /**
+   * @param mode the file's permissions (0644 by default)
+   * @throws {SmimeError} E_OUTPUT naming the file
+   */
+  static async create(path: string, mode = 0o644): Promise<ReportFile> {
     const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     try {
-      const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      const file = await Deno.open(temp, { write: true, createNew: true, mode });
       const report = new ReportFile(path, temp, file);
       report.#write('{"messages":[\n');
       return report;
@@ -39,7 +50,7 @@ export class ReportFile {
   }
 
   /** Adds one finished message. */
-  add(event: Extract<BatchEvent, { type: "message" }>): void {
+  add(event: ReportEntry): void {
     const entry = {
       key: event.key,
       label: event.label,
