@@ -1,0 +1,423 @@
+/**
+ * The job queue from the CLI as users run it (`deno run` with the compile
+ * task's permissions), against a real nats-server with JetStream started
+ * per test, the Postfix rig, and the in-repo sink: enqueueing twice queues
+ * once, a message without Message-ID deduplicates too, a message over the
+ * server's max_payload goes through the object store and arrives byte for
+ * byte, SIGTERM finishes what a worker holds and exits 0, and a NATS
+ * password shows nowhere.
+ */
+import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { toLf } from "./helpers.ts";
+import { testPki } from "./helpers.ts";
+import { runCli } from "../scripts/run_cli.ts";
+import type { CliRun } from "../scripts/run_cli.ts";
+import { natsAvailable, startNats } from "../core/queue/test_nats.ts";
+import type { TestNats } from "../core/queue/test_nats.ts";
+import { startSink } from "../core/sink/mod.ts";
+import { postfixAvailable, startPostfix } from "./support/rig.ts";
+import {
+  consumerState,
+  messageIdOf,
+  spawnCli,
+  streamTexts,
+  testMessage,
+  waitFor,
+  writeMessages,
+} from "./support/queue.ts";
+
+const CLEAN_ENV: Record<string, string> = {
+  SMTP_HOST: "",
+  SMTP_PORT: "",
+  SMTP_USER: "",
+  SMTP_PASSWORD: "",
+  SMTP_TLS: "",
+  SMTP_CA_FILE: "",
+  SPARKPOST_API_KEY: "",
+  SPARKPOST_HOST: "",
+  SMIMEPOST_NATS_URL: "",
+  SMIMEPOST_NATS_STREAM: "",
+  SMIMEPOST_NATS_USER: "",
+  SMIMEPOST_NATS_PASSWORD: "",
+  SMIMEPOST_NATS_TOKEN: "",
+  SMIMEPOST_NATS_CREDS: "",
+};
+
+const ignore = !natsAvailable();
+
+/** A scratch folder with its own XDG_CONFIG_HOME, removed after `fn`. */
+async function inScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-queue-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function env(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...CLEAN_ENV, XDG_CONFIG_HOME: `${dir}/xdg`, ...extra };
+}
+
+async function keyFlags(): Promise<string[]> {
+  const pki = await testPki();
+  return ["--keys", pki, "--trust", `${pki}/trust.pem`];
+}
+
+function assertExit(run: CliRun, code: number): void {
+  assertEquals(run.code, code, `exit ${run.code}\nstdout: ${run.text}\nstderr: ${run.stderr}`);
+}
+
+/** Asserts a refusal: the exit code, one line on stderr naming `parts`, no stack. */
+function assertRefused(run: CliRun, code: number, ...parts: string[]): void {
+  assertExit(run, code);
+  assertEquals(run.stderr.trimEnd().split("\n").length, 1, `one line expected: ${run.stderr}`);
+  for (const part of parts) assertIncludes(run.stderr, part);
+  assert(!run.stderr.includes("    at "), "no stack trace");
+}
+
+async function withNats<T>(
+  options: Parameters<typeof startNats>[0],
+  fn: (nats: TestNats) => Promise<T>,
+): Promise<T> {
+  const nats = await startNats(options);
+  try {
+    return await fn(nats);
+  } finally {
+    await nats.close();
+  }
+}
+
+Deno.test({
+  name: "enqueue: the same folder twice queues each message once; the second run counts duplicates",
+  ignore,
+  fn: () =>
+    withNats({}, (nats) =>
+      inScratch(async (dir) => {
+        await writeMessages(`${dir}/in`, 5);
+        const noId = testMessage(6, { id: null });
+        await Deno.writeTextFile(`${dir}/in/no-id.eml`, noId);
+        const args = ["enqueue", `${dir}/in`, "--nats", nats.url, "--stream", "DEDUPE", "--json"];
+        const first = await runCli(args, { env: env(dir) });
+        assertExit(first, 0);
+        const counts = JSON.parse(first.text);
+        assertEquals(
+          [counts.queued, counts.duplicates, counts.failed, counts.added_message_ids],
+          [6, 0, 0, 1],
+        );
+        const second = await runCli(args, { env: env(dir) });
+        assertExit(second, 0);
+        const again = JSON.parse(second.text);
+        // The message without a Message-ID got the same derived one, so it deduplicates too.
+        assertEquals([again.queued, again.duplicates, again.failed], [0, 6, 0]);
+        assertEquals((await consumerState(nats.url, "DEDUPE")).pending, 6);
+        const plain = await runCli(args.slice(0, -1), { env: env(dir) });
+        assertExit(plain, 0);
+        assertEquals(
+          plain.text,
+          "queued 0, duplicates 6, failed to read 0 (1 given a Message-ID)\n",
+        );
+        const status = await runCli(["status", "--nats", nats.url, "--stream", "DEDUPE"], {
+          env: env(dir),
+        });
+        assertExit(status, 0);
+        assertIncludes(status.text, "queued 6, in flight 0\n");
+      })),
+});
+
+Deno.test({
+  name: "enqueue + worker: a message over max_payload goes through the object store and arrives " +
+    "at Postfix byte for byte; the object is deleted",
+  ignore: ignore || !postfixAvailable(),
+  fn: () =>
+    withNats({ maxPayload: 64 * 1024 }, (nats) =>
+      inScratch(async (dir) => {
+        const rig = await startPostfix();
+        try {
+          await Deno.mkdir(`${dir}/in`);
+          const big = testMessage(1, {
+            to: "big@example.net",
+            body: Array.from({ length: 3000 }, (_, i) => `line ${i} ${"x".repeat(60)}`).join("\n"),
+          });
+          const small = testMessage(2, { to: "small@example.net" });
+          const noId = testMessage(3, { to: "noid@example.net", id: null });
+          await Deno.writeTextFile(`${dir}/in/big.eml`, big);
+          await Deno.writeTextFile(`${dir}/in/small.eml`, small);
+          await Deno.writeTextFile(`${dir}/in/noid.eml`, noId);
+          assert(big.length > 128 * 1024, "the big message exceeds max_payload");
+          const queued = await runCli(
+            ["enqueue", `${dir}/in`, "--nats", nats.url, "--stream", "BIG", "--json"],
+            { env: env(dir) },
+          );
+          assertExit(queued, 0);
+          const counts = JSON.parse(queued.text);
+          assertEquals([counts.queued, counts.objects], [3, 1]);
+          assertEquals((await consumerState(nats.url, "BIG")).objects > 0, true);
+          const worker = await runCli(
+            [
+              "worker",
+              "--nats",
+              nats.url,
+              "--stream",
+              "BIG",
+              "--send_smtp",
+              "--until-empty",
+              "--workers",
+              "0",
+              "-q",
+              ...await keyFlags(),
+            ],
+            { env: env(dir, { SMTP_HOST: rig.host, SMTP_PORT: String(rig.smtpPort) }) },
+          );
+          assertExit(worker, 0);
+          const arrived = await rig.waitForRecipient("big@example.net");
+          assert(
+            sameText(arrived.eml, toLf(new TextEncoder().encode(big))),
+            "the big message arrived changed",
+          );
+          const other = await rig.waitForRecipient("small@example.net");
+          assert(sameText(other.eml, toLf(new TextEncoder().encode(small))));
+          // The Message-ID added at enqueue is the first field; the rest is as written.
+          const withId = new TextDecoder().decode(
+            (await rig.waitForRecipient("noid@example.net")).eml,
+          );
+          const [first, ...rest] = withId.split("\n");
+          assert(/^Message-ID: <[0-9a-f]{32}@example\.com>$/.test(first!), first);
+          assertEquals(
+            rest.join("\n"),
+            new TextDecoder().decode(toLf(new TextEncoder().encode(noId))),
+          );
+          const state = await consumerState(nats.url, "BIG");
+          assertEquals([state.pending, state.ackPending, state.results], [0, 0, 3]);
+          assertEquals(state.objects, 0, "the object was deleted after its outcome");
+          const status = await runCli(
+            [
+              "status",
+              "--nats",
+              nats.url,
+              "--stream",
+              "BIG",
+              "--json",
+              "--report",
+              `${dir}/r.json`,
+            ],
+            { env: env(dir) },
+          );
+          assertExit(status, 0);
+          const figures = JSON.parse(status.text);
+          assertEquals([figures.queued, figures.in_flight], [0, 0]);
+          assertEquals(figures.messages, { accepted: 3, partial: 0, failed: 0, uncertain: 0 });
+          assertEquals((await Deno.stat(`${dir}/r.json`)).mode! & 0o777, 0o600);
+          const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+          assertEquals(report.messages.length, 3);
+          assertEquals(report.summary.messages.accepted, 3);
+          const ids = report.messages.map((m: { message_id: string }) => m.message_id).sort();
+          assertEquals(ids.includes(messageIdOf(big)), true);
+        } finally {
+          await rig.stop();
+        }
+      })),
+});
+
+function sameText(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+Deno.test({
+  name: "worker: SIGTERM finishes the jobs in hand, records them, exits 0 and leaves none unacked",
+  ignore,
+  fn: () =>
+    withNats({}, (nats) =>
+      inScratch(async (dir) => {
+        const sent = await writeMessages(`${dir}/in`, 150);
+        const queued = await runCli([
+          "enqueue",
+          `${dir}/in`,
+          "--nats",
+          nats.url,
+          "--stream",
+          "TERM",
+        ], {
+          env: env(dir),
+        });
+        assertExit(queued, 0);
+        // A slow receiver, so the worker is mid-run when the signal comes.
+        const sink = await startSink({ port: 0, faults: { replyDelayMs: 15 } });
+        try {
+          const worker = await spawnCli(
+            [
+              "worker",
+              "--nats",
+              nats.url,
+              "--stream",
+              "TERM",
+              "--send_smtp",
+              "--workers",
+              "0",
+              "--sessions",
+              "2",
+              ...await keyFlags(),
+            ],
+            { env: env(dir, { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) }) },
+          );
+          await waitFor("20 deliveries", () => sink.count >= 20);
+          worker.kill("SIGTERM");
+          const run = await worker.done;
+          assertExit(run, 0);
+          assertIncludes(run.stderr, "stopping: finishing the jobs in hand");
+          const state = await consumerState(nats.url, "TERM");
+          assertEquals(state.ackPending, 0, "nothing left unacknowledged");
+          // Every delivered message has its result; the rest is still queued.
+          assertEquals(state.results, sink.count);
+          assertEquals(state.pending + state.results, sent.size);
+          assert(state.pending > 0, "the worker stopped before the end");
+        } finally {
+          await sink.close();
+        }
+      })),
+});
+
+Deno.test({
+  name: "queue commands: exit codes for no server, no URL, unreadable input, refused login",
+  ignore,
+  fn: () =>
+    withNats({ user: "queue", password: "right-password" }, (nats) =>
+      inScratch(async (dir) => {
+        await writeMessages(`${dir}/in`, 1);
+        const nobody = `nats://127.0.0.1:${
+          (await import("../core/queue/test_nats.ts")).freePort()
+        }`;
+        assertRefused(
+          await runCli(["enqueue", `${dir}/in`, "--nats", nobody], { env: env(dir) }),
+          69,
+          `Cannot connect to NATS at ${nobody}: connection refused`,
+        );
+        assertRefused(
+          await runCli(["status", "--nats", nobody], { env: env(dir) }),
+          69,
+          nobody,
+        );
+        assertRefused(
+          await runCli(["enqueue", `${dir}/in`], { env: env(dir) }),
+          64,
+          "no NATS server",
+        );
+        assertRefused(
+          await runCli(["enqueue", "--nats", nats.url], { env: env(dir) }),
+          64,
+          "no input",
+        );
+        const login = { SMIMEPOST_NATS_USER: "queue", SMIMEPOST_NATS_PASSWORD: "wrong-password" };
+        const refused = await runCli(["enqueue", `${dir}/in`, "--nats", nats.url], {
+          env: env(dir, login),
+        });
+        assertRefused(refused, 77, "authorization refused", "SMIMEPOST_NATS_PASSWORD", nats.url);
+        assert(!refused.stderr.includes("wrong-password"));
+        const ok = { ...login, SMIMEPOST_NATS_PASSWORD: "right-password" };
+        const missing = await runCli(["enqueue", `${dir}/nothing.eml`, "--nats", nats.url], {
+          env: env(dir, ok),
+        });
+        assertExit(missing, 66);
+        assertIncludes(missing.text, "queued 0, duplicates 0, failed to read 1");
+        const partly = await runCli(
+          ["enqueue", `${dir}/in`, `${dir}/nothing.eml`, "--nats", nats.url],
+          { env: env(dir, ok) },
+        );
+        assertExit(partly, 3);
+        assertRefused(
+          await runCli(["status", "--nats", nats.url, "--stream", "NOSUCH"], { env: env(dir, ok) }),
+          66,
+          "no such stream",
+        );
+        assertRefused(
+          await runCli(["worker", "--nats", nats.url, "--mbox", "x.mbox", "--send_smtp"], {
+            env: env(dir, ok),
+          }),
+          64,
+          "--mbox does not apply",
+        );
+      })),
+});
+
+Deno.test({
+  name: "queue commands: a NATS password from [nats] appears in no output, file or stream",
+  ignore,
+  fn: () => {
+    const password = `nats-${crypto.randomUUID()}`;
+    return withNats({ user: "queue", password }, (nats) =>
+      inScratch(async (dir) => {
+        await writeMessages(`${dir}/in`, 4);
+        await Deno.writeTextFile(
+          `${dir}/smimepost.toml`,
+          `[nats]\nurl = "${nats.url}"\nstream = "SECRET"\nuser = "queue"\n` +
+            `password = "${password}"\n`,
+          { mode: 0o600 },
+        );
+        const sink = await startSink({ port: 0 });
+        const runs: CliRun[] = [];
+        try {
+          const smtp = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
+          runs.push(await runCli(["enqueue", "in", "-v", "--json"], { cwd: dir, env: env(dir) }));
+          assertExit(runs.at(-1)!, 0);
+          runs.push(
+            await runCli(
+              [
+                "worker",
+                "--send_smtp",
+                "--until-empty",
+                "--workers",
+                "0",
+                "--json",
+                "-v",
+                "--report",
+                "worker.json",
+                ...await keyFlags(),
+              ],
+              { cwd: dir, env: env(dir, smtp) },
+            ),
+          );
+          assertExit(runs.at(-1)!, 0);
+          runs.push(
+            await runCli(["status", "-v", "--report", "status.json"], { cwd: dir, env: env(dir) }),
+          );
+          assertExit(runs.at(-1)!, 0);
+          assertIncludes(runs.at(-1)!.text, "accepted 4");
+          // The password in the URL: a warning that names no secret; masked in errors.
+          const inUrl = nats.url.replace("nats://", `nats://queue:${password}@`);
+          runs.push(
+            await runCli(["status", "--nats", inUrl, "--stream", "SECRET"], { env: env(dir) }),
+          );
+          assertExit(runs.at(-1)!, 0);
+          assertIncludes(runs.at(-1)!.stderr, "a password in the URL is visible");
+          const wrong = inUrl.replace(password, `${password}x`);
+          runs.push(await runCli(["status", "--nats", wrong, "-v"], { env: env(dir) }));
+          assertExit(runs.at(-1)!, 77);
+          // A wrong password file: the error names the key, not the value.
+          await Deno.writeTextFile(`${dir}/pw`, `${password}-old\n`);
+          await Deno.writeTextFile(
+            `${dir}/other.toml`,
+            `[nats]\nurl = "${nats.url}"\nuser = "queue"\npassword_file = "pw"\n`,
+          );
+          runs.push(
+            await runCli(["status", "--config", "other.toml"], { cwd: dir, env: env(dir) }),
+          );
+          assertRefused(runs.at(-1)!, 77, "nats.password_file", nats.url);
+        } finally {
+          await sink.close();
+        }
+        for (const run of runs) {
+          assert(!run.text.includes(password), `password on stdout: ${run.text}`);
+          assert(!run.stderr.includes(password), `password on stderr: ${run.stderr}`);
+        }
+        for (const file of ["worker.json", "status.json"]) {
+          assert(!(await Deno.readTextFile(`${dir}/${file}`)).includes(password), file);
+        }
+        const login = { user: "queue", pass: password };
+        for (const stream of ["SECRET", "SECRET_RESULTS"]) {
+          for (const text of await streamTexts(nats.url, stream, login)) {
+            assert(!text.includes(password), `password in stream ${stream}`);
+          }
+        }
+      }));
+  },
+});
