@@ -8,8 +8,7 @@
  * password shows nowhere.
  */
 import { assert, assertEquals, assertIncludes } from "./assert.ts";
-import { toLf } from "./helpers.ts";
-import { testPki } from "./helpers.ts";
+import { testPki, toLf, tool } from "./helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { natsAvailable, startNats } from "../core/queue/test_nats.ts";
@@ -224,6 +223,41 @@ function sameText(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 Deno.test({
+  name: "worker: a message enqueued again after the duplicate window is found done and not sent",
+  ignore,
+  fn: () =>
+    withNats({}, (nats) =>
+      inScratch(async (dir) => {
+        await writeMessages(`${dir}/in`, 3);
+        await Deno.writeTextFile(
+          `${dir}/smimepost.toml`,
+          `[nats]\nurl = "${nats.url}"\nstream = "AGAIN"\nduplicate_window_seconds = 1\n`,
+        );
+        const sink = await startSink({ port: 0 });
+        try {
+          const smtp = env(dir, { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) });
+          const enqueue = () => runCli(["enqueue", "in", "--json"], { cwd: dir, env: smtp });
+          assertEquals(JSON.parse((await enqueue()).text).queued, 3);
+          const work = ["worker", "--send_smtp", "--until-empty", "--workers", "0"];
+          assertExit(await runCli([...work, "-q"], { cwd: dir, env: smtp }), 0);
+          assertEquals(sink.count, 3);
+          // Once the server has forgotten the ids, the same inputs queue again...
+          await waitFor("the duplicate window to pass", async () => {
+            return JSON.parse((await enqueue()).text).queued === 3;
+          });
+          // ...and a worker finds their outcome recorded: nothing goes out twice.
+          const again = await runCli(work, { cwd: dir, env: smtp });
+          assertExit(again, 0);
+          assertIncludes(again.stderr, "0 job(s) recorded, 3 already done, 0 handed back");
+          assertEquals(sink.count, 3);
+          assertEquals((await consumerState(nats.url, "AGAIN")).ackPending, 0);
+        } finally {
+          await sink.close();
+        }
+      })),
+});
+
+Deno.test({
   name: "worker: SIGTERM finishes the jobs in hand, records them, exits 0 and leaves none unacked",
   ignore,
   fn: () =>
@@ -273,6 +307,48 @@ Deno.test({
           assert(state.pending > 0, "the worker stopped before the end");
         } finally {
           await sink.close();
+        }
+      })),
+});
+
+Deno.test({
+  name: "worker: AUTH refused stops the run with exit 77 and hands every job back; another " +
+    "worker delivers them all",
+  ignore: ignore || !postfixAvailable(),
+  fn: () =>
+    withNats({}, (nats) =>
+      inScratch(async (dir) => {
+        const rig = await startPostfix();
+        try {
+          await writeMessages(`${dir}/in`, 20);
+          const queue = ["--nats", nats.url, "--stream", "FATAL"];
+          assertExit(await runCli(["enqueue", `${dir}/in`, ...queue], { env: env(dir) }), 0);
+          const wrong = `wrong-${crypto.randomUUID()}`;
+          const work = ["worker", ...queue, "--send_smtp", "--until-empty", "--workers", "0"];
+          const refused = await runCli([...work, "-q", ...await keyFlags()], {
+            env: env(dir, {
+              SMTP_HOST: rig.host,
+              SMTP_PORT: String(rig.submitPort),
+              SMTP_TLS: "require",
+              SMTP_CA_FILE: rig.caFile,
+              SMTP_USER: rig.user,
+              SMTP_PASSWORD: wrong,
+            }),
+          });
+          assertExit(refused, 77);
+          assert(!refused.stderr.includes(wrong), "password on stderr");
+          let state = await consumerState(nats.url, "FATAL");
+          assertEquals(state.results, 0, "a job given up by a stopped run is not an outcome");
+          assertEquals(state.pending + state.ackPending, 20);
+          const good = await runCli([...work, "-q", ...await keyFlags()], {
+            env: env(dir, { SMTP_HOST: rig.host, SMTP_PORT: String(rig.smtpPort) }),
+          });
+          assertExit(good, 0);
+          for (let i = 1; i <= 20; i++) await rig.waitForRecipient(`user${i}@example.net`);
+          state = await consumerState(nats.url, "FATAL");
+          assertEquals([state.pending, state.ackPending, state.results], [0, 0, 20]);
+        } finally {
+          await rig.stop();
         }
       })),
 });
@@ -420,4 +496,45 @@ Deno.test({
         }
       }));
   },
+});
+
+/** The modules `root` loads before running: its static imports, transitively. */
+async function staticModules(root: string): Promise<string[]> {
+  const run = await tool(Deno.execPath(), ["info", "--json", root]);
+  assertEquals(run.code, 0, run.stderr);
+  const info = JSON.parse(new TextDecoder().decode(run.stdout));
+  const modules = new Map<string, { dependencies?: Dependency[] }>(
+    info.modules.map((m: { specifier: string }) => [m.specifier, m]),
+  );
+  const seen = new Set<string>();
+  const stack: string[] = [...info.roots];
+  while (stack.length) {
+    const specifier = stack.pop()!;
+    const resolved = info.redirects[specifier] ?? specifier;
+    if (seen.has(resolved)) continue;
+    seen.add(resolved);
+    for (const dep of modules.get(resolved)?.dependencies ?? []) {
+      if (!dep.isDynamic && dep.code?.specifier) stack.push(dep.code.specifier);
+    }
+  }
+  return [...seen];
+}
+
+interface Dependency {
+  isDynamic?: boolean;
+  code?: { specifier: string };
+}
+
+Deno.test("cli.ts: send, one message or a run, loads no NATS module; the queue commands do", async () => {
+  const root = new URL("../", import.meta.url);
+  const isQueue = (s: string) =>
+    s.includes("@nats-io") || s.startsWith(new URL("core/queue/", root).href) ||
+    s === new URL("core/config/nats.ts", root).href;
+  for (const entry of ["cli.ts", "core/cli/run.ts", "core/cli/queue.ts"]) {
+    const loaded = await staticModules(new URL(entry, root).pathname);
+    assert(loaded.length > 1, `${entry}: no graph`);
+    assertEquals(loaded.filter(isQueue), [], `${entry} loads NATS modules up front`);
+  }
+  const queue = await staticModules(new URL("core/queue/consumer.ts", root).pathname);
+  assert(queue.some((s) => s.includes("@nats-io")), "the graph does show NATS modules");
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import type { ObjectStore } from "@nats-io/obj";
 import { reasonOf, SmimeError } from "../errors.ts";
@@ -74,8 +74,10 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
   readonly #abort = new AbortController();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #puller: Promise<void> | undefined;
-  #fetch: ConsumerMessages | undefined;
+  #pulling = false;
   #draining = false;
+  /** The run stopped reading: what is fetched and not handed goes back. */
+  #handingBack = false;
   #exhausted = false;
   #stopping = false;
   #wakeReader: (() => void) | undefined;
@@ -118,23 +120,29 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
         if (input) return { done: false, value: input };
         continue;
       }
-      if (this.#draining || this.#exhausted) return { done: true, value: undefined };
+      if (this.#exhausted || (this.#draining && !this.#pulling)) {
+        return { done: true, value: undefined };
+      }
       await new Promise<void>((resolve) => this.#wakeReader = resolve);
     }
   }
 
   /** The run stopped reading (it was aborted): jobs not yet handed go back. */
   return(): Promise<IteratorResult<BatchInput, undefined>> {
+    this.#handingBack = true;
     this.drain();
+    for (const held of this.#buffer.splice(0)) this.#handBack(held);
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  /** Stops pulling; jobs fetched but not handed to the run go back at once. */
+  /**
+   * Stops pulling: the pull under way runs to its end (a job the server
+   * sends for it is never dropped), and what was fetched is still handed to
+   * the run, so that nothing is left unacknowledged.
+   */
   drain(): void {
     if (this.#draining) return;
     this.#draining = true;
-    this.#fetch?.stop();
-    for (const held of this.#buffer.splice(0)) this.#handBack(held);
     this.#wakeReader?.();
     this.#wakePuller?.();
     this.#maybeStopDrained();
@@ -168,16 +176,26 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
 
   /** Hands back whatever is still held, and stops the timers. Idempotent. */
   async close(): Promise<void> {
-    this.drain();
+    await this.return();
+    await this.#puller?.catch(() => {});
     clearInterval(this.#heartbeat);
     for (const held of [...this.#held.values()]) {
       if (!held.finishing) this.#handBack(held);
     }
-    await this.#puller?.catch(() => {});
   }
 
   /** Fetches while there is room, until drained or the run is done. */
   async #pull(): Promise<void> {
+    this.#pulling = true;
+    try {
+      await this.#pullLoop();
+    } finally {
+      this.#pulling = false;
+      this.#wakeReader?.();
+    }
+  }
+
+  async #pullLoop(): Promise<void> {
     let wait = 250;
     while (!this.#draining && !this.#exhausted) {
       const room = this.#o.limit - this.#held.size;
@@ -187,10 +205,10 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
       }
       let got = 0;
       try {
-        this.#fetch = await this.#consumer.fetch({ max_messages: room, expires: 2000 });
-        for await (const msg of this.#fetch) {
+        const fetched = await this.#consumer.fetch({ max_messages: room, expires: 2000 });
+        for await (const msg of fetched) {
           got++;
-          if (this.#draining) {
+          if (this.#handingBack) {
             msg.nak();
             continue;
           }
@@ -213,8 +231,6 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
         this.#troubled = true;
         await new Promise((resolve) => setTimeout(resolve, wait));
         wait = Math.min(wait * 2, 4000);
-      } finally {
-        this.#fetch = undefined;
       }
     }
   }
