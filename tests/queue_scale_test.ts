@@ -104,7 +104,7 @@ Deno.test({
         const id = messageIdOf(new TextDecoder().decode(message.data)) ?? "";
         byId.set(id, [...(byId.get(id) ?? []), message]);
       }
-      const expected = new Map([...written].map(([name, text]) => [messageIdOf(text)!, text]));
+      const expected = new Map([...written.values()].map((text) => [messageIdOf(text)!, text]));
       assertEquals(byId.size, COUNT, "distinct Message-IDs received");
       for (const id of expected.keys()) assert(byId.has(id), `${id} never arrived`);
       const repeats = sink.count - COUNT;
