@@ -205,7 +205,8 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
       }
       let got = 0;
       try {
-        const fetched = await this.#consumer.fetch({ max_messages: room, expires: 2000 });
+        const expires = this.#o.untilEmpty ? 1000 : 2000;
+        const fetched = await this.#consumer.fetch({ max_messages: room, expires });
         for await (const msg of fetched) {
           got++;
           if (this.#handingBack) {

@@ -24,6 +24,8 @@ export interface TestNats {
   port: number;
   /** The folder holding the store, the config and the log. */
   dir: string;
+  /** The server's process id while it runs. */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, waiting for it to exit); the store stays. */
   stop(): Promise<void>;
   /** Starts it again on the same port and store. */
@@ -134,6 +136,9 @@ export async function startNats(options: TestNatsOptions = {}): Promise<TestNats
     },
     get port() {
       return port;
+    },
+    get pid() {
+      return child?.process.pid;
     },
     dir,
     stop,
