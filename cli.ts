@@ -292,7 +292,8 @@ const configCommand = program.command("config").description("delivery configurat
 withDeliveryOptions(
   configCommand.command("check")
     .description(
-      "print the resolved delivery profile, secrets masked, with where each value came from",
+      "print the resolved delivery profile (and the [nats] queue), secrets masked, with where " +
+        "each value came from",
     ),
 ).action(async (options) => {
   const delivery = await loadDelivery(deliveryInputs(options));
@@ -300,6 +301,8 @@ withDeliveryOptions(
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
+  const { queueLines } = await import("./core/cli/queue.ts");
+  lines.push(...await queueLines(deliveryInputs(options)));
   await printLines(lines);
 });
 

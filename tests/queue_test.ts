@@ -7,7 +7,7 @@
  * byte, SIGTERM finishes what a worker holds and exits 0, and a NATS
  * password shows nowhere.
  */
-import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
 import { testPki, toLf, tool } from "./helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
@@ -258,6 +258,61 @@ Deno.test({
 });
 
 Deno.test({
+  name: "worker: jobs held longer than the ack wait stay with their worker (working()): two " +
+    "workers, none redelivered, none sent twice",
+  ignore,
+  fn: () =>
+    withNats({}, (nats) =>
+      inScratch(async (dir) => {
+        await writeMessages(`${dir}/in`, 16);
+        await Deno.writeTextFile(
+          `${dir}/smimepost.toml`,
+          `[nats]\nurl = "${nats.url}"\nstream = "SLOW"\nack_wait_seconds = 5\n`,
+        );
+        // Each reply waits: a worker holding 8 jobs on one session keeps the last one
+        // well past the 5 s ack wait.
+        const sink = await startSink({ port: 0, faults: { replyDelayMs: 250 } });
+        try {
+          const smtp = env(dir, { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) });
+          assertExit(await runCli(["enqueue", "in"], { cwd: dir, env: smtp }), 0);
+          const work = [
+            "worker",
+            "--send_smtp",
+            "--until-empty",
+            "--workers",
+            "0",
+            "--sessions",
+            "1",
+            "--window",
+            "1",
+            "-q",
+          ];
+          const started = performance.now();
+          const runs = await Promise.all([
+            spawnCli(work, { cwd: dir, env: smtp }),
+            spawnCli(work, { cwd: dir, env: smtp }),
+          ].map(async (w) => (await w).done));
+          for (const run of runs) assertExit(run, 0);
+          const seconds = (performance.now() - started) / 1000;
+          const results = (await streamTexts(nats.url, "SLOW_RESULTS")).map((t) =>
+            JSON.parse(t.slice(t.indexOf("{")))
+          );
+          assertEquals(results.length, 16);
+          assertEquals(sink.count, 16, "a message went out twice");
+          assertEquals(
+            results.filter((r) => r.deliveries !== 1).length,
+            0,
+            "a job was redelivered",
+          );
+          // Only meaningful when some job was held past the ack wait: the run lasted longer.
+          assert(seconds > 5, `the run took ${seconds.toFixed(1)} s, under the ack wait`);
+        } finally {
+          await sink.close();
+        }
+      })),
+});
+
+Deno.test({
   name: "worker: SIGTERM finishes the jobs in hand, records them, exits 0 and leaves none unacked",
   ignore,
   fn: () =>
@@ -416,6 +471,102 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "queue commands: TLS with tls_ca_file, a token from [nats]; an unverified server is refused",
+  ignore,
+  fn: () =>
+    inScratch(async (dir) => {
+      await makeServerCertificate(dir);
+      const token = `token-${crypto.randomUUID()}`;
+      await withNats(
+        { token, tls: { certFile: `${dir}/server.pem`, keyFile: `${dir}/server.key` } },
+        async (nats) => {
+          await writeMessages(`${dir}/in`, 2);
+          const url = nats.url.replace("nats://", "tls://");
+          await Deno.writeTextFile(
+            `${dir}/smimepost.toml`,
+            `[nats]\nurl = "${url}"\nstream = "TLS"\ntoken_file = "token"\n` +
+              `tls_ca_file = "ca.pem"\n`,
+            { mode: 0o600 },
+          );
+          await Deno.writeTextFile(`${dir}/token`, `${token}\n`);
+          const queued = await runCli(["enqueue", "in", "--json"], { cwd: dir, env: env(dir) });
+          assertExit(queued, 0);
+          assertEquals(JSON.parse(queued.text).queued, 2);
+          const status = await runCli(["status"], { cwd: dir, env: env(dir) });
+          assertExit(status, 0);
+          assertIncludes(status.text, "queued 2, in flight 0");
+          // Without the CA the server's certificate does not verify.
+          const unverified = await runCli(["status", "--nats", url], { env: env(dir) });
+          assertExit(unverified, 69);
+          assertIncludes(unverified.stderr, `Cannot connect to NATS at ${url}`);
+          const noToken = await runCli(
+            ["status", "--config", `${dir}/smimepost.toml`],
+            { env: env(dir, { SMIMEPOST_NATS_TOKEN: "not-it" }) },
+          );
+          assertRefused(noToken, 77, "authorization refused", "SMIMEPOST_NATS_TOKEN");
+          for (const run of [queued, status, unverified, noToken]) {
+            assert(!run.stderr.includes(token) && !run.text.includes(token), "token shown");
+          }
+        },
+      );
+    }),
+});
+
+/** A test CA (ca.pem) and a server certificate for 127.0.0.1 signed by it (server.pem/key). */
+async function makeServerCertificate(dir: string): Promise<void> {
+  const run = async (args: string[]) => {
+    const out = await tool("openssl", args, undefined, dir);
+    assertEquals(out.code, 0, out.stderr);
+  };
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
+  await run([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=smimepost test NATS CA",
+  ]);
+  await run([
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=127.0.0.1",
+  ]);
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "san.ext",
+  ]);
+}
+
+Deno.test({
   name: "queue commands: a NATS password from [nats] appears in no output, file or stream",
   ignore,
   fn: () => {
@@ -435,6 +586,13 @@ Deno.test({
           const smtp = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
           runs.push(await runCli(["enqueue", "in", "-v", "--json"], { cwd: dir, env: env(dir) }));
           assertExit(runs.at(-1)!, 0);
+          runs.push(await runCli(["config", "check"], { cwd: dir, env: env(dir) }));
+          assertExit(runs.at(-1)!, 0);
+          assertIncludes(runs.at(-1)!.text, "queue: stream SECRET on nats://127.0.0.1:");
+          assertMatch(
+            runs.at(-1)!.text,
+            /^ {2}password = \*{4} +\(file smimepost\.toml \[nats\]\)$/m,
+          );
           runs.push(
             await runCli(
               [

@@ -9,6 +9,7 @@
 import { ExitCode, SmimeError } from "../errors.ts";
 import { redact } from "../config/secrets.ts";
 import type { NatsSettings } from "../config/nats.ts";
+import type { ConfigInputs } from "../config/mod.ts";
 import { deliveryInputs, loadDelivery, readEnv } from "./delivery.ts";
 import type { DeliveryFlags } from "./delivery.ts";
 import { output, printLines, setOutput, warn } from "./output.ts";
@@ -256,6 +257,30 @@ export async function statusCommand(options: StatusFlags): Promise<number> {
   } finally {
     await queue.close();
   }
+}
+
+/**
+ * What `config check` adds for the queue: the resolved [nats] settings with
+ * where each came from, secrets masked; nothing when no queue is configured.
+ *
+ * @throws {SmimeError} E_USAGE / E_CONFIG as the queue commands would
+ */
+export async function queueLines(inputs: ConfigInputs): Promise<string[]> {
+  const [{ loadConfig, locateConfig }, { NATS_ENV, resolveNats }] = await Promise.all([
+    import("../config/file.ts"),
+    import("../config/nats.ts"),
+  ]);
+  const location = await locateConfig(inputs);
+  const config = location ? await loadConfig(location) : undefined;
+  if (!config?.nats && !inputs.env(NATS_ENV.url!)) return [];
+  const settings = await resolveNats(inputs, {});
+  const settingLines = settings.values.map((v) => `  ${v.key} = ${v.display}`);
+  const width = Math.max(0, ...settingLines.map((line) => line.length));
+  return [
+    `queue: stream ${settings.stream} on ${settings.display}`,
+    ...settings.values.map((v, i) => `${settingLines[i]!.padEnd(width)}   (${v.source})`),
+    ...settings.warnings.map((w) => `warning: ${w}`),
+  ];
 }
 
 /** The [nats] settings with --nats / --stream on top; warnings printed. */

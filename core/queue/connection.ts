@@ -17,6 +17,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { isIP } from "node:net";
 import { reasonOf, SmimeError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { fileErrorReason } from "../io.ts";
@@ -81,6 +82,10 @@ export async function openQueue(
   if (settings.tls) {
     const { caFile, certFile, keyFile } = settings.tls;
     connection.tls = {};
+    // A server given by IP address: the client checks the certificate against that address
+    // (nats.js names no host for an IP, and node:tls would then check "localhost").
+    const ip = ipOf(settings.servers);
+    if (ip) Object.assign(connection.tls, { host: ip });
     if (caFile) connection.tls.caFile = caFile;
     if (certFile) connection.tls.certFile = certFile;
     if (keyFile) connection.tls.keyFile = keyFile;
@@ -186,6 +191,13 @@ export function isNotFound(err: unknown): boolean {
   const message = reasonOf(err).toLowerCase();
   return name === "StreamNotFoundError" || name === "ConsumerNotFoundError" ||
     message.includes("not found");
+}
+
+/** The address of the only server, when it is given as an IP address. */
+function ipOf(servers: string[]): string | undefined {
+  if (servers.length !== 1) return undefined;
+  const host = new URL(servers[0]!).hostname.replace(/^\[|\]$/g, "");
+  return isIP(host) ? host : undefined;
 }
 
 async function readCreds(path: string, where: string) {

@@ -1,8 +1,8 @@
 /**
  * The results stream: one record per finished job, on a subject of the
- * job's own, published with the job's stream sequence as Nats-Msg-Id (a
- * redelivered job's repeat result is dropped by the server inside the
- * duplicate window). A worker asks it whether a job already has its
+ * job's own, published with the job's stream sequence (and a digest of its
+ * id) as Nats-Msg-Id: a redelivered job's repeat result is dropped by the
+ * server inside the duplicate window. A worker asks it whether a job already has its
  * outcome before sending; `status` reads the last record of every job.
  *
  * @module
@@ -10,7 +10,7 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { BatchEvent, RecipientOutcome } from "../batch/run.ts";
 import type { QueueConnection } from "./connection.ts";
-import { resultSubject } from "./names.ts";
+import { digestOf, resultSubject } from "./names.ts";
 
 /** How a job ended: every recipient accepted, some, none, or possibly delivered. */
 export type ResultOutcome = "accepted" | "partial" | "failed" | "uncertain";
@@ -86,7 +86,9 @@ export async function publishResult(queue: QueueConnection, record: ResultRecord
     resultSubject(queue.names, record.key),
     new TextEncoder().encode(JSON.stringify(record)),
     {
-      msgID: `job-${record.job_seq}`,
+      // The same job (a redelivery) gives the same id; a stream made anew reuses sequences, so
+      // the id also holds the job's own.
+      msgID: `job-${record.job_seq}-${digestOf(record.key).slice(0, 12)}`,
       expect: { streamName: queue.names.resultsStream },
       timeout: 10_000,
     },

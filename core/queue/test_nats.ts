@@ -41,6 +41,10 @@ export interface TestNatsOptions {
   /** Clients must log in with these. */
   user?: string;
   password?: string;
+  /** Or with this token. */
+  token?: string;
+  /** TLS required, with this server certificate chain and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 let reported = false;
@@ -77,6 +81,13 @@ export async function startNats(options: TestNatsOptions = {}): Promise<TestNats
     lines.push(
       `authorization { user: ${JSON.stringify(options.user)}, ` +
         `password: ${JSON.stringify(options.password ?? "")} }`,
+    );
+  }
+  if (options.token) lines.push(`authorization { token: ${JSON.stringify(options.token)} }`);
+  if (options.tls) {
+    lines.push(
+      `tls { cert_file: ${JSON.stringify(options.tls.certFile)}, ` +
+        `key_file: ${JSON.stringify(options.tls.keyFile)} }`,
     );
   }
   await Deno.writeTextFile(`${dir}/nats.conf`, lines.join("\n") + "\n");
