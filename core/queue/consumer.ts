@@ -56,7 +56,19 @@ interface Held {
   retryAt?: number;
   /** Its outcome is being recorded. */
   finishing?: boolean;
+  /** Its record read, its result looked up, its object fetched: started as it arrives. */
+  ready?: Promise<Prepared>;
 }
+
+/** What reading a fetched job found. */
+type Prepared =
+  | { kind: "input"; record: JobRecord; bytes: Uint8Array }
+  /** Its outcome is recorded already. */
+  | { kind: "done"; record: JobRecord }
+  /** The record or the object can't be read: the job fails (its failure is recorded). */
+  | { kind: "unreadable"; record?: JobRecord; error: string }
+  /** The server could not say: back to the queue for now. */
+  | { kind: "later"; record: JobRecord; error: string };
 
 /**
  * The jobs of a run as the runner's input sequence. Like readInputs, a job
@@ -213,7 +225,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
             msg.nak();
             continue;
           }
-          const held: Held = { msg, handed: false };
+          const held: Held = { msg, handed: false, ready: this.#prepare(msg) };
           this.#buffer.push(held);
           // Held under its stream sequence until its record is read.
           this.#held.set(`#${msg.seq}`, held);
@@ -243,63 +255,79 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
   }
 
   /**
-   * Reads a fetched job: its record, whether it is done already, its bytes.
-   * Undefined when it needs no sending (done, or handed back).
+   * Reads a job as it arrives (so the lookups of a batch overlap): its
+   * record, whether its outcome is recorded already, its object. Never throws.
    */
-  async #open(held: Held): Promise<BatchInput | undefined> {
-    const { msg } = held;
-    const seqKey = `#${msg.seq}`;
+  async #prepare(msg: JsMsg): Promise<Prepared> {
     let record: JobRecord;
     try {
       record = decodeRecord(msg.headers?.get(JOB_HEADER), `job ${msg.seq}`);
     } catch (err) {
-      // Not ours to read: recorded as failed under its sequence, so it is not lost silently.
-      const key = `job-${msg.seq}`;
-      this.#hold(key, held);
-      throw new InputError(key, `job ${msg.seq}`, reasonOf(err));
+      return { kind: "unreadable", error: reasonOf(err) };
     }
-    held.record = record;
+    try {
+      if (await lastResult(this.#queue, record.id)) return { kind: "done", record };
+      if (!record.object) return { kind: "input", record, bytes: msg.data };
+      const bytes = await this.#readObject(record);
+      if (bytes) return { kind: "input", record, bytes };
+      return {
+        kind: "unreadable",
+        record,
+        error: `Cannot read ${record.label}: its object ${record.object.name} is gone from ` +
+          `bucket ${record.object.bucket}`,
+      };
+    } catch (err) {
+      return { kind: "later", record, error: reasonOf(err) };
+    }
+  }
+
+  /**
+   * Hands a fetched job to the run, or settles it here: done already (ack),
+   * the server could not say (back to the queue), the same message held
+   * already (back, for later). Undefined when the run gets nothing.
+   *
+   * @throws {InputError} for a job that can't be read: the run records its failure
+   */
+  async #open(held: Held): Promise<BatchInput | undefined> {
+    const { msg } = held;
+    const prepared = await (held.ready ??= this.#prepare(msg));
     const letGo = () => {
-      this.#held.delete(seqKey);
+      this.#held.delete(`#${msg.seq}`);
       this.#wakePuller?.();
       return undefined;
     };
+    if (prepared.kind === "unreadable" && !prepared.record) {
+      // Not ours to read: recorded as failed under its sequence, so it is not lost silently.
+      const key = `job-${msg.seq}`;
+      this.#hold(key, held);
+      throw new InputError(key, `job ${msg.seq}`, prepared.error);
+    }
+    const record = prepared.record!;
+    held.record = record;
     if (this.#held.has(record.id)) {
       // The same message twice at once (enqueued again after the window): after this one.
       msg.nak(5000);
       return letGo();
     }
-    let bytes = msg.data;
-    try {
-      if (await lastResult(this.#queue, record.id)) {
+    switch (prepared.kind) {
+      case "done":
         this.counts.alreadyDone++;
         await this.#deleteObject(record);
         await msg.ackAck().catch(() => false);
         return letGo();
-      }
-      if (record.object) {
-        const found = await this.#readObject(record);
-        if (!found) {
-          this.#hold(record.id, held);
-          throw new InputError(
-            record.id,
-            record.label,
-            `Cannot read ${record.label}: its object ${record.object.name} is gone from ` +
-              `bucket ${record.object.bucket}`,
-          );
-        }
-        bytes = found;
-      }
-    } catch (err) {
-      if (err instanceof InputError) throw err;
-      this.#o.log?.(`cannot read job ${record.id}, handing it back: ${reasonOf(err)}`);
-      msg.nak(1000);
-      this.counts.handedBack++;
-      return letGo();
+      case "later":
+        this.#o.log?.(`cannot read job ${record.id}, handing it back: ${prepared.error}`);
+        msg.nak(1000);
+        this.counts.handedBack++;
+        return letGo();
+      case "unreadable":
+        this.#hold(record.id, held);
+        throw new InputError(record.id, record.label, prepared.error);
+      case "input":
+        this.#hold(record.id, held);
+        this.counts.taken++;
+        return inputOf(record, prepared.bytes);
     }
-    this.#hold(record.id, held);
-    this.counts.taken++;
-    return inputOf(record, bytes);
   }
 
   /** Holds a job under the run's key for it. */
@@ -335,15 +363,19 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
     }
   }
 
-  /** Retries `fn` while the server is away, until it works or the worker is stopped hard. */
+  /**
+   * Retries `fn` while the server is away, until it works; once the run is
+   * stopping, only a few times (a stopped worker must not hang on a server
+   * that is gone: the job then comes back after its ack wait).
+   */
   async #persist(fn: () => Promise<void>): Promise<boolean> {
     let wait = 250;
-    for (;;) {
+    for (let attempt = 1;; attempt++) {
       try {
         await fn();
         return true;
       } catch (err) {
-        if (this.#queue.nc.isClosed()) return false;
+        if (this.#queue.nc.isClosed() || (this.#stopping && attempt >= 4)) return false;
         if (!this.#troubled) {
           this.#o.log?.(`cannot record a result, trying again: ${reasonOf(err)}`);
         }
