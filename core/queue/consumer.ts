@@ -103,7 +103,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
     this.#o = options;
     const every = Math.max(1000, Math.floor(options.ackWaitMs / 3));
     this.#heartbeat = setInterval(() => {
-      for (const held of this.#held.values()) held.msg.working();
+      for (const held of this.#held.values()) quietly(() => held.msg.working());
       this.#maybeStopDrained();
     }, every);
   }
@@ -222,7 +222,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
         for await (const msg of fetched) {
           got++;
           if (this.#handingBack) {
-            msg.nak();
+            quietly(() => msg.nak());
             continue;
           }
           const held: Held = { msg, handed: false, ready: this.#prepare(msg) };
@@ -306,7 +306,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
     held.record = record;
     if (this.#held.has(record.id)) {
       // The same message twice at once (enqueued again after the window): after this one.
-      msg.nak(5000);
+      quietly(() => msg.nak(5000));
       return letGo();
     }
     switch (prepared.kind) {
@@ -317,7 +317,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
         return letGo();
       case "later":
         this.#o.log?.(`cannot read job ${record.id}, handing it back: ${prepared.error}`);
-        msg.nak(1000);
+        quietly(() => msg.nak(1000));
         this.counts.handedBack++;
         return letGo();
       case "unreadable":
@@ -388,7 +388,7 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
 
   #handBack(held: Held): void {
     const delay = held.retryAt ? Math.max(0, held.retryAt - Date.now()) : 0;
-    held.msg.nak(delay);
+    quietly(() => held.msg.nak(delay));
     this.counts.handedBack++;
     this.#held.delete(held.record?.id ?? `#${held.msg.seq}`);
     this.#held.delete(`#${held.msg.seq}`);
@@ -430,4 +430,14 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
     const store = await this.#objects();
     await store?.delete(record.object.name).catch(() => {});
   }
+}
+
+/**
+ * Runs a fire-and-forget protocol message (working, nak): on a closed
+ * connection it throws, and then the job comes back after its ack wait anyway.
+ */
+function quietly(send: () => void): void {
+  try {
+    send();
+  } catch { /* closed: nothing more to tell the server */ }
 }
