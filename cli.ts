@@ -420,18 +420,22 @@ withQueueOptions(
   exitStatus = await enqueueCommand(inputs, options);
 });
 
-withRunOptions(withDeliveryOptions(withKeyOptions(
-  withQueueOptions(withSealOptions(
-    program.command("worker")
-      .description(
-        "take jobs from the queue, seal and deliver them as send does, record each outcome",
-      ),
-  ))
-    .option("--node <name>", "this node's name in the results (default: the host name)")
-    .option("--until-empty", "exit once nothing is queued and no job is held by any worker")
-    .option("--json", "one JSON object per delivered message on stdout")
-    .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
-))).action(async (options) => {
+hideOptions(
+  withRunOptions(withDeliveryOptions(withKeyOptions(
+    withQueueOptions(withSealOptions(
+      program.command("worker")
+        .description(
+          "take jobs from the queue, seal and deliver them as send does, record each outcome",
+        ),
+    ))
+      .option("--node <name>", "this node's name in the results (default: the host name)")
+      .option("--until-empty", "exit once nothing is queued and no job is held by any worker")
+      .option("--json", "one JSON object per delivered message on stdout")
+      .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
+  ))),
+  // send's inputs and journal: refused here, jobs come from the queue.
+  ["--mbox", "--manifest", "--journal", "--resume", "--new-journal"],
+).action(async (options) => {
   const { workerCommand } = await import("./core/cli/queue.ts");
   exitStatus = await workerCommand(options);
 });
@@ -470,6 +474,12 @@ function withQueueOptions<Args extends unknown[], Opts extends OptionValues>(
   return command
     .option("--nats <url>", "NATS server, nats://host:4222 (default: url in [nats] of the config)")
     .option("--stream <name>", "the run's JetStream stream (default: SMIMEPOST)");
+}
+
+/** Leaves options out of a command's --help. */
+function hideOptions<C extends { options: readonly Option[] }>(command: C, flags: string[]): C {
+  for (const option of command.options) if (flags.includes(option.long ?? "")) option.hideHelp();
+  return command;
 }
 
 /** The delivery options `send` and `config check` share. */
