@@ -96,11 +96,14 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
   #wakePuller: (() => void) | undefined;
   #store: Promise<ObjectStore | undefined> | undefined;
   #troubled = false;
+  /** How long a redelivered job waits for its first worker's outcome before it is sent. */
+  readonly #regrace: number;
 
   constructor(queue: QueueConnection, consumer: Consumer, options: JobSourceOptions) {
     this.#queue = queue;
     this.#consumer = consumer;
     this.#o = options;
+    this.#regrace = Math.min(2000, Math.floor(options.ackWaitMs / 4));
     const every = Math.max(1000, Math.floor(options.ackWaitMs / 3));
     this.#heartbeat = setInterval(() => {
       for (const held of this.#held.values()) quietly(() => held.msg.working());
@@ -267,6 +270,12 @@ export class JobSource implements AsyncIterableIterator<BatchInput> {
     }
     try {
       if (await lastResult(this.#queue, record.id)) return { kind: "done", record };
+      if (msg.info.deliveryCount > 1) {
+        // Handed out again: its first worker died, or is alive and the server forgot it (a
+        // restart). Give a live one a moment to record the outcome before sending it twice.
+        await new Promise((resolve) => setTimeout(resolve, this.#regrace));
+        if (await lastResult(this.#queue, record.id)) return { kind: "done", record };
+      }
       if (!record.object) return { kind: "input", record, bytes: msg.data };
       const bytes = await this.#readObject(record);
       if (bytes) return { kind: "input", record, bytes };
