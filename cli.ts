@@ -8,44 +8,23 @@
  */
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import type { OptionValues } from "@commander-js/extra-typings";
-import type { CipherName, DigestName } from "./core/cms/types.ts";
 import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts";
-import type { ErrorCode } from "./core/errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
-import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
-import { envelopeOf, parseMessage } from "./core/message/mod.ts";
+import { parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
-import type { SealOptions } from "./core/pipeline.ts";
-import { locateConfig } from "./core/config/locate.ts";
-import type { ConfigInputs, ResolvedDelivery } from "./core/config/mod.ts";
-import type { DeliveryPlugin } from "./core/deliver/types.ts";
-import type { Progress } from "./core/batch/progress.ts";
-import type { BatchEvent } from "./core/batch/run.ts";
-import type { BatchInput } from "./core/batch/sources/mod.ts";
+import { deliveryInputs, loadDelivery } from "./core/cli/delivery.ts";
+import { keyCandidates, loadTrust, openKeyStore, PASSPHRASE_ENV } from "./core/cli/keys.ts";
+import { output, printLines, setOutput, warn } from "./core/cli/output.ts";
+import type { RunFlags } from "./core/cli/run.ts";
+import { sealOptionsOf } from "./core/cli/seal.ts";
 import { decryptMessage } from "./core/smime/decrypt_message.ts";
-import type { KeyCandidates } from "./core/smime/open.ts";
-import {
-  deferredLine,
-  messageJson,
-  messageLines,
-  reportLines,
-  sendingLine,
-  summaryLines,
-} from "./core/report.ts";
+import { reportLines } from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
 
 const VERSION = "0.1.0";
-const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
 
-/** Set by --verbose / --quiet on whichever command runs. */
-const output = { verbose: false, quiet: false };
 /** The exit status an action sets when it finishes without an exception. */
 let exitStatus: number = ExitCode.ok;
-const encoder = new TextEncoder();
-
-function warn(text: string): void {
-  if (!output.quiet) console.error(`smimepost: warning: ${text}`);
-}
 
 // ---------------------------------------------------------------- options
 
@@ -75,29 +54,11 @@ function withKeyOptions<Args extends unknown[], Opts extends OptionValues>(
     .option("-q, --quiet", "no warnings or progress lines");
 }
 
-type KeyOptions = {
-  keys: string;
-  trust?: string;
-  passphraseFile?: string;
-  allowInvalidCert?: true;
-  allowInsecureKeyPermissions?: true;
-  verbose?: true;
-  quiet?: true;
-};
-
-// --------------------------------------------------------------- commands
-
-const program = new Command()
-  .name("smimepost")
-  .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
-  .version(VERSION)
-  .exitOverride()
-  .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
-
-withRunOptions(withDeliveryOptions(withKeyOptions(
-  program.command("send", { isDefault: true })
-    .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
-    .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
+/** The sealing options of `send` and `worker`. */
+function withSealOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
     .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
     .addOption(new Option("--sign_detached").hideHelp())
@@ -116,26 +77,31 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
       "--single-copy",
       "one copy for RSA and EC recipients (default: EC recipients get their own, as " +
         "Thunderbird can't open a copy with an EC recipient)",
-    )
+    );
+}
+
+// --------------------------------------------------------------- commands
+
+const program = new Command()
+  .name("smimepost")
+  .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
+  .version(VERSION)
+  .exitOverride()
+  .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
+
+withRunOptions(withDeliveryOptions(withKeyOptions(
+  withSealOptions(
+    program.command("send", { isDefault: true })
+      .description("seal messages (sign and/or encrypt) and deliver them, or write one to stdout")
+      .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin'),
+  )
     .option("-o, --output <file>", "write the sealed message to a file instead of stdout")
     .option("--json", "one JSON object per delivered message on stdout")
     .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
 ))).action(async (inputs, options) => {
   setOutput(options);
-  const detached = Boolean(options.signDetached || options.sign_detached);
-  const sign = Boolean(options.sign) || detached;
-  const seal: Omit<SealOptions, "singleCopy"> = {
-    sign,
-    detached,
-    encrypt: Boolean(options.encrypt),
-    digest: digestName(options.digest),
-    rsaPadding: options.rsaPss ? "pss" : "pkcs1",
-    cipher: options.cipher as CipherName | undefined,
-    rsaKeyTransport: options.oaep ? "oaep" : undefined,
-    encryptToSelf: options.encryptToSelf,
-    bcc: options.bccShared ? "shared" : "separate",
-    ecRecipients: options.singleCopy ? "shared" : "separate",
-  };
+  const seal = sealOptionsOf(options);
+  const sign = seal.sign;
   if (!sign && !options.encrypt) {
     warn("neither --sign nor --encrypt given; messages go as they are");
   }
@@ -167,7 +133,9 @@ withRunOptions(withDeliveryOptions(withKeyOptions(
   if (options.output) {
     throw new SmimeError("E_USAGE", `conflicting: --output and a delivery (${delivery.profile})`);
   }
-  exitStatus = await deliverRun(delivery, inputs, options, seal, single);
+  const { deliverRun, filesSource } = await import("./core/cli/run.ts");
+  const source = await filesSource(inputs, options, single);
+  exitStatus = await deliverRun(delivery, source, options, seal, single);
 });
 
 withKeyOptions(
@@ -324,7 +292,8 @@ const configCommand = program.command("config").description("delivery configurat
 withDeliveryOptions(
   configCommand.command("check")
     .description(
-      "print the resolved delivery profile, secrets masked, with where each value came from",
+      "print the resolved delivery profile (and the [nats] queue), secrets masked, with where " +
+        "each value came from",
     ),
 ).action(async (options) => {
   const delivery = await loadDelivery(deliveryInputs(options));
@@ -332,6 +301,8 @@ withDeliveryOptions(
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
+  const { queueLines } = await import("./core/cli/queue.ts");
+  lines.push(...await queueLines(deliveryInputs(options)));
   await printLines(lines);
 });
 
@@ -421,6 +392,70 @@ program.command("harvest")
     console.error("smimepost harvest: stopped");
   });
 
+// ------------------------------------------------------------ the queue
+
+const collectValues = (value: string, previous: string[] = []) => [...previous, value];
+
+withQueueOptions(
+  program.command("enqueue")
+    .description(
+      "publish messages as jobs on a NATS JetStream queue, for workers on any node to send",
+    )
+    .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
+    .option(
+      "--config <file>",
+      "config file with a [nats] table (default: ./smimepost.toml, then the user's folder)",
+    )
+    .option("--mbox <file>", 'an mbox file of messages ("-" for stdin); repeatable', collectValues)
+    .option(
+      "--manifest <file>",
+      "JSON Lines: file + envelope and delivery fields; repeatable",
+      collectValues,
+    )
+    .option("--json", "one JSON object with the counts on stdout")
+    .option("-v, --verbose", "more detail on errors")
+    .option("-q, --quiet", "no warnings"),
+).action(async (inputs, options) => {
+  const { enqueueCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await enqueueCommand(inputs, options);
+});
+
+hideOptions(
+  withRunOptions(withDeliveryOptions(withKeyOptions(
+    withQueueOptions(withSealOptions(
+      program.command("worker")
+        .description(
+          "take jobs from the queue, seal and deliver them as send does, record each outcome",
+        ),
+    ))
+      .option("--node <name>", "this node's name in the results (default: the host name)")
+      .option("--until-empty", "exit once nothing is queued and no job is held by any worker")
+      .option("--json", "one JSON object per delivered message on stdout")
+      .option("--debug-smtp", "print the protocol transcript (secrets redacted) on stderr"),
+  ))),
+  // send's inputs and journal: refused here, jobs come from the queue.
+  ["--mbox", "--manifest", "--journal", "--resume", "--new-journal"],
+).action(async (options) => {
+  const { workerCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await workerCommand(options);
+});
+
+withQueueOptions(
+  program.command("status")
+    .description("show a queued run across all nodes: queued, in flight, and every outcome")
+    .option(
+      "--config <file>",
+      "config file with a [nats] table (default: ./smimepost.toml, then the user's folder)",
+    )
+    .option("--json", "one JSON object on stdout")
+    .option("--report <file>", "write every message's outcome as JSON (as send --report does)")
+    .option("-v, --verbose", "more detail on errors")
+    .option("-q, --quiet", "no warnings"),
+).action(async (options) => {
+  const { statusCommand } = await import("./core/cli/queue.ts");
+  exitStatus = await statusCommand(options);
+});
+
 function hostPort(value: string, flag: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -431,6 +466,21 @@ function hostPort(value: string, flag: string): [string, number] {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** Where a queued run lives: the NATS server and the stream. */
+function withQueueOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .option("--nats <url>", "NATS server, nats://host:4222 (default: url in [nats] of the config)")
+    .option("--stream <name>", "the run's JetStream stream (default: SMIMEPOST)");
+}
+
+/** Leaves options out of a command's --help. */
+function hideOptions<C extends { options: readonly Option[] }>(command: C, flags: string[]): C {
+  for (const option of command.options) if (flags.includes(option.long ?? "")) option.hideHelp();
+  return command;
+}
 
 /** The delivery options `send` and `config check` share. */
 function withDeliveryOptions<Args extends unknown[], Opts extends OptionValues>(
@@ -454,65 +504,6 @@ function withDeliveryOptions<Args extends unknown[], Opts extends OptionValues>(
       "set a profile option (repeatable); beats the environment and the file",
       (value: string, previous: string[] = []) => [...previous, value],
     );
-}
-
-type DeliveryFlags = {
-  config?: string;
-  profile?: string;
-  sendSmtp?: true;
-  send_smtp?: true;
-  sendApi?: true;
-  send_api?: true;
-  option?: string[];
-};
-
-function deliveryInputs(options: DeliveryFlags): ConfigInputs {
-  const smtp = options.sendSmtp || options.send_smtp;
-  const api = options.sendApi || options.send_api;
-  if (smtp && api) throw new SmimeError("E_USAGE", "conflicting: --send_smtp and --send_api");
-  const overrides: Record<string, string> = {};
-  for (const pair of options.option ?? []) {
-    const at = pair.indexOf("=");
-    if (at < 1) {
-      // Not echoed whole: "password:hunter2" is a likely typo, and its value a secret.
-      const key = /^[A-Za-z0-9_.-]{0,40}/.exec(pair)![0];
-      throw new SmimeError("E_USAGE", `--option: expected key=value, got "${key}..."`);
-    }
-    overrides[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return {
-    configFile: options.config,
-    profile: options.profile,
-    cwd: Deno.cwd(),
-    env: readEnv,
-    legacy: smtp ? "smtp" : api ? "api" : undefined,
-    overrides,
-  };
-}
-
-/**
- * The delivery the flags and config files ask for, or undefined (stdout).
- * The config and plugin modules load only when one may be configured, so a
- * one-message pipeline starts fast.
- */
-async function loadDelivery(inputs: ConfigInputs): Promise<ResolvedDelivery | undefined> {
-  const asked = inputs.legacy || inputs.profile || inputs.configFile ||
-    Object.keys(inputs.overrides ?? {}).length > 0 || await locateConfig(inputs);
-  if (!asked) return undefined;
-  const [{ resolveDelivery }, { plugins }] = await Promise.all([
-    import("./core/config/mod.ts"),
-    import("./plugins/mod.ts"),
-  ]);
-  return await resolveDelivery(plugins, inputs);
-}
-
-/** Deno.env.get that treats a variable outside the allowed set as unset. */
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The options of a run: inputs, concurrency, retries, journal, report. */
@@ -547,22 +538,6 @@ function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
     );
 }
 
-type RunFlags = {
-  mbox?: string[];
-  manifest?: string[];
-  sessions?: string;
-  window?: string;
-  workers?: string;
-  rate?: string;
-  retries?: string;
-  retryMaxAge: string;
-  atMostOnce?: true;
-  journal?: string;
-  resume?: true;
-  newJournal?: true;
-  report?: string;
-};
-
 /** One file or stdin and nothing that makes a run: the old tool's one-message mode. */
 async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boolean> {
   if (inputs.length !== 1 || options.mbox || options.manifest) return false;
@@ -571,372 +546,6 @@ async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boo
     return !(await Deno.stat(inputs[0]!)).isDirectory;
   } catch {
     return true; // reading it reports the error
-  }
-}
-
-/** A positive whole number from a flag, or the default. */
-function count(flag: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new SmimeError("E_USAGE", `${flag}: expected a whole number >= ${min}, got "${value}"`);
-  }
-  return n;
-}
-
-/**
- * Seals and delivers every input through the resolved plugin. One message
- * prints the old tool's lines; a run prints progress and a summary.
- */
-async function deliverRun(
-  delivery: ResolvedDelivery,
-  inputs: string[],
-  options: KeyOptions & RunFlags & { json?: true; debugSmtp?: true },
-  seal: Omit<SealOptions, "singleCopy">,
-  single: boolean,
-): Promise<number> {
-  delivery.warnings.forEach(warn);
-  if (options.resume && !options.journal) {
-    throw new SmimeError("E_USAGE", "--resume needs --journal FILE");
-  }
-  if (options.newJournal && (!options.journal || options.resume)) {
-    throw new SmimeError(
-      "E_USAGE",
-      "--new-journal needs --journal FILE, and conflicts with --resume",
-    );
-  }
-  // Every number is checked before a journal, report or connection is opened, and also
-  // those one message ignores (--sessions, --workers): a bad value is a usage error.
-  count("--sessions", options.sessions, 1);
-  count("--workers", options.workers, 0, 0);
-  count("--window", options.window, 1);
-  if (options.rate !== undefined) count("--rate", options.rate, 0);
-  count("--retries", options.retries, 0, 0);
-  count("--retry-max-age", options.retryMaxAge, 0, 0);
-  const [
-    { redact, secretsOf },
-    { Journal, refuseUsedJournal, resumeState, setJournalAside },
-    { Progress },
-    { ReportFile },
-    { runBatch },
-    { SealPool },
-    { countInputs, readInputs },
-    { runExitCode },
-  ] = await Promise.all([
-    import("./core/config/mod.ts"),
-    import("./core/batch/journal.ts"),
-    import("./core/batch/progress.ts"),
-    import("./core/batch/report_file.ts"),
-    import("./core/batch/run.ts"),
-    import("./core/batch/seal_pool.ts"),
-    import("./core/batch/sources/mod.ts"),
-    import("./core/policy.ts"),
-  ]);
-  const secrets = secretsOf(delivery);
-  const hide = (line: string) => redact(line, secrets);
-  const quiet = output.quiet || Boolean(options.json);
-  // The old tool printed progress on stdout; under --json stdout is the JSON.
-  const say = (line: string) => {
-    if (!output.quiet) (options.json ? console.error : console.log)(hide(line));
-  };
-  if (options.journal && options.newJournal) {
-    const aside = await setJournalAside(options.journal);
-    if (aside) say(`the earlier journal is kept as ${aside}`);
-  } else if (options.journal && !options.resume) {
-    await refuseUsedJournal(options.journal);
-  }
-  const guarantee = options.atMostOnce ? "at-most-once" : "at-least-once";
-  const trustAnchors = await loadTrust(options.trust);
-  const pool = new SealPool({
-    workers: single ? 0 : count("--workers", options.workers, navigator.hardwareConcurrency, 0),
-    keys: {
-      dir: options.keys,
-      trustAnchors,
-      allowInvalid: Boolean(options.allowInvalidCert),
-      allowInsecurePermissions: Boolean(options.allowInsecureKeyPermissions),
-    },
-    seal,
-    passphrase: passphraseSource(options.passphraseFile, inputs.includes("-")),
-  });
-  const journal = options.journal ? await Journal.open(options.journal) : undefined;
-  const report = options.report ? await ReportFile.create(options.report) : undefined;
-  const stop = new AbortController();
-  const onSignal = () => stop.abort(new SmimeError("E_TEMPFAIL", "interrupted"));
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const total = single
-    ? 1
-    : await countInputs(inputs, { mbox: options.mbox, manifest: options.manifest });
-  const progress = new Progress(total);
-  const ticker = single || output.quiet || options.json ? undefined : startTicker(progress);
-  const warned = new Set<string>();
-  let unsealed: { code: string; reason: string } | undefined;
-  try {
-    const { summary, fatal } = await runBatch({
-      inputs: single
-        ? oneInput(inputs[0]!)
-        : readInputs(inputs, { mbox: options.mbox, manifest: options.manifest }),
-      pool,
-      plugin: delivery.plugin,
-      pluginOptions: delivery.options,
-      context: {
-        // A run reconnects often (max_messages_per_connection): say each line once.
-        info: single ? say : (line) => {
-          if (!warned.has(line)) say(line);
-          warned.add(line);
-        },
-        warn: (line) => warn(hide(line)),
-        debug: options.debugSmtp ? (line) => console.error(hide(line)) : undefined,
-      },
-      sessions: sessionsFor(delivery.plugin, single ? "1" : options.sessions),
-      window: count("--window", options.window, delivery.plugin.window ?? 1),
-      rate: options.rate === undefined ? undefined : count("--rate", options.rate, 0),
-      retry: {
-        attempts: 1 + count("--retries", options.retries, single ? 0 : 5, 0),
-        maxAgeMs: count("--retry-max-age", options.retryMaxAge, 600, 0) * 1000,
-        baseMs: retryBaseMs(),
-        capMs: 60_000,
-      },
-      journal,
-      guarantee,
-      resume: options.resume ? await resumeState(options.journal!, guarantee) : undefined,
-      redact: hide,
-      signal: stop.signal,
-      onEvent: (event) => {
-        progress.update(event);
-        if (event.type === "warning") {
-          if (!warned.has(event.text)) warn(hide(event.text));
-          warned.add(event.text);
-        } else if (event.type === "sending" && single) {
-          say(sendingLine(event.label, event.sender, event.recipients));
-        } else if (event.type === "deferred" && event.maybeSent) {
-          warn(hide(deferredLine(event)));
-        } else if (event.type === "deferred" && single) {
-          say(deferredLine(event));
-        } else if (event.type === "message") {
-          report?.add(event);
-          if (event.code) unsealed = { code: event.code, reason: event.error ?? event.code };
-          if (options.json) console.log(JSON.stringify(messageJson(event)));
-          else if (single && !event.code && !transportFailed(event)) {
-            messageLines(event).forEach(say);
-          }
-        }
-      },
-    });
-    ticker?.stop();
-    if (!single && !quiet) summaryLines(summary).forEach((line) => console.error(hide(line)));
-    await report?.finish(summary);
-    if (fatal) throw fatal;
-    // One message that could not be sealed or sent at all: its own error and exit status.
-    const failure = unsealed ??
-      (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
-    if (single && failure) throw new SmimeError(failure.code as ErrorCode, hide(failure.reason));
-    return runExitCode(summary);
-  } catch (err) {
-    ticker?.stop();
-    await report?.abandon();
-    if (isSmimeError(err)) throw new SmimeError(err.code, hide(err.message));
-    throw err;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    pool.close();
-    journal?.close();
-  }
-}
-
-/**
- * The first retry back-off: 1 s. Hidden, for tests of retries only:
- * $SMIMEPOST_RETRY_BASE_MS (1-60000) sets it in milliseconds.
- */
-function retryBaseMs(): number {
-  const value = readEnv("SMIMEPOST_RETRY_BASE_MS");
-  if (value === undefined || value === "") return 1000;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) {
-    throw new SmimeError("E_CONFIG", `SMIMEPOST_RETRY_BASE_MS: expected 1-60000, got "${value}"`);
-  }
-  return ms;
-}
-
-/** --sessions, or the plugin's default, within the platform's limit. */
-function sessionsFor(plugin: DeliveryPlugin, value: string | undefined): number {
-  const sessions = count("--sessions", value, plugin.sessions ?? 4);
-  if (plugin.maxSessions && sessions > plugin.maxSessions) {
-    warn(`--sessions ${sessions}: ${plugin.id} allows at most ${plugin.maxSessions}; using that`);
-    return plugin.maxSessions;
-  }
-  return sessions;
-}
-
-/** Every recipient failed without an SMTP or HTTP reply (connection trouble). */
-function transportFailed(event: Extract<BatchEvent, { type: "message" }>): boolean {
-  return event.recipients.length > 0 &&
-    event.recipients.every((r) => r.status === "failed" && r.code === undefined);
-}
-
-/** The one message of the old tool's mode, read as a run's input. */
-async function* oneInput(path: string): AsyncGenerator<BatchInput> {
-  const { bytes, source } = await readInput(path);
-  yield { key: path === "-" ? "stdin" : path, label: source, bytes };
-}
-
-/** Redraws the progress line on a terminal, or prints it every 5 s elsewhere. */
-function startTicker(progress: Progress): { stop(): void } {
-  const tty = Deno.stderr.isTerminal();
-  const draw = () => {
-    const line = progress.line();
-    if (tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${line}`));
-    else console.error(line);
-  };
-  const timer = setInterval(draw, tty ? 250 : 5000);
-  return {
-    stop() {
-      clearInterval(timer);
-      draw();
-      if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
-    },
-  };
-}
-
-/** Writes lines to stdout, all of them or an E_OUTPUT error. */
-function printLines(lines: string[]): Promise<void> {
-  return writeStdout(encoder.encode(lines.join("\n") + "\n"));
-}
-
-function setOutput(options: { verbose?: true; quiet?: true }): void {
-  output.verbose = Boolean(options.verbose);
-  output.quiet = Boolean(options.quiet);
-}
-
-function digestName(option: string): DigestName {
-  return option.replace("sha", "SHA-") as DigestName;
-}
-
-async function loadTrust(file: string | undefined): Promise<Uint8Array[] | undefined> {
-  if (!file) return undefined;
-  const { bytes, source } = await readInput(file);
-  return loadPemBundle(bytes, source);
-}
-
-async function openKeyStore(
-  options: KeyOptions,
-  stdinIsMessage: boolean,
-  trustAnchors?: Uint8Array[],
-): Promise<KeyStore> {
-  return new KeyStore({
-    dir: options.keys,
-    trustAnchors: trustAnchors ?? await loadTrust(options.trust),
-    passphrase: passphraseSource(options.passphraseFile, stdinIsMessage),
-    allowInvalid: Boolean(options.allowInvalidCert),
-    allowInsecurePermissions: Boolean(options.allowInsecureKeyPermissions),
-  });
-}
-
-/**
- * Where a private key's passphrase comes from: --passphrase-file, then
- * $SMIMEPOST_PASSPHRASE, then a prompt on the terminal.
- */
-function passphraseSource(file: string | undefined, stdinIsMessage: boolean) {
-  let cached: string | undefined;
-  return async (keyFile: string): Promise<string | undefined> => {
-    if (cached !== undefined) return cached;
-    if (file) {
-      const { bytes } = await readInput(file);
-      cached = new TextDecoder().decode(bytes).replace(/\r?\n$/, "");
-    } else if (Deno.env.get(PASSPHRASE_ENV) !== undefined) {
-      cached = Deno.env.get(PASSPHRASE_ENV);
-    } else {
-      cached = await promptSecret(`Passphrase for ${keyFile}: `, stdinIsMessage);
-    }
-    return cached;
-  };
-}
-
-/**
- * Asks on the terminal without echo; undefined when there is no terminal.
- * Echo goes off before the prompt is written, as getpass(3) and ssh do, so a
- * passphrase typed ahead or pasted as the prompt appears never shows; the
- * terminal is restored on every path (Enter, EOF, Ctrl-C, SIGINT/SIGTERM/
- * SIGHUP, an error).
- */
-async function promptSecret(prompt: string, stdinIsMessage: boolean): Promise<string | undefined> {
-  const stdin = Deno.stdin;
-  if (stdinIsMessage || !stdin.isTerminal() || !Deno.stderr.isTerminal()) return undefined;
-  stdin.setRaw(true);
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  let onSignal = () => {};
-  const interrupted = new Promise<null>((resolve) => onSignal = () => resolve(null));
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  const typed: number[] = [];
-  const buf = new Uint8Array(1);
-  try {
-    await writeAllStderr(encoder.encode(prompt));
-    for (;;) {
-      // A signal from elsewhere races the read; Ctrl-C is a byte in raw mode.
-      const n = await Promise.race([stdin.read(buf), interrupted]);
-      const byte = n === null ? undefined : buf[0]!;
-      if (byte === 3 || (byte === undefined && await isSettled(interrupted))) {
-        throw new SmimeError("E_PASSPHRASE", "interrupted at the passphrase prompt");
-      }
-      // EOF, Ctrl-D (a byte in raw mode), Enter
-      if (byte === undefined || byte === 4 || byte === 13 || byte === 10) break;
-      if (byte === 127 || byte === 8) typed.pop();
-      else if (byte === 21) typed.length = 0; // Ctrl-U: start over
-      else typed.push(byte);
-    }
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-    try {
-      stdin.setRaw(false);
-      await writeAllStderr(encoder.encode("\n"));
-    } catch {
-      // The terminal went away (hang-up): nothing left to restore.
-    }
-  }
-  return new TextDecoder().decode(new Uint8Array(typed));
-}
-
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  const pending = Symbol();
-  return await Promise.race([promise, Promise.resolve(pending)]) !== pending;
-}
-
-async function writeAllStderr(bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await Deno.stderr.write(bytes.subarray(at));
-}
-
-/** Keys to try on an encrypted layer: --key files, else the recipients' own. */
-function keyCandidates(
-  keys: KeyStore,
-  bytes: Uint8Array,
-  source: string,
-  files: string[] | undefined,
-): KeyCandidates {
-  return async () => {
-    if (files?.length) return await Promise.all(files.map((f) => keys.recipientKeyFromFile(f)));
-    const candidates = [];
-    for (const address of messageAddresses(bytes, source)) {
-      try {
-        candidates.push({ ...await keys.recipientKeysFor(address), file: address });
-      } catch (err) {
-        // No key for this address is normal; a key that won't open is not.
-        if (!isSmimeError(err) || ["E_PASSPHRASE", "E_KEY_PERMISSIONS"].includes(err.code)) {
-          throw err;
-        }
-      }
-    }
-    return candidates;
-  };
-}
-
-/** The To, Cc and From addresses of a message, best effort. */
-function messageAddresses(bytes: Uint8Array, source: string): string[] {
-  try {
-    const envelope = envelopeOf(parseMessage(bytes, source));
-    return [...envelope.recipients, envelope.sender];
-  } catch {
-    return [];
   }
 }
 

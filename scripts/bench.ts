@@ -14,6 +14,11 @@
  *   3. sign+encrypt+inject (a plain message that seals to ~19 KB): in-process
  *      seal then send at 1/4/8 sessions; one `smimepost send --send-smtp`
  *      process per message; `openssl | openssl | swaks` per message.
+ *   4. the job queue (NATS JetStream, a local nats-server): `smimepost
+ *      enqueue` of distinct messages, then 1, 2 and 3 `smimepost worker`
+ *      processes sealing and delivering them, against one `smimepost send`
+ *      run of the same messages. Skipped when nats-server is missing or
+ *      BENCH_QUEUE=0.
  *
  * Needs openssl, postfix (smtp-sink, smtp-source), swaks, python3, bash and
  * GNU time (else CPU from bash `times` and no peak RSS for child processes).
@@ -48,6 +53,8 @@ import {
   verifyFolderRow,
   writePeerScripts,
 } from "./bench/rows.ts";
+import { startNats } from "../core/queue/test_nats.ts";
+import { enqueueOnly, enqueueRow, queueFolder, sendRunRow, workersRow } from "./bench/queue.ts";
 
 function usage(): never {
   console.error("usage: deno task bench [--json FILE]   (env BENCH_SCALE=0.2 for a quick run)");
@@ -81,7 +88,9 @@ const counts = {
   sendSmtpPerMessage: scaled(20, 4),
   verify: scaled(1000, 50),
   opensslSwaks: scaled(20, 4),
+  queue: scaled(600, 40),
 };
+const QUEUE_SESSIONS = 4;
 const WIRE_TARGET = 19_000;
 const DISTINCT = 8;
 
@@ -289,6 +298,34 @@ try {
         ]),
     );
   }
+  if (Deno.env.get("BENCH_QUEUE") !== "0") {
+    log("the job queue (NATS JetStream)");
+    const nats = await startNats().catch((err) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      log(`queue rows skipped: cannot start nats-server: ${reason.split("\n")[0]}`);
+      return undefined;
+    });
+    if (nats) {
+      try {
+        const n = counts.queue;
+        sectionTitles.queue = `the job queue: sign+encrypt+inject of ${n} distinct messages ` +
+          `(${kb(wire.plain)} plain, 2 RCPT) through NATS JetStream, ${QUEUE_SESSIONS} ` +
+          `sessions per process`;
+        const folder = await queueFolder(ctx, n, files.plainWireBytes);
+        await add("smimepost send, one run", () => sendRunRow(ctx, folder, QUEUE_SESSIONS, n));
+        await add("smimepost enqueue", () => enqueueRow(ctx, nats, folder, "BENCH1", n));
+        for (const workers of [1, 2, 3]) {
+          log(`${workers} worker(s)`);
+          await add(`${workers} worker(s)`, async () => {
+            if (workers > 1) await enqueueOnly(ctx, nats, folder, `BENCH${workers}`);
+            return workersRow(ctx, nats, `BENCH${workers}`, workers, QUEUE_SESSIONS, n);
+          });
+        }
+      } finally {
+        await nats.close();
+      }
+    }
+  }
 } finally {
   await sink?.stop();
   Deno.removeSignalListener("SIGINT", onSignal);
@@ -310,7 +347,17 @@ const byKey = new Map(rows.map((r) => [r.key, r]));
 const fmtRate = (v: number) => fmtNum(v);
 const fmtMs = (v: number | undefined) => v === undefined ? "?" : fmtNum(v * 1000);
 
-const header = ["", "msgs", "secs", "msg/s", "CPU s", "CPU ms/msg", "peak RSS MB", "sink CPU s"];
+const header = [
+  "",
+  "msgs",
+  "secs",
+  "msg/s",
+  "CPU s",
+  "CPU ms/msg",
+  "peak RSS MB",
+  "sink CPU s",
+  "NATS CPU s",
+];
 const lines: string[][] = [];
 const titleAt = new Map<number, string>();
 let section = "";
@@ -329,6 +376,7 @@ for (const r of rows) {
     fmtMs(cpuPerMessage(r)),
     r.peakRssKb === undefined ? "?" : (r.peakRssKb / 1024).toFixed(0),
     r.sinkCpuSeconds === undefined ? "" : r.sinkCpuSeconds.toFixed(2),
+    r.natsCpuSeconds === undefined ? "" : r.natsCpuSeconds.toFixed(2),
   ]);
 }
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -446,6 +494,9 @@ const ratios = [
     byKey.get("verify-cli"),
     byKey.get("verify-openssl"),
   ),
+  ratio("queue: 1 worker / one send run", byKey.get("queue-workers-1"), byKey.get("queue-send")),
+  ratio("queue: 2 workers / one send run", byKey.get("queue-workers-2"), byKey.get("queue-send")),
+  ratio("queue: 3 workers / one send run", byKey.get("queue-workers-3"), byKey.get("queue-send")),
 ].filter((r): r is Ratio => r !== undefined);
 
 console.log();
@@ -458,6 +509,36 @@ for (const r of ratios) {
   console.log(`  ${r.name.padEnd(nameWidth)}  ${(r.speed.toFixed(2) + "x").padStart(6)}  ${cpu}`);
 }
 if (bestSealInject) console.log(`  (best in-process sign+encrypt+inject: ${bestSealInject.name})`);
+const queueCost = queueCostMs();
+if (queueCost) {
+  console.log(
+    `  queue cost per message: ${fmtNum(queueCost.total)} CPU ms (enqueue ` +
+      `${fmtNum(queueCost.enqueue)}, worker over send ${fmtNum(queueCost.worker)}, ` +
+      `nats-server ${fmtNum(queueCost.server)})`,
+  );
+}
+
+/**
+ * What the queue adds per message, in CPU ms: the enqueue process, the one
+ * worker beyond one send run of the same messages, and nats-server for both.
+ */
+function queueCostMs():
+  | { total: number; enqueue: number; worker: number; server: number }
+  | undefined {
+  const [enqueue, worker, send] = ["queue-enqueue", "queue-workers-1", "queue-send"]
+    .map((key) => byKey.get(key));
+  const per = (r: Row | undefined) => cpuPerMessage(r!);
+  if (!enqueue || !worker || !send || [enqueue, worker, send].some((r) => per(r) === undefined)) {
+    return undefined;
+  }
+  const server = ((enqueue.natsCpuSeconds ?? 0) + (worker.natsCpuSeconds ?? 0)) / worker.n;
+  const costs = {
+    enqueue: per(enqueue)! * 1000,
+    worker: (per(worker)! - per(send)!) * 1000,
+    server: server * 1000,
+  };
+  return { total: costs.enqueue + costs.worker + costs.server, ...costs };
+}
 
 function fmtNum(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -479,7 +560,11 @@ how to read this:
   - smtp-source sends the same sealed file without pipelining; SmtpClient pipelines the next
     envelope behind the final dot (${depth} in flight per connection).
   - The Python rows send pre-built messages: no signing or encryption, so the seal+inject
-    ratios against them understate what a Python tool that also signs would cost.`);
+    ratios against them understate what a Python tool that also signs would cost.
+  - Queue rows: each worker process seals on its own threads (one per core), so on this
+    machine two or three workers share the same cores as one: they show the queue's cost,
+    not a speed-up. Worker rows time from the processes' start to the last exit, start-up and
+    the final "queue empty" check (about a second) included; "NATS CPU s" is nats-server's.`);
 
 if (jsonFile) {
   const out = {

@@ -10,6 +10,14 @@ import { fileErrorReason } from "../io.ts";
 import type { BatchEvent } from "./run.ts";
 import type { BatchSummary } from "./summary.ts";
 
+/** One message's line in the report: a run's message event, or a queue's result. */
+export type ReportEntry =
+  & Pick<
+    Extract<BatchEvent, { type: "message" }>,
+    "key" | "label" | "messageId" | "error" | "recipients"
+  >
+  & { outcome: string };
+
 /** Writes the report incrementally. */
 export class ReportFile {
   readonly #path: string;
@@ -25,7 +33,11 @@ export class ReportFile {
     this.#file = file;
   }
 
-  /** @throws {SmimeError} E_OUTPUT naming the file */
+  /**
+   * Creates the report for its owner alone (mode 0600): it lists recipients.
+   *
+   * @throws {SmimeError} E_OUTPUT naming the file
+   */
   static async create(path: string): Promise<ReportFile> {
     const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     try {
@@ -39,7 +51,7 @@ export class ReportFile {
   }
 
   /** Adds one finished message. */
-  add(event: Extract<BatchEvent, { type: "message" }>): void {
+  add(event: ReportEntry): void {
     const entry = {
       key: event.key,
       label: event.label,

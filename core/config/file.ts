@@ -22,12 +22,14 @@ export {
 export type { ConfigLocation } from "./locate.ts";
 
 /** The keys allowed at the top of the file. */
-export const TOP_LEVEL_KEYS: readonly string[] = ["default_profile", "profiles"];
+export const TOP_LEVEL_KEYS: readonly string[] = ["default_profile", "profiles", "nats"];
 
 /** A parsed and shape-checked config file. */
 export interface ConfigFile extends ConfigLocation {
   defaultProfile?: string;
   profiles: Record<string, Record<string, unknown>>;
+  /** The [nats] table: the job queue of `enqueue`, `worker` and `status` (checked when used). */
+  nats?: Record<string, unknown>;
   /** Permission bits, or null where the platform has none. */
   mode: number | null;
 }
@@ -60,7 +62,7 @@ export async function loadConfig(location: ConfigLocation): Promise<ConfigFile> 
 export function parseConfig(
   text: string,
   display: string,
-): Pick<ConfigFile, "defaultProfile" | "profiles"> {
+): Pick<ConfigFile, "defaultProfile" | "profiles" | "nats"> {
   let data: Record<string, unknown>;
   try {
     data = parse(text);
@@ -95,7 +97,15 @@ export function parseConfig(
       );
     }
   }
-  return { defaultProfile, profiles: profiles as Record<string, Record<string, unknown>> };
+  const nats = data.nats;
+  if (nats !== undefined && !isTable(nats)) {
+    throw new SmimeError("E_CONFIG", `nats: expected a table, got ${showValue(nats, false)}`);
+  }
+  return {
+    defaultProfile,
+    profiles: profiles as Record<string, Record<string, unknown>>,
+    ...(nats === undefined ? {} : { nats }),
+  };
 }
 
 function tomlReason(err: unknown): string {

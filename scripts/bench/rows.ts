@@ -30,6 +30,8 @@ export interface Row {
   sinkCpuSeconds?: number;
   /** Messages that failed. */
   failures: number;
+  /** nats-server's CPU seconds during the row (queue rows only). */
+  natsCpuSeconds?: number;
   /** Rounds run, when the row is the median round of several. */
   reps?: number;
 }
@@ -105,7 +107,7 @@ export async function findPython(): Promise<string> {
 }
 
 /** Measures the sink's CPU around an SMTP row. */
-async function withSink(ctx: BenchContext, run: () => Promise<Row>): Promise<Row> {
+export async function withSink(ctx: BenchContext, run: () => Promise<Row>): Promise<Row> {
   const before = await ctx.sink.cpu();
   const row = await run();
   const after = await ctx.sink.cpu();
@@ -213,7 +215,7 @@ function loop(n: number, body: string): string {
   return `fails=0\nfor i in $(seq ${n}); do\n${body} || fails=$((fails+1))\ndone\necho "$fails"`;
 }
 
-async function processRow(
+export async function processRow(
   ctx: BenchContext,
   key: string,
   section: string,
@@ -243,7 +245,7 @@ async function processRow(
 }
 
 /** argv of the CLI as `deno task compile` would run it. */
-async function cliArgv(ctx: BenchContext, args: string[]): Promise<string[]> {
+export async function cliArgv(ctx: BenchContext, args: string[]): Promise<string[]> {
   return [
     Deno.execPath(),
     "run",

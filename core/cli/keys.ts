@@ -1,0 +1,164 @@
+/**
+ * Key-folder access for the commands: trust anchors, the key store, where a
+ * private key's passphrase comes from (a file, the environment, a prompt
+ * without echo), and which keys to try on an encrypted layer.
+ *
+ * @module
+ */
+import { isSmimeError, SmimeError } from "../errors.ts";
+import { readInput } from "../io.ts";
+import { KeyStore, loadPemBundle } from "../keys/mod.ts";
+import { envelopeOf, parseMessage } from "../message/mod.ts";
+import type { KeyCandidates } from "../smime/open.ts";
+
+/** The variable a private key's passphrase may come from. */
+export const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
+
+const encoder = new TextEncoder();
+
+/** The key-folder options of a command (see withKeyOptions in cli.ts). */
+export type KeyOptions = {
+  keys: string;
+  trust?: string;
+  passphraseFile?: string;
+  allowInvalidCert?: true;
+  allowInsecureKeyPermissions?: true;
+  verbose?: true;
+  quiet?: true;
+};
+
+/**
+ * The trust anchors of --trust FILE, or undefined without one.
+ *
+ * @throws {SmimeError} E_INPUT when the file cannot be read; E_CERT_INVALID for a bad bundle
+ */
+export async function loadTrust(file: string | undefined): Promise<Uint8Array[] | undefined> {
+  if (!file) return undefined;
+  const { bytes, source } = await readInput(file);
+  return loadPemBundle(bytes, source);
+}
+
+/** The key store the key options describe. */
+export async function openKeyStore(
+  options: KeyOptions,
+  stdinIsMessage: boolean,
+  trustAnchors?: Uint8Array[],
+): Promise<KeyStore> {
+  return new KeyStore({
+    dir: options.keys,
+    trustAnchors: trustAnchors ?? await loadTrust(options.trust),
+    passphrase: passphraseSource(options.passphraseFile, stdinIsMessage),
+    allowInvalid: Boolean(options.allowInvalidCert),
+    allowInsecurePermissions: Boolean(options.allowInsecureKeyPermissions),
+  });
+}
+
+/**
+ * Where a private key's passphrase comes from: --passphrase-file, then
+ * $SMIMEPOST_PASSPHRASE, then a prompt on the terminal.
+ */
+export function passphraseSource(
+  file: string | undefined,
+  stdinIsMessage: boolean,
+): (keyFile: string) => Promise<string | undefined> {
+  let cached: string | undefined;
+  return async (keyFile: string): Promise<string | undefined> => {
+    if (cached !== undefined) return cached;
+    if (file) {
+      const { bytes } = await readInput(file);
+      cached = new TextDecoder().decode(bytes).replace(/\r?\n$/, "");
+    } else if (Deno.env.get(PASSPHRASE_ENV) !== undefined) {
+      cached = Deno.env.get(PASSPHRASE_ENV);
+    } else {
+      cached = await promptSecret(`Passphrase for ${keyFile}: `, stdinIsMessage);
+    }
+    return cached;
+  };
+}
+
+/**
+ * Asks on the terminal without echo; undefined when there is no terminal.
+ * Echo goes off before the prompt is written, as getpass(3) and ssh do, so a
+ * passphrase typed ahead or pasted as the prompt appears never shows; the
+ * terminal is restored on every path (Enter, EOF, Ctrl-C, SIGINT/SIGTERM/
+ * SIGHUP, an error).
+ */
+async function promptSecret(prompt: string, stdinIsMessage: boolean): Promise<string | undefined> {
+  const stdin = Deno.stdin;
+  if (stdinIsMessage || !stdin.isTerminal() || !Deno.stderr.isTerminal()) return undefined;
+  stdin.setRaw(true);
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  let onSignal = () => {};
+  const interrupted = new Promise<null>((resolve) => onSignal = () => resolve(null));
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const typed: number[] = [];
+  const buf = new Uint8Array(1);
+  try {
+    await writeAllStderr(encoder.encode(prompt));
+    for (;;) {
+      // A signal from elsewhere races the read; Ctrl-C is a byte in raw mode.
+      const n = await Promise.race([stdin.read(buf), interrupted]);
+      const byte = n === null ? undefined : buf[0]!;
+      if (byte === 3 || (byte === undefined && await isSettled(interrupted))) {
+        throw new SmimeError("E_PASSPHRASE", "interrupted at the passphrase prompt");
+      }
+      // EOF, Ctrl-D (a byte in raw mode), Enter
+      if (byte === undefined || byte === 4 || byte === 13 || byte === 10) break;
+      if (byte === 127 || byte === 8) typed.pop();
+      else if (byte === 21) typed.length = 0; // Ctrl-U: start over
+      else typed.push(byte);
+    }
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    try {
+      stdin.setRaw(false);
+      await writeAllStderr(encoder.encode("\n"));
+    } catch {
+      // The terminal went away (hang-up): nothing left to restore.
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(typed));
+}
+
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol();
+  return await Promise.race([promise, Promise.resolve(pending)]) !== pending;
+}
+
+async function writeAllStderr(bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await Deno.stderr.write(bytes.subarray(at));
+}
+
+/** Keys to try on an encrypted layer: --key files, else the recipients' own. */
+export function keyCandidates(
+  keys: KeyStore,
+  bytes: Uint8Array,
+  source: string,
+  files: string[] | undefined,
+): KeyCandidates {
+  return async () => {
+    if (files?.length) return await Promise.all(files.map((f) => keys.recipientKeyFromFile(f)));
+    const candidates = [];
+    for (const address of messageAddresses(bytes, source)) {
+      try {
+        candidates.push({ ...await keys.recipientKeysFor(address), file: address });
+      } catch (err) {
+        // No key for this address is normal; a key that won't open is not.
+        if (!isSmimeError(err) || ["E_PASSPHRASE", "E_KEY_PERMISSIONS"].includes(err.code)) {
+          throw err;
+        }
+      }
+    }
+    return candidates;
+  };
+}
+
+/** The To, Cc and From addresses of a message, best effort. */
+function messageAddresses(bytes: Uint8Array, source: string): string[] {
+  try {
+    const envelope = envelopeOf(parseMessage(bytes, source));
+    return [...envelope.recipients, envelope.sender];
+  } catch {
+    return [];
+  }
+}

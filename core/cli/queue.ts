@@ -1,0 +1,306 @@
+/**
+ * The queue commands: `enqueue` publishes messages as jobs on a NATS
+ * JetStream run, `worker` seals and delivers them with the same run as
+ * `send`, and `status` shows the run across all nodes. The NATS modules
+ * load only here, and this module only when one of these commands runs.
+ *
+ * @module
+ */
+import { ExitCode, SmimeError } from "../errors.ts";
+import { redact } from "../config/secrets.ts";
+import type { NatsSettings } from "../config/nats.ts";
+import type { ConfigInputs } from "../config/mod.ts";
+import { deliveryInputs, loadDelivery, readEnv } from "./delivery.ts";
+import type { DeliveryFlags } from "./delivery.ts";
+import { output, printLines, setOutput, warn } from "./output.ts";
+import { count } from "./run.ts";
+import type { DeliverFlags, RunSource } from "./run.ts";
+import { sealOptionsOf } from "./seal.ts";
+import type { SealFlags } from "./seal.ts";
+
+/** Where the queue is: --nats, --stream, --config. */
+export type QueueFlags = {
+  nats?: string;
+  stream?: string;
+  config?: string;
+  verbose?: true;
+  quiet?: true;
+};
+
+/** The flags of `enqueue`. */
+export type EnqueueFlags = QueueFlags & { mbox?: string[]; manifest?: string[]; json?: true };
+
+/** The flags of `worker`: send's, less its inputs, plus the queue's. */
+export type WorkerFlags =
+  & QueueFlags
+  & DeliveryFlags
+  & SealFlags
+  & DeliverFlags
+  & { node?: string; untilEmpty?: true };
+
+/** The flags of `status`. */
+export type StatusFlags = QueueFlags & { json?: true; report?: string };
+
+/**
+ * Publishes every input as a job.
+ *
+ * @returns the exit status: 0 all queued (or already queued), 3 some could
+ *   not be read, 66 none could
+ * @throws {SmimeError} E_USAGE, E_CONFIG, E_UNAVAILABLE (69), E_AUTH (77)
+ */
+export async function enqueueCommand(inputs: string[], options: EnqueueFlags): Promise<number> {
+  setOutput(options);
+  if (inputs.length === 0 && !options.mbox && !options.manifest) {
+    throw new SmimeError(
+      "E_USAGE",
+      'no input: give message files or folders, "-", --mbox or --manifest',
+    );
+  }
+  const settings = await natsSettings(options);
+  const [{ readInputs }, { openQueue, setUpRun }, { enqueue, noCounts }] = await Promise.all([
+    import("../batch/sources/mod.ts"),
+    import("../queue/connection.ts"),
+    import("../queue/enqueue.ts"),
+  ]);
+  const items = readInputs(inputs, { mbox: options.mbox, manifest: options.manifest });
+  const queue = await openQueue(settings, { name: "smimepost enqueue", persistent: false });
+  const hide = (text: string) => redact(text, queue.secrets);
+  const counts = noCounts();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const report = async () => {
+    if (options.json) {
+      await printLines([JSON.stringify({
+        stream: settings.stream,
+        server: settings.display,
+        queued: counts.queued,
+        duplicates: counts.duplicates,
+        failed: counts.failed,
+        objects: counts.objects,
+        added_message_ids: counts.addedMessageIds,
+      })]);
+    } else {
+      const extra = [
+        counts.objects ? `${counts.objects} through the object store` : "",
+        counts.addedMessageIds ? `${counts.addedMessageIds} given a Message-ID` : "",
+      ].filter(Boolean);
+      await printLines([
+        `queued ${counts.queued}, duplicates ${counts.duplicates}, failed to read ` +
+        `${counts.failed}${extra.length ? ` (${extra.join(", ")})` : ""}`,
+      ]);
+    }
+  };
+  try {
+    await setUpRun(queue);
+    await enqueue(queue, items, {
+      counts,
+      signal: stop.signal,
+      onFailed: (err) => console.error(`smimepost: ${hide(err.message)}`),
+    });
+    await report();
+  } catch (err) {
+    if (counts.queued + counts.duplicates + counts.failed > 0) await report().catch(() => {});
+    throw err;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await queue.close();
+  }
+  if (stop.signal.aborted) throw new SmimeError("E_TEMPFAIL", "interrupted");
+  if (counts.failed === 0) return ExitCode.ok;
+  return counts.queued + counts.duplicates > 0 ? ExitCode.partial : ExitCode.noInput;
+}
+
+/**
+ * Takes jobs from the queue and seals and delivers them until stopped
+ * (SIGTERM/SIGINT: finish what is held, exit 0) or, with --until-empty,
+ * until nothing is queued or held anywhere.
+ *
+ * @returns 0; the outcome of each message is in the results stream
+ * @throws {SmimeError} the error that stopped the run (its jobs were handed
+ *   back); usage, configuration and connection errors before it starts
+ */
+export async function workerCommand(options: WorkerFlags): Promise<number> {
+  setOutput(options);
+  for (
+    const [flag, given] of [
+      ["--mbox", options.mbox],
+      ["--manifest", options.manifest],
+      ["--journal", options.journal],
+      ["--resume", options.resume],
+      ["--new-journal", options.newJournal],
+    ] as const
+  ) {
+    if (given) {
+      throw new SmimeError("E_USAGE", `worker: ${flag} does not apply (jobs come from the queue)`);
+    }
+  }
+  const delivery = await loadDelivery(deliveryInputs(options));
+  if (!delivery) {
+    throw new SmimeError(
+      "E_USAGE",
+      "worker needs a delivery: --profile, --send_smtp or --send_api",
+    );
+  }
+  const seal = sealOptionsOf(options);
+  if (!seal.sign && !seal.encrypt) {
+    warn("neither --sign nor --encrypt given; messages go as they are");
+  }
+  // The run's own bound on messages in memory is the worker's bound on jobs it holds.
+  const plugin = delivery.plugin;
+  const sessions = Math.min(
+    count("--sessions", options.sessions, plugin.sessions ?? 4),
+    plugin.maxSessions ?? Infinity,
+  );
+  const window = count("--window", options.window, plugin.window ?? 1);
+  const threads = count("--workers", options.workers, navigator.hardwareConcurrency, 0);
+  const limit = Math.max(8, sessions * window * 3 + Math.max(1, threads) * 4);
+  const settings = await natsSettings(options);
+  const node = options.node ?? await hostName();
+  const [{ openQueue, setUpRun }, { JobSource }, { deliverRun }] = await Promise.all([
+    import("../queue/connection.ts"),
+    import("../queue/consumer.ts"),
+    import("./run.ts"),
+  ]);
+  const queue = await openQueue(settings, {
+    name: `smimepost worker ${node}:${Deno.pid}`,
+    persistent: true,
+  });
+  const hide = (text: string) => redact(text, queue.secrets);
+  let source: InstanceType<typeof JobSource> | undefined;
+  try {
+    await setUpRun(queue);
+    const consumer = await queue.js.consumers.get(settings.stream, queue.names.consumer)
+      .catch((err) => Promise.reject(queue.fail(err, "reach the workers' consumer on")));
+    const info = await consumer.info(true).catch((err) =>
+      Promise.reject(queue.fail(err, "reach the workers' consumer on"))
+    );
+    source = new JobSource(queue, consumer, {
+      limit,
+      ackWaitMs: Math.max(1000, Math.round((info.config.ack_wait ?? 30e9) / 1_000_000)),
+      node,
+      untilEmpty: Boolean(options.untilEmpty),
+      log: (line) => {
+        if (!output.quiet) console.error(`smimepost: ${hide(line)}`);
+      },
+    });
+    const jobs = source;
+    const runSource: RunSource = {
+      inputs: () => jobs,
+      count: () => Promise.resolve(undefined),
+      stdinIsMessage: false,
+    };
+    await deliverRun(delivery, runSource, options, seal, false, {
+      onEvent: (event) => jobs.onEvent(event),
+      drain: () => {
+        if (!output.quiet) console.error("smimepost: stopping: finishing the jobs in hand");
+        jobs.drain();
+      },
+      onStop: () => jobs.stopping(),
+      signal: jobs.signal,
+      settle: () => jobs.settle(),
+      maxOpen: limit,
+      secrets: queue.secrets,
+    });
+    return ExitCode.ok;
+  } finally {
+    await source?.close();
+    if (source && !output.quiet && !options.json) {
+      const c = source.counts;
+      console.error(
+        `smimepost worker ${node}: ${c.recorded} job(s) recorded, ${c.alreadyDone} already ` +
+          `done, ${c.handedBack} handed back`,
+      );
+    }
+    await queue.close();
+  }
+}
+
+/**
+ * Shows the run: queued, in flight, and the outcome of every finished job.
+ *
+ * @returns 0
+ * @throws {SmimeError} E_INPUT (66) when the server has no such run;
+ *   connection errors; E_OUTPUT when the report can't be written
+ */
+export async function statusCommand(options: StatusFlags): Promise<number> {
+  setOutput(options);
+  const settings = await natsSettings(options);
+  const [{ openQueue }, { runStatus, statusJson, statusLines }, { ReportFile }] = await Promise
+    .all([
+      import("../queue/connection.ts"),
+      import("../queue/status.ts"),
+      import("../batch/report_file.ts"),
+    ]);
+  const queue = await openQueue(settings, { name: "smimepost status", persistent: false });
+  const report = options.report ? await ReportFile.create(options.report) : undefined;
+  try {
+    const status = await runStatus(queue, (record) =>
+      report?.add({
+        key: record.key,
+        label: record.label,
+        outcome: record.outcome,
+        messageId: record.message_id ?? undefined,
+        error: record.error ?? undefined,
+        recipients: record.recipients,
+      }));
+    await report?.finish(status.summary);
+    await printLines(
+      options.json ? [JSON.stringify(statusJson(status))] : statusLines(status),
+    );
+    return ExitCode.ok;
+  } catch (err) {
+    await report?.abandon();
+    throw err;
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * What `config check` adds for the queue: the resolved [nats] settings with
+ * where each came from, secrets masked; nothing when no queue is configured.
+ *
+ * @throws {SmimeError} E_USAGE / E_CONFIG as the queue commands would
+ */
+export async function queueLines(inputs: ConfigInputs): Promise<string[]> {
+  const [{ loadConfig, locateConfig }, { NATS_ENV, resolveNats }] = await Promise.all([
+    import("../config/file.ts"),
+    import("../config/nats.ts"),
+  ]);
+  const location = await locateConfig(inputs);
+  const config = location ? await loadConfig(location) : undefined;
+  if (!config?.nats && !inputs.env(NATS_ENV.url!)) return [];
+  const settings = await resolveNats(inputs, {});
+  const settingLines = settings.values.map((v) => `  ${v.key} = ${v.display}`);
+  const width = Math.max(0, ...settingLines.map((line) => line.length));
+  return [
+    `queue: stream ${settings.stream} on ${settings.display}`,
+    ...settings.values.map((v, i) => `${settingLines[i]!.padEnd(width)}   (${v.source})`),
+    ...settings.warnings.map((w) => `warning: ${w}`),
+  ];
+}
+
+/** The [nats] settings with --nats / --stream on top; warnings printed. */
+async function natsSettings(options: QueueFlags): Promise<NatsSettings> {
+  const { resolveNats } = await import("../config/nats.ts");
+  const settings = await resolveNats(
+    { configFile: options.config, cwd: Deno.cwd(), env: readEnv },
+    { url: options.nats, stream: options.stream },
+  );
+  settings.warnings.forEach(warn);
+  return settings;
+}
+
+/** This machine's name, for the results (no --allow-sys needed). */
+async function hostName(): Promise<string> {
+  for (const file of ["/proc/sys/kernel/hostname", "/etc/hostname"]) {
+    try {
+      const name = (await Deno.readTextFile(file)).trim();
+      if (name) return name;
+    } catch { /* next */ }
+  }
+  return "localhost";
+}
