@@ -213,7 +213,8 @@ function loop(n: number, body: string): string {
   return `fails=0\nfor i in $(seq ${n}); do\n${body} || fails=$((fails+1))\ndone\necho "$fails"`;
 }
 
-async function processRow(
+/** Runs a measured bash script whose last stdout line is its failure count. */
+export async function processRow(
   ctx: BenchContext,
   key: string,
   section: string,
@@ -243,7 +244,7 @@ async function processRow(
 }
 
 /** argv of the CLI as `deno task compile` would run it. */
-async function cliArgv(ctx: BenchContext, args: string[]): Promise<string[]> {
+export async function cliArgv(ctx: BenchContext, args: string[]): Promise<string[]> {
   return [
     Deno.execPath(),
     "run",
@@ -340,9 +341,10 @@ export async function smimepostBatchCliRow(
   n: number,
   sessions: number,
   batchArgs: (folder: string) => string[],
+  key = `cli-batch-${sessions}`,
 ): Promise<Row> {
   const plain = await Deno.readFile(ctx.files.plainWire);
-  const folder = `${ctx.work}/batch`;
+  const folder = `${ctx.work}/${key}`;
   await Deno.mkdir(folder, { recursive: true });
   for (let i = 0; i < n; i++) await Deno.writeFile(`${folder}/m${i}.eml`, plain);
   const argv = await cliArgv(ctx, batchArgs(folder));
@@ -350,9 +352,11 @@ export async function smimepostBatchCliRow(
   return withSink(ctx, () =>
     processRow(
       ctx,
-      `cli-batch-${sessions}`,
+      key,
       "seal+inject",
-      `smimepost batch (CLI), ${sessions} sessions`,
+      `smimepost batch (CLI), ${sessions} sessions${
+        key.startsWith("cli-batch-") ? "" : `, ${n} msgs`
+      }`,
       n,
       `${shJoin(argv)} > /dev/null || exit 1\necho 0`,
       env,
