@@ -8,7 +8,7 @@
  * @module
  */
 
-import { constants, publicEncrypt } from "node:crypto";
+import { constants, createCipheriv, publicEncrypt } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
   bitString,
@@ -16,6 +16,7 @@ import {
   encode,
   explicit,
   int,
+  type LatePart,
   NULL,
   octets,
   oid,
@@ -113,21 +114,81 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
 /**
  * Encrypts `content` to every certificate in `recipients`.
  *
- * @param content the bytes to encrypt (for S/MIME, the MIME entity)
- * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521), each
- *   alone or with an RSA key transport of its own
- * @param options content cipher (default aes-256-cbc) and RSA key transport
- *   for recipients without their own (default PKCS#1 v1.5)
- * @returns DER ContentInfo and its kind: "enveloped-data" for CBC,
- *   "auth-enveloped-data" for GCM
- * @throws SmimeError E_USAGE without recipients, E_CERT_INVALID for an
- *   unreadable certificate, E_UNSUPPORTED for other key types or ciphers
+ * @returns DER ContentInfo and its kind; see {@link envelope} for the same
+ *   as a tree of parts
+ * @throws SmimeError as {@link envelope}
  */
 export async function encrypt(
   content: Uint8Array,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions = {},
 ): Promise<{ der: Uint8Array; kind: CmsKind }> {
+  const { der, kind } = await envelope(content, recipients, options);
+  return { der: encode(der), kind };
+}
+
+/** Pieces AES-CBC works through at a time: the output comes in pieces this size. */
+const CBC_PIECE = 1 << 20;
+
+/**
+ * AES-CBC with PKCS#7 padding (RFC 5652 6.3), made a piece at a time while
+ * the encoding is written: the content is not copied (WebCrypto copies its
+ * input) and the ciphertext never exists whole. OpenSSL (libcrypto.ts)
+ * writes each piece into one scratch buffer, reused, as the DER writer
+ * copies or encodes a piece before asking for the next; node:crypto, the
+ * fallback, makes a new buffer per piece.
+ */
+function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: Uint8Array): LatePart {
+  return {
+    late: true,
+    // PKCS#7 always pads, 1 to 16 bytes.
+    size: (Math.floor(content.length / 16) + 1) * 16,
+    *pieces() {
+      const ctx = libcrypto()?.aesCbc(true, key, iv);
+      if (!ctx) {
+        const cipher = createCipheriv(name, key, iv);
+        for (let i = 0; i < content.length; i += CBC_PIECE) {
+          yield cipher.update(content.subarray(i, i + CBC_PIECE));
+        }
+        yield cipher.final();
+        return;
+      }
+      try {
+        const scratch = new Uint8Array(Math.min(CBC_PIECE, content.length) + 16);
+        for (let i = 0; i < content.length; i += CBC_PIECE) {
+          const n = ctx.update(content.subarray(i, i + CBC_PIECE), scratch);
+          if (n === undefined) throw new Error("AES-CBC through libcrypto failed");
+          yield scratch.subarray(0, n);
+        }
+        const n = ctx.final(scratch);
+        if (n === undefined) throw new Error("AES-CBC through libcrypto failed");
+        yield scratch.subarray(0, n);
+      } finally {
+        ctx.free();
+      }
+    },
+  };
+}
+
+/**
+ * Encrypts `content` to every certificate in `recipients`, as a tree of DER
+ * parts (`encode` or `forEachChunk` of der.ts serialise it).
+ *
+ * @param content the bytes to encrypt (for S/MIME, the MIME entity)
+ * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521), each
+ *   alone or with an RSA key transport of its own
+ * @param options content cipher (default aes-256-cbc) and RSA key transport
+ *   for recipients without their own (default PKCS#1 v1.5)
+ * @returns the ContentInfo as DER parts and its kind: "enveloped-data" for
+ *   CBC, "auth-enveloped-data" for GCM
+ * @throws SmimeError E_USAGE without recipients, E_CERT_INVALID for an
+ *   unreadable certificate, E_UNSUPPORTED for other key types or ciphers
+ */
+export async function envelope(
+  content: Uint8Array,
+  recipients: (Uint8Array | EncryptRecipient)[],
+  options: EncryptOptions = {},
+): Promise<{ der: Der; kind: CmsKind }> {
   const cipherName = options.cipher ?? "aes-256-cbc";
   const spec = cipherByName[cipherName];
   if (!spec) throw new SmimeError("E_UNSUPPORTED", `Cannot encrypt: unknown cipher ${cipherName}`);
@@ -150,14 +211,9 @@ export async function encrypt(
   }));
   const recipientInfos = tlv(Tag.set, ...infos);
 
-  const key = await crypto.subtle.importKey("raw", cek, spec.gcm ? "AES-GCM" : "AES-CBC", false, [
-    "encrypt",
-  ]);
   if (!spec.gcm) {
     const iv = crypto.getRandomValues(new Uint8Array(16));
-    const ciphertext = new Uint8Array(
-      await crypto.subtle.encrypt({ name: "AES-CBC", iv }, key, source(content)),
-    );
+    const ciphertext = aesCbcPart(spec.name, cek, iv, content);
     // RFC 5652 6.1: version 0 when every RecipientInfo is a version 0
     // KeyTransRecipientInfo, else 2 (KeyAgreeRecipientInfo is version 3).
     const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
@@ -166,11 +222,9 @@ export async function encrypt(
       recipientInfos,
       seq(oid(Oid.data), algId(spec.oid, octets(iv)), tlv(0x80, ciphertext)),
     );
-    return {
-      der: encode(seq(oid(Oid.envelopedData), explicit(0, envelopedData))),
-      kind: "enveloped-data",
-    };
+    return { der: seq(oid(Oid.envelopedData), explicit(0, envelopedData)), kind: "enveloped-data" };
   }
+  const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["encrypt"]);
   // RFC 5084 3.2: 12-octet nonce, 16-octet ICV; aes-ICVlen defaults to 12,
   // so 16 is written out.
   const nonce = crypto.getRandomValues(new Uint8Array(12));
@@ -192,7 +246,7 @@ export async function encrypt(
     octets(sealed.subarray(sealed.length - 16)),
   );
   return {
-    der: encode(seq(oid(Oid.authEnvelopedData), explicit(0, authEnvelopedData))),
+    der: seq(oid(Oid.authEnvelopedData), explicit(0, authEnvelopedData)),
     kind: "auth-enveloped-data",
   };
 }

@@ -31,7 +31,39 @@ export function toCrlf(bytes: Uint8Array): Uint8Array {
   const extra = countBareLineEnds(bytes);
   if (extra === 0) return bytes;
   const out = new Uint8Array(bytes.length + extra);
+  writeCrlf(bytes, out, 0);
+  return out;
+}
+
+/** A piece of output: bytes as they are, or bytes whose line ends are still to be made CRLF. */
+export type Piece = Uint8Array | { readonly crlf: Uint8Array };
+
+/**
+ * Joins pieces into one new array; each `{ crlf }` piece gets its line ends
+ * made CRLF on the way, exactly as {@link toCrlf} would do to it alone. The
+ * converted bytes are written once, into the result: no converted copy of a
+ * 50 MB body is made only to be copied again.
+ */
+export function joinPieces(pieces: readonly Piece[]): Uint8Array {
+  let length = 0;
+  for (const p of pieces) {
+    length += p instanceof Uint8Array ? p.length : p.crlf.length + countBareLineEnds(p.crlf);
+  }
+  const out = new Uint8Array(length);
   let o = 0;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      out.set(p, o);
+      o += p.length;
+    } else {
+      o = writeCrlf(p.crlf, out, o);
+    }
+  }
+  return out;
+}
+
+/** Writes `bytes` with every bare CR and LF made CRLF into `out` at `o`; returns the end. */
+function writeCrlf(bytes: Uint8Array, out: Uint8Array, o: number): number {
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
@@ -46,7 +78,7 @@ export function toCrlf(bytes: Uint8Array): Uint8Array {
       out[o++] = b;
     }
   }
-  return out;
+  return o;
 }
 
 /** How many bytes toCrlf adds: one per bare CR or bare LF. */

@@ -38,6 +38,6 @@ export { parseAddressList } from "./address_list.ts";
 export { authorOf, envelopeOf } from "./envelope.ts";
 export { parseContentType } from "./content_type.ts";
 export { parseMimeTree } from "./mime_tree.ts";
-export { decodeBody, encodeBase64 } from "./transfer_encoding.ts";
+export { base64Length, Base64Writer, decodeBody, encodeBase64 } from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";
 export { concatBytes, toCrlf } from "./line_ends.ts";

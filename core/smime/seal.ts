@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { encrypt, sign } from "../cms/mod.ts";
+import { envelope } from "../cms/encrypt.ts";
+import { signedData } from "../cms/sign.ts";
 import type {
   CipherName,
   DigestName,
@@ -16,6 +17,7 @@ import type {
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
 import { concatBytes, serializeHeaders } from "../message/mod.ts";
+import { bytesEqual } from "../cms/der.ts";
 import { multipartSignedEntity, pkcs7MimeEntity } from "./entity.ts";
 
 /** A canonical MIME entity that nothing has sealed: the input to signing. */
@@ -52,40 +54,66 @@ export interface SignStageOptions {
 }
 
 /**
+ * Entities built behind the head of their message in one buffer (see the
+ * `head` parameters below), with that head: {@link messageBytes} then hands
+ * out the buffer instead of copying a 95 MB entity into a new one.
+ */
+const framed = new WeakMap<Uint8Array, Uint8Array>();
+
+/** Builds an entity behind `head` in one buffer and remembers it; returns the entity. */
+function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
+  if (!head) return whole;
+  const entity = whole.subarray(head.length);
+  framed.set(entity, head);
+  return entity;
+}
+
+/**
  * Signs a canonical entity: opaque (the default, survives relays that rewrite
  * bodies) or detached as multipart/signed (readable without S/MIME).
+ *
+ * @param head the message head ({@link messageHead}) when this entity is the
+ *   last stage: it is built behind it, so the message costs no extra copy
  */
 export async function signEntity(
   plain: PlainEntity,
   signer: SigningIdentity,
   options: SignStageOptions,
+  head?: Uint8Array,
 ): Promise<SignedEntity> {
   const digest = options.digest ?? "SHA-256";
-  const der = await sign(plain.entity, signer, {
+  const der = await signedData(plain.entity, signer, {
     detached: options.detached,
     digest,
     rsaPadding: options.rsaPadding,
   });
-  const entity = options.detached
-    ? multipartSignedEntity(plain.entity, der, digest)
-    : pkcs7MimeEntity(der, "signed-data");
+  const entity = frame(
+    options.detached
+      ? multipartSignedEntity(plain.entity, der, digest, head)
+      : pkcs7MimeEntity(der, "signed-data", head),
+    head,
+  );
   return { stage: "signed", entity, detached: options.detached, digest };
 }
 
 /**
  * Encrypts an entity, signed or not, to the given DER certificates (each
  * alone or with its own RSA key transport).
+ *
+ * @param head the message head ({@link messageHead}): the entity is built
+ *   behind it, so the message costs no extra copy
  */
 export async function encryptEntity(
   inner: PlainEntity | SignedEntity,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions,
+  head?: Uint8Array,
 ): Promise<EncryptedEntity> {
   const cipher = options.cipher ?? "aes-256-cbc";
-  const { der, kind } = await encrypt(inner.entity, recipients, { ...options, cipher });
+  const { der, kind } = await envelope(inner.entity, recipients, { ...options, cipher });
   return {
     stage: "encrypted",
-    entity: pkcs7MimeEntity(der, kind),
+    entity: frame(pkcs7MimeEntity(der, kind, head), head),
     signed: inner.stage === "signed",
     cipher,
   };
@@ -93,10 +121,26 @@ export async function encryptEntity(
 
 const MIME_VERSION = new TextEncoder().encode("MIME-Version: 1.0\r\n");
 
+/** What comes before the sealed entity: the outer header fields, then MIME-Version. */
+export function messageHead(outer: readonly HeaderField[]): Uint8Array {
+  return concatBytes([serializeHeaders([...outer]), MIME_VERSION]);
+}
+
 /**
  * The bytes of a finished message: the outer header fields (which never
  * contain Bcc), MIME-Version, then the sealed entity. CRLF throughout.
+ * An entity that was built behind this very head is handed out in place.
  */
 export function messageBytes(outer: readonly HeaderField[], sealed: SealedEntity): Uint8Array {
-  return concatBytes([serializeHeaders([...outer]), MIME_VERSION, sealed.entity]);
+  const head = messageHead(outer);
+  const entity = sealed.entity;
+  const builtBehind = framed.get(entity);
+  if (builtBehind && entity.byteOffset >= head.length && bytesEqual(builtBehind, head)) {
+    return new Uint8Array(
+      entity.buffer,
+      entity.byteOffset - head.length,
+      head.length + entity.length,
+    );
+  }
+  return concatBytes([head, entity]);
 }
