@@ -134,14 +134,22 @@ export async function sealMessage(
   }
   if (plans) warnings.push(...plans.warnings);
 
-  const { outer, entity } = canonicalEntity(message);
-  const headers = withTraceHeaders(outer, envelope.sender);
+  // Not destructured: its entity is built only when read (canonical.ts).
+  const canonical = canonicalEntity(message);
+  const plain: PlainEntity = {
+    stage: "plain",
+    get entity() {
+      return canonical.entity;
+    },
+    source: canonical.source,
+  };
+  const headers = withTraceHeaders(canonical.outer, envelope.sender);
   // The last stage builds its entity behind the message head, so that a
   // large message is not copied once more to put the header in front.
   const head = messageHead(headers);
   const inner = signer
-    ? await sign({ stage: "plain", entity }, signer.identity, options, plans ? undefined : head)
-    : { stage: "plain" as const, entity };
+    ? await sign(plain, signer.identity, options, plans ? undefined : head)
+    : plain;
 
   const copies: OutboundMessage[] = [];
   for (const plan of plans?.copies ?? groups.map((recipients) => ({ recipients }))) {

@@ -311,10 +311,32 @@ export type Der = Uint8Array | DerNode | LatePart;
  * that the next piece overwrites: the writers are done with each piece
  * before they ask for the next.
  */
-export interface LatePart {
+export interface LatePart extends ByteSource {
   readonly late: true;
+}
+
+/**
+ * Bytes made piece by piece on demand, of a size known up front: a large
+ * entity that is only ever read through (encrypted, encoded) need never
+ * exist whole. Each call of `pieces` starts over and gives the same bytes; a
+ * piece may be a scratch buffer that the next piece overwrites.
+ */
+export interface ByteSource {
   readonly size: number;
   pieces(): Iterable<Uint8Array>;
+}
+
+/** The bytes of a source, joined into one new array. */
+export function joinSource(source: ByteSource): Uint8Array {
+  const out = new Uint8Array(source.size);
+  let o = 0;
+  for (const piece of source.pieces()) {
+    if (o + piece.length > out.length) throw new Error("byte source: more than its size");
+    out.set(piece, o);
+    o += piece.length;
+  }
+  if (o !== out.length) throw new Error("byte source: less than its size");
+  return out;
 }
 
 /** A constructed or primitive element whose content is a list of parts. */
@@ -396,6 +418,22 @@ export function forEachChunk(d: Der, visit: (chunk: Uint8Array) => void): void {
   for (const p of d.parts) forEachChunk(p, visit);
 }
 
+/** {@link forEachChunk} as a generator, for readers that pull. */
+export function* chunksOf(d: Der): Generator<Uint8Array> {
+  if (d instanceof Uint8Array) {
+    yield d;
+    return;
+  }
+  if ("late" in d) {
+    yield* latePieces(d);
+    return;
+  }
+  const header = new Uint8Array(headerSize(d.length));
+  writeHeader(d, header, 0);
+  yield header;
+  for (const p of d.parts) yield* chunksOf(p);
+}
+
 function writeHeader(d: DerNode, out: Uint8Array, pos: number): number {
   out[pos++] = d.tag;
   const length = d.length;
@@ -468,8 +506,8 @@ export function int(n: number): Uint8Array {
   return encode(tlv(Tag.integer, new Uint8Array(bytes)));
 }
 
-/** OCTET STRING holding `bytes` (not copied until encode). */
-export function octets(bytes: Uint8Array, tag: number = Tag.octetString): DerNode {
+/** OCTET STRING holding `bytes` (not copied until encode; a late part made then). */
+export function octets(bytes: Uint8Array | LatePart, tag: number = Tag.octetString): DerNode {
   return tlv(tag, bytes);
 }
 

@@ -12,10 +12,12 @@ import { constants, createCipheriv, publicEncrypt } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
   bitString,
+  type ByteSource,
   type Der,
   encode,
   explicit,
   int,
+  joinSource,
   type LatePart,
   NULL,
   octets,
@@ -119,7 +121,7 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
  * @throws SmimeError as {@link envelope}
  */
 export async function encrypt(
-  content: Uint8Array,
+  content: Uint8Array | ByteSource,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions = {},
 ): Promise<{ der: Uint8Array; kind: CmsKind }> {
@@ -138,25 +140,23 @@ const CBC_PIECE = 1 << 20;
  * copies or encodes a piece before asking for the next; node:crypto, the
  * fallback, makes a new buffer per piece.
  */
-function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: Uint8Array): LatePart {
+function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: ByteSource): LatePart {
   return {
     late: true,
     // PKCS#7 always pads, 1 to 16 bytes.
-    size: (Math.floor(content.length / 16) + 1) * 16,
+    size: (Math.floor(content.size / 16) + 1) * 16,
     *pieces() {
       const ctx = libcrypto()?.aesCbc(true, key, iv);
       if (!ctx) {
         const cipher = createCipheriv(name, key, iv);
-        for (let i = 0; i < content.length; i += CBC_PIECE) {
-          yield cipher.update(content.subarray(i, i + CBC_PIECE));
-        }
+        for (const slice of slices(content)) yield cipher.update(slice);
         yield cipher.final();
         return;
       }
       try {
-        const scratch = new Uint8Array(Math.min(CBC_PIECE, content.length) + 16);
-        for (let i = 0; i < content.length; i += CBC_PIECE) {
-          const n = ctx.update(content.subarray(i, i + CBC_PIECE), scratch);
+        const scratch = new Uint8Array(Math.min(CBC_PIECE, content.size) + 16);
+        for (const slice of slices(content)) {
+          const n = ctx.update(slice, scratch);
           if (n === undefined) throw new Error("AES-CBC through libcrypto failed");
           yield scratch.subarray(0, n);
         }
@@ -170,11 +170,24 @@ function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: Uint
   };
 }
 
+/** The pieces of `content`, cut to at most {@link CBC_PIECE} bytes. */
+function* slices(content: ByteSource): Generator<Uint8Array> {
+  for (const piece of content.pieces()) {
+    for (let i = 0; i < piece.length; i += CBC_PIECE) yield piece.subarray(i, i + CBC_PIECE);
+  }
+}
+
+/** Bytes as a source of one piece. */
+function sourceOf(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, pieces: () => [bytes] };
+}
+
 /**
  * Encrypts `content` to every certificate in `recipients`, as a tree of DER
  * parts (`encode` or `forEachChunk` of der.ts serialise it).
  *
- * @param content the bytes to encrypt (for S/MIME, the MIME entity)
+ * @param content the bytes to encrypt (for S/MIME, the MIME entity), whole or
+ *   made piece by piece
  * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521), each
  *   alone or with an RSA key transport of its own
  * @param options content cipher (default aes-256-cbc) and RSA key transport
@@ -185,7 +198,7 @@ function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: Uint
  *   unreadable certificate, E_UNSUPPORTED for other key types or ciphers
  */
 export async function envelope(
-  content: Uint8Array,
+  content: Uint8Array | ByteSource,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions = {},
 ): Promise<{ der: Der; kind: CmsKind }> {
@@ -213,7 +226,8 @@ export async function envelope(
 
   if (!spec.gcm) {
     const iv = crypto.getRandomValues(new Uint8Array(16));
-    const ciphertext = aesCbcPart(spec.name, cek, iv, content);
+    const source = content instanceof Uint8Array ? sourceOf(content) : content;
+    const ciphertext = aesCbcPart(spec.name, cek, iv, source);
     // RFC 5652 6.1: version 0 when every RecipientInfo is a version 0
     // KeyTransRecipientInfo, else 2 (KeyAgreeRecipientInfo is version 3).
     const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
@@ -225,6 +239,8 @@ export async function envelope(
     return { der: seq(oid(Oid.envelopedData), explicit(0, envelopedData)), kind: "enveloped-data" };
   }
   const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["encrypt"]);
+  // WebCrypto's GCM wants the whole content.
+  const whole = content instanceof Uint8Array ? content : joinSource(content);
   // RFC 5084 3.2: 12-octet nonce, 16-octet ICV; aes-ICVlen defaults to 12,
   // so 16 is written out.
   const nonce = crypto.getRandomValues(new Uint8Array(12));
@@ -232,7 +248,7 @@ export async function envelope(
     await crypto.subtle.encrypt(
       { name: "AES-GCM", iv: nonce, tagLength: 128 },
       key,
-      source(content),
+      source(whole),
     ),
   );
   const authEnvelopedData = seq(

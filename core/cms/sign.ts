@@ -9,10 +9,12 @@
 import { createHash } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
+  type ByteSource,
   type Der,
   encode,
   explicit,
   int,
+  type LatePart,
   NULL,
   octets,
   oid,
@@ -56,7 +58,7 @@ function attribute(type: string, value: Der): Der {
  * @throws SmimeError as {@link signedData}
  */
 export async function sign(
-  content: Uint8Array,
+  content: Uint8Array | ByteSource,
   signer: SigningIdentity,
   options: SignOptions,
 ): Promise<Uint8Array> {
@@ -71,7 +73,8 @@ export async function sign(
  * The signer is identified by issuerAndSerialNumber (SignerInfo version 1);
  * `certificates` carries the signer certificate then its chain.
  *
- * @param content the bytes to sign (for S/MIME, the canonical MIME entity)
+ * @param content the bytes to sign (for S/MIME, the canonical MIME entity),
+ *   whole or made piece by piece (read twice: digest, then eContent)
  * @param signer certificate, chain and PKCS#8 private key
  * @param options detached or opaque, digest, RSA padding, signingTime
  * @returns the ContentInfo(SignedData) as DER parts
@@ -80,7 +83,7 @@ export async function sign(
  *   other key types
  */
 export async function signedData(
-  content: Uint8Array,
+  content: Uint8Array | ByteSource,
   signer: SigningIdentity,
   options: SignOptions,
 ): Promise<Der> {
@@ -97,7 +100,8 @@ export async function signedData(
   }
   for (const [i, c] of signer.chain.entries()) parseCertificate(c, `chain certificate ${i + 1}`);
 
-  // node:crypto hashes in place; WebCrypto would copy the content first.
+  // node:crypto hashes in place, a piece at a time; WebCrypto would copy
+  // the content first.
   const digest = hashSync(hash, content);
   // RFC 5652 5.3: the SET OF Attribute is DER, so sorted by encoding. The
   // same sorted bytes go under the SET tag for signing and under [0] in the
@@ -138,9 +142,10 @@ export async function signedData(
     signatureAlg,
     octets(signature),
   );
-  const encapContentInfo = options.detached
-    ? seq(oid(Oid.data))
-    : seq(oid(Oid.data), explicit(0, octets(content)));
+  const encapContentInfo = options.detached ? seq(oid(Oid.data)) : seq(
+    oid(Oid.data),
+    explicit(0, octets(content instanceof Uint8Array ? content : late(content))),
+  );
   const body = seq(
     // RFC 5652 5.1: version 1 (id-data content, only version 1 SignerInfos).
     int(1),
@@ -154,8 +159,15 @@ export async function signedData(
 }
 
 /** The digest the fast path signs (WebCrypto hashes inside its sign()). */
-function hashSync(hash: DigestName, data: Uint8Array): Uint8Array {
-  return createHash(hash.replace("-", "").toLowerCase()).update(data).digest();
+function hashSync(hash: DigestName, data: Uint8Array | ByteSource): Uint8Array {
+  const hasher = createHash(hash.replace("-", "").toLowerCase());
+  for (const piece of data instanceof Uint8Array ? [data] : data.pieces()) hasher.update(piece);
+  return hasher.digest();
+}
+
+/** A source as a DER part made while the encoding is written. */
+function late(source: ByteSource): LatePart {
+  return { late: true, size: source.size, pieces: () => source.pieces() };
 }
 
 /** The signature through WebCrypto, as DER for ECDSA. */

@@ -13,7 +13,7 @@
 
 import { SmimeError } from "../errors.ts";
 import { makeHeader, serializeHeaders } from "./header_build.ts";
-import { CRLF_BYTES, joinPieces, type Piece } from "./line_ends.ts";
+import { CRLF_BYTES, crlfPieces, joinPieces, type Piece, piecesLength } from "./line_ends.ts";
 import { buildNode, MAX_DEPTH } from "./mime_tree.ts";
 import { getHeader } from "./parse_message.ts";
 import {
@@ -74,8 +74,17 @@ export function canonicalEntity(message: Message): CanonicalEntity {
     const value = `text/plain; charset=${charsetOf(decodeBody(root))}`;
     fields.unshift(makeHeader("Content-Type", value));
   }
-  const entity = joinPieces([serializeHeaders(fields), CRLF_BYTES, ...canon.chunks]);
-  return { outer, entity };
+  const pieces = [serializeHeaders(fields), CRLF_BYTES, ...canon.chunks];
+  // Made only when read: signing and encryption read the source, so a 50 MB
+  // body is converted on the way and never held twice.
+  let entity: Uint8Array | undefined;
+  return {
+    outer,
+    get entity() {
+      return entity ??= joinPieces(pieces);
+    },
+    source: { size: piecesLength(pieces), pieces: () => crlfPieces(pieces) },
+  };
 }
 
 /** Fields that go inside the entity, or nowhere (Bcc never leaves the tool). */

@@ -1,5 +1,12 @@
 import { strictEqual } from "node:assert/strict";
-import { concatBytes, joinPieces, type Piece, toCrlf } from "./line_ends.ts";
+import {
+  concatBytes,
+  crlfPieces,
+  joinPieces,
+  type Piece,
+  piecesLength,
+  toCrlf,
+} from "./line_ends.ts";
 import { bytesOf, randomBytes, textOf } from "./test_helpers.ts";
 
 Deno.test("toCrlf() turns bare LF and bare CR into CRLF", () => {
@@ -33,4 +40,25 @@ Deno.test("joinPieces() equals toCrlf() of each { crlf } piece, joined", () => {
     strictEqual(textOf(joinPieces(pieces)), textOf(expected));
   }
   strictEqual(joinPieces([]).length, 0);
+});
+
+Deno.test("crlfPieces() streams joinPieces()'s bytes, a CR and LF at a slice's edge kept together", () => {
+  const slice = 1 << 20;
+  const big = new Uint8Array(2 * slice + 100).fill(65);
+  // A CRLF across the first slice edge, a bare CR at the second, LFs here and there.
+  big[slice - 1] = 13;
+  big[slice] = 10;
+  big[2 * slice - 1] = 13;
+  for (let i = 5; i < big.length; i += 99_991) big[i] = 10;
+  const pieces: Piece[] = [
+    bytesOf("head\n"),
+    { crlf: big },
+    { crlf: bytesOf("a\rb\n") },
+    bytesOf("x\n"),
+  ];
+  const streamed = concatBytes(Array.from(crlfPieces(pieces), (p) => p.slice()));
+  const joined = joinPieces(pieces);
+  strictEqual(streamed.length, joined.length);
+  strictEqual(piecesLength(pieces), joined.length);
+  strictEqual(textOf(streamed) === textOf(joined), true);
 });

@@ -67,6 +67,8 @@ export function base64Length(n: number): number {
 export class Base64Writer {
   readonly #out: Uint8Array;
   #o: number;
+  /** Where the output since the last take() starts. */
+  #start: number;
   /** Quads on the current line (19 make 76 characters). */
   #q = 0;
   /** Up to two bytes left over from the last piece. */
@@ -77,6 +79,7 @@ export class Base64Writer {
   constructor(out: Uint8Array, offset: number) {
     this.#out = out;
     this.#o = offset;
+    this.#start = offset;
   }
 
   /** Encodes the next piece of input. */
@@ -92,6 +95,18 @@ export class Base64Writer {
     const whole = i + Math.floor((n - i) / 3) * 3;
     this.#encodeRun(bytes, i, whole);
     for (i = whole; i < n; i++) this.#carry[this.#carried++] = bytes[i]!;
+  }
+
+  /**
+   * The output written since the buffer's start or the last take, as a view
+   * of the buffer; writing then starts again at the buffer's start, so the
+   * view is good until the next write. For encoders that stream.
+   */
+  take(): Uint8Array {
+    const written = this.#out.subarray(this.#start, this.#o);
+    this.#start = 0;
+    this.#o = 0;
+    return written;
   }
 
   /** Writes the padding of the last quad; returns the offset after the base64. */
@@ -136,6 +151,34 @@ export class Base64Writer {
     this.#o = o;
     this.#q = q;
   }
+}
+
+/** Input bytes a {@link base64Pieces} piece covers at most (a multiple of 57: whole lines). */
+const PIECE_INPUT = 57 * 16 * 1024;
+
+/**
+ * {@link encodeBase64} of the chunks joined, streamed: pieces of at most
+ * about 1.2 MB, each written into the same scratch buffer and good until
+ * the next is asked for. A 51 MB input never has a 69 MB output.
+ *
+ * @param size the input's total size, when known, to size the scratch buffer
+ */
+export function* base64Pieces(
+  chunks: Iterable<Uint8Array>,
+  size: number = PIECE_INPUT,
+): Generator<Uint8Array> {
+  // Two carried bytes, and a line end before the first quad of a piece. A
+  // small input gets a small scratch buffer: messages are mostly small.
+  const scratch = new Uint8Array(base64Length(Math.min(size, PIECE_INPUT) + 2) + 4);
+  const writer = new Base64Writer(scratch, 0);
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += PIECE_INPUT) {
+      writer.write(chunk.subarray(at, at + PIECE_INPUT));
+      yield writer.take();
+    }
+  }
+  writer.finish();
+  yield writer.take();
 }
 
 /** Tolerant base64 decoding: bytes outside the alphabet, padding included, are skipped. */

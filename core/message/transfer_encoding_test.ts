@@ -1,8 +1,9 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { parseMimeTree } from "./mime_tree.ts";
-import { toCrlf } from "./line_ends.ts";
+import { concatBytes, toCrlf } from "./line_ends.ts";
 import {
   base64Length,
+  base64Pieces,
   Base64Writer,
   decodeBase64,
   decodeBody,
@@ -96,4 +97,16 @@ Deno.test("encodeBase64() writes 76-character lines joined by CRLF, none at the 
   const encoded = encodeBase64(randomBytes(57 * 3, 9));
   const expected = btoa(String.fromCharCode(...randomBytes(57 * 3, 9)));
   strictEqual(textOf(encoded), expected.match(/.{76}/g)!.join("\r\n"));
+});
+
+Deno.test("base64Pieces() streams encodeBase64() of the chunks joined, small and past a piece", () => {
+  for (const sizes of [[0], [1, 2], [100, 7, 3000], [2_000_000, 5, 1_000_001]]) {
+    const chunks = sizes.map((n, i) => randomBytes(n, i + 3));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const expected = textOf(encodeBase64(concatBytes(chunks)));
+    for (const hint of [undefined, total]) {
+      const streamed = Array.from(base64Pieces(chunks, hint), (p) => textOf(p)).join("");
+      strictEqual(streamed === expected, true, `base64Pieces differs for sizes ${sizes}`);
+    }
+  }
 });

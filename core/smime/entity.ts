@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { type Der, forEachChunk, sizeOf } from "../cms/der.ts";
+import { type ByteSource, chunksOf, type Der, encode, forEachChunk, sizeOf } from "../cms/der.ts";
 import type { CmsKind, DigestName } from "../cms/types.ts";
-import { base64Length, Base64Writer } from "../message/mod.ts";
+import { base64Length, base64Pieces, Base64Writer, encodeBase64 } from "../message/mod.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array();
@@ -28,14 +28,7 @@ export function micalgOf(digest: DigestName): string {
  *   outer header of the message): the result then starts with them
  */
 export function pkcs7MimeEntity(der: Der, kind: CmsKind, head: Uint8Array = EMPTY): Uint8Array {
-  // RFC 8551 3.2.2: smime-type values; authEnveloped-data is RFC 8551 3.4.
-  const smimeType = kind === "auth-enveloped-data" ? "authEnveloped-data" : kind;
-  const headers = encoder.encode(
-    `Content-Type: application/pkcs7-mime; smime-type=${smimeType};\r\n` +
-      ` name="smime.p7m"\r\n` +
-      `Content-Transfer-Encoding: base64\r\n` +
-      `Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n`,
-  );
+  const headers = pkcs7MimeHeaders(kind);
   const out = new Uint8Array(head.length + headers.length + base64Length(sizeOf(der)) + 2);
   out.set(head);
   out.set(headers, head.length);
@@ -59,6 +52,67 @@ export function multipartSignedEntity(
   digest: DigestName,
   head: Uint8Array = EMPTY,
 ): Uint8Array {
+  const { top, middle, tail } = multipartSignedFrame(signed, digest);
+  const out = new Uint8Array(
+    head.length + top.length + signed.length + middle.length +
+      base64Length(sizeOf(signature)) + tail.length,
+  );
+  let o = 0;
+  for (const part of [head, top, signed, middle]) {
+    out.set(part, o);
+    o += part.length;
+  }
+  out.set(tail, writeBase64(signature, out, o));
+  return out;
+}
+
+/**
+ * {@link pkcs7MimeEntity} made piece by piece when read: the base64 is
+ * encoded from the DER's pieces as they are asked for, so neither exists
+ * whole (the entity of a 50 MB message goes straight into encryption).
+ */
+export function pkcs7MimeSource(der: Der, kind: CmsKind): ByteSource {
+  const headers = pkcs7MimeHeaders(kind);
+  return {
+    size: headers.length + base64Length(sizeOf(der)) + 2,
+    *pieces() {
+      yield headers;
+      yield* base64Pieces(chunksOf(der), sizeOf(der));
+      yield CRLF;
+    },
+  };
+}
+
+/**
+ * {@link multipartSignedEntity} as pieces: the signed entity as it is,
+ * between the boundaries, never copied.
+ */
+export function multipartSignedSource(
+  signed: Uint8Array,
+  signature: Der,
+  digest: DigestName,
+): ByteSource {
+  const { top, middle, tail } = multipartSignedFrame(signed, digest);
+  const encoded = encodeBase64(encode(signature));
+  const parts = [top, signed, middle, encoded, tail];
+  return { size: parts.reduce((n, p) => n + p.length, 0), pieces: () => parts };
+}
+
+const CRLF = new Uint8Array([CR, LF]);
+
+/** RFC 8551 3.2.2: smime-type values; authEnveloped-data is RFC 8551 3.4. */
+function pkcs7MimeHeaders(kind: CmsKind): Uint8Array {
+  const smimeType = kind === "auth-enveloped-data" ? "authEnveloped-data" : kind;
+  return encoder.encode(
+    `Content-Type: application/pkcs7-mime; smime-type=${smimeType};\r\n` +
+      ` name="smime.p7m"\r\n` +
+      `Content-Transfer-Encoding: base64\r\n` +
+      `Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n`,
+  );
+}
+
+/** What goes around the signed entity and the signature in multipart/signed. */
+function multipartSignedFrame(signed: Uint8Array, digest: DigestName) {
   const boundary = boundaryFor(signed);
   const top = encoder.encode(
     `Content-Type: multipart/signed; protocol="application/pkcs7-signature";\r\n` +
@@ -74,17 +128,7 @@ export function multipartSignedEntity(
       `Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n`,
   );
   const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
-  const out = new Uint8Array(
-    head.length + top.length + signed.length + middle.length +
-      base64Length(sizeOf(signature)) + tail.length,
-  );
-  let o = 0;
-  for (const part of [head, top, signed, middle]) {
-    out.set(part, o);
-    o += part.length;
-  }
-  out.set(tail, writeBase64(signature, out, o));
-  return out;
+  return { top, middle, tail };
 }
 
 /** Writes the base64 of `der` into `out` at `offset`; returns the offset after it. */

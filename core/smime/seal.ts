@@ -17,22 +17,38 @@ import type {
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
 import { concatBytes, serializeHeaders } from "../message/mod.ts";
-import { bytesEqual } from "../cms/der.ts";
-import { multipartSignedEntity, pkcs7MimeEntity } from "./entity.ts";
+import { bytesEqual, type ByteSource, joinSource } from "../cms/der.ts";
+import {
+  multipartSignedEntity,
+  multipartSignedSource,
+  pkcs7MimeEntity,
+  pkcs7MimeSource,
+} from "./entity.ts";
 
 /** A canonical MIME entity that nothing has sealed: the input to signing. */
 export interface PlainEntity {
   readonly stage: "plain";
   /** Content headers + CRLF + body, canonical (RFC 8551 3.1). */
   readonly entity: Uint8Array;
+  /**
+   * The same bytes made piece by piece: an opaque signature and encryption
+   * read them through, so the entity need never be built.
+   */
+  readonly source?: ByteSource;
 }
 
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
+  /** The entity; when it was signed to be encrypted, built on first read. */
   readonly entity: Uint8Array;
   readonly detached: boolean;
   readonly digest: DigestName;
+  /**
+   * The same bytes made piece by piece, when the entity was signed to be
+   * encrypted: encryption reads them through without building the entity.
+   */
+  readonly source?: ByteSource;
 }
 
 /** An encrypted MIME entity; `signed` tells whether a signature is inside. */
@@ -73,7 +89,9 @@ function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
  * bodies) or detached as multipart/signed (readable without S/MIME).
  *
  * @param head the message head ({@link messageHead}) when this entity is the
- *   last stage: it is built behind it, so the message costs no extra copy
+ *   last stage: it is built behind it, so the message costs no extra copy.
+ *   Without it the entity is to be encrypted: it comes with a `source` and
+ *   is built only if `entity` is read.
  */
 export async function signEntity(
   plain: PlainEntity,
@@ -82,11 +100,29 @@ export async function signEntity(
   head?: Uint8Array,
 ): Promise<SignedEntity> {
   const digest = options.digest ?? "SHA-256";
-  const der = await signedData(plain.entity, signer, {
+  // Opaque: the content goes into the SignedData, read through from its
+  // source. Detached: it goes into the entity as it is, so it is built.
+  const content = !options.detached && plain.source ? plain.source : plain.entity;
+  const der = await signedData(content, signer, {
     detached: options.detached,
     digest,
     rsaPadding: options.rsaPadding,
   });
+  if (!head) {
+    const source = options.detached
+      ? multipartSignedSource(plain.entity, der, digest)
+      : pkcs7MimeSource(der, "signed-data");
+    let built: Uint8Array | undefined;
+    return {
+      stage: "signed",
+      get entity() {
+        return built ??= joinSource(source);
+      },
+      detached: options.detached,
+      digest,
+      source,
+    };
+  }
   const entity = frame(
     options.detached
       ? multipartSignedEntity(plain.entity, der, digest, head)
@@ -110,7 +146,8 @@ export async function encryptEntity(
   head?: Uint8Array,
 ): Promise<EncryptedEntity> {
   const cipher = options.cipher ?? "aes-256-cbc";
-  const { der, kind } = await envelope(inner.entity, recipients, { ...options, cipher });
+  const content = inner.source ?? inner.entity;
+  const { der, kind } = await envelope(content, recipients, { ...options, cipher });
   return {
     stage: "encrypted",
     entity: frame(pkcs7MimeEntity(der, kind, head), head),
