@@ -18,7 +18,7 @@ import type { CertificateEntry, KeyStore } from "./keys/mod.ts";
 import { isEc, planCopies } from "./copies.ts";
 import type { Envelope, HeaderField, Message } from "./message/mod.ts";
 import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
-import { encryptEntity, messageBytes, messageHead, signEntity } from "./smime/seal.ts";
+import { encryptEntity, messageBytesAfter, messageHead, signEntity } from "./smime/seal.ts";
 import type { PlainEntity, SealedEntity, SignedEntity } from "./smime/seal.ts";
 
 /** What to do to a message. */
@@ -157,7 +157,7 @@ export async function sealMessage(
       ? await encryptEntity(inner, plan.encryptTo, { cipher: plan.cipher }, head)
       : inner;
     copies.push({
-      bytes: messageBytes(headers, sealed),
+      bytes: messageBytesAfter(head, sealed),
       sender: envelope.sender,
       recipients: plan.recipients,
       sealed,

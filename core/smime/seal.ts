@@ -70,6 +70,13 @@ export interface SignStageOptions {
 }
 
 /**
+ * Entities larger than this are read through as pieces (`source`) between
+ * the stages rather than built whole; smaller ones are built, which costs
+ * less CPU than streaming them (a 19 KB message is the common case).
+ */
+export const STREAM_ABOVE = 1 << 20;
+
+/**
  * Entities built behind the head of their message in one buffer (see the
  * `head` parameters below), with that head: {@link messageBytes} then hands
  * out the buffer instead of copying a 95 MB entity into a new one.
@@ -90,8 +97,8 @@ function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
  *
  * @param head the message head ({@link messageHead}) when this entity is the
  *   last stage: it is built behind it, so the message costs no extra copy.
- *   Without it the entity is to be encrypted: it comes with a `source` and
- *   is built only if `entity` is read.
+ *   Without it the entity is to be encrypted: a large one comes with a
+ *   `source` and is built only if `entity` is read.
  */
 export async function signEntity(
   plain: PlainEntity,
@@ -100,15 +107,16 @@ export async function signEntity(
   head?: Uint8Array,
 ): Promise<SignedEntity> {
   const digest = options.digest ?? "SHA-256";
-  // Opaque: the content goes into the SignedData, read through from its
+  const isLarge = (plain.source ? plain.source.size : plain.entity.length) > STREAM_ABOVE;
+  // Opaque: a large content goes into the SignedData read through from its
   // source. Detached: it goes into the entity as it is, so it is built.
-  const content = !options.detached && plain.source ? plain.source : plain.entity;
+  const content = isLarge && !options.detached ? plain.source ?? plain.entity : plain.entity;
   const der = await signedData(content, signer, {
     detached: options.detached,
     digest,
     rsaPadding: options.rsaPadding,
   });
-  if (!head) {
+  if (!head && isLarge) {
     const source = options.detached
       ? multipartSignedSource(plain.entity, der, digest)
       : pkcs7MimeSource(der, "signed-data");
@@ -146,7 +154,7 @@ export async function encryptEntity(
   head?: Uint8Array,
 ): Promise<EncryptedEntity> {
   const cipher = options.cipher ?? "aes-256-cbc";
-  const content = inner.source ?? inner.entity;
+  const content = inner.source && inner.source.size > STREAM_ABOVE ? inner.source : inner.entity;
   const { der, kind } = await envelope(content, recipients, { ...options, cipher });
   return {
     stage: "encrypted",
@@ -169,7 +177,11 @@ export function messageHead(outer: readonly HeaderField[]): Uint8Array {
  * An entity that was built behind this very head is handed out in place.
  */
 export function messageBytes(outer: readonly HeaderField[], sealed: SealedEntity): Uint8Array {
-  const head = messageHead(outer);
+  return messageBytesAfter(messageHead(outer), sealed);
+}
+
+/** {@link messageBytes} with the head already made ({@link messageHead}). */
+export function messageBytesAfter(head: Uint8Array, sealed: SealedEntity): Uint8Array {
   const entity = sealed.entity;
   const builtBehind = framed.get(entity);
   if (builtBehind && entity.byteOffset >= head.length && bytesEqual(builtBehind, head)) {
