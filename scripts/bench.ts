@@ -17,7 +17,9 @@
  *   4. the race: the CLI batch over SMTP into smtp-sink against the
  *      sparkpost-api plugin into a local transmissions endpoint, for messages
  *      that seal to ~19 KB and ~577 KB (race.ts).
- *   5. the crypto floor: `openssl speed` in the same run gives what the
+ *   5. memory: peak RSS of one ~50 MB message sealed to stdout, to -o, into
+ *      smtp-sink, and decrypted, against 4x its size (memory.ts).
+ *   6. the crypto floor: `openssl speed` in the same run gives what the
  *      unavoidable crypto of one message costs; the CLI batch's CPU per
  *      message is printed as a multiple of it (floor.ts).
  *
@@ -26,7 +28,7 @@
  * BENCH_SCALE (default 1; 0.2 for a quick run) scales every message count
  * and duration; BENCH_DEPTH (default 4) is the sends in flight per SMTP
  * connection; BENCH_ONLY (a comma list of seal, raw, python, seal+inject,
- * per-message, verify, batch, race, floor) runs only those groups, for
+ * per-message, verify, batch, race, memory, floor) runs only those groups, for
  * working on one of them (ratios need the rows they compare).
  *
  * @module
@@ -40,6 +42,7 @@ import { canonicalEntity } from "../core/message/mod.ts";
 import { signEntity } from "../core/smime/seal.ts";
 import { cryptoFloor, type FloorWorkload, measureOpensslSpeed } from "./bench/floor.ts";
 import { raceRow, type RaceTransport } from "./bench/race.ts";
+import { memoryRows } from "./bench/memory.ts";
 import { SENDER, statement, toCrlfBytes, toLf } from "./bench/messages.ts";
 import {
   type BenchContext,
@@ -86,6 +89,7 @@ const GROUPS = [
   "verify",
   "batch",
   "race",
+  "memory",
   "floor",
 ];
 const only = Deno.env.get("BENCH_ONLY")?.split(",").map((g) => g.trim()).filter(Boolean);
@@ -216,6 +220,7 @@ let sealed577 = 0;
 let floorWork: FloorWorkload | undefined;
 let speed: Awaited<ReturnType<typeof measureOpensslSpeed>> | undefined;
 const raceSealed: Record<string, number> = {};
+let large: { plainBytes: number; sealedBytes: number } | undefined;
 const loadBefore = await loadAverage();
 const started = performance.now();
 try {
@@ -408,6 +413,13 @@ try {
       );
     }
   }
+  if (want("memory")) {
+    log("memory: one ~50 MB message");
+    large = await memoryRows(ctx, add);
+    sectionTitles.memory = `one large message: ${kb(large.plainBytes)} plain -> ${
+      kb(large.sealedBytes)
+    } sealed (sign + encrypt, 3 recipients), one process each`;
+  }
 } finally {
   await apiSink?.stop();
   await sink?.stop();
@@ -418,7 +430,7 @@ try {
 const elapsed = (performance.now() - started) / 1000;
 
 function kb(bytes: number): string {
-  return `${(bytes / 1000).toFixed(1)} KB`;
+  return bytes >= 10e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1000).toFixed(1)} KB`;
 }
 
 // ---- table ----
@@ -616,6 +628,27 @@ if (raceLines.length) {
   raceLines.forEach((line) => console.log(line));
 }
 
+// ---- memory ----
+
+const memory = rows.filter((r) => r.section === "memory" && r.peakRssKb !== undefined);
+if (large && memory.length) {
+  console.log();
+  console.log(
+    `peak RSS of one ${kb(large.plainBytes)} message (target: under 4x its size, ${
+      (4 * large.plainBytes / 1e6).toFixed(0)
+    } MB):`,
+  );
+  for (const r of memory) {
+    const bytes = r.peakRssKb! * 1024;
+    const times = bytes / large.plainBytes;
+    console.log(
+      `  ${r.name.padEnd(48)} ${(bytes / 1e6).toFixed(0).padStart(5)} MB (${
+        (bytes / 1048576).toFixed(0)
+      } MiB) = ${times.toFixed(1)}x ${times < 4 ? "(under the target)" : "(over the target)"}`,
+    );
+  }
+}
+
 // ---- the crypto floor ----
 
 const floor = speed && floorWork ? cryptoFloor(speed, floorWork) : undefined;
@@ -696,7 +729,8 @@ how to read this:
     cpuUsage() over the loop (all threads); for the rest the whole process tree (GNU time).
     smtp-sink's own CPU is not in it: it is the "sink CPU s" column. On 2 cores, client and
     sink compete: at 4-8 sessions the sink, not the client, can set the ceiling.
-  - peak RSS is the largest single process (in-process rows: the row's process, whole life).
+  - peak RSS is the largest single process (in-process rows: the row's process, whole life);
+    the table's "MB" is MiB (KiB / 1024); the memory summary gives both.
   - smtp-source sends the same sealed file without pipelining; SmtpClient pipelines the next
     envelope behind the final dot (${depth} in flight per connection).
   - The Python rows send pre-built messages: no signing or encryption, so the seal+inject
@@ -724,6 +758,7 @@ if (jsonFile) {
       sealed577,
       raceSealed,
     },
+    largeMessage: large,
     opensslSpeed: speed,
     cryptoFloor: floor && { ...floor, workload: floorWork, ratios: floorRatios },
     sections: sectionTitles,
