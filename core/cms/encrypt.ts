@@ -13,6 +13,7 @@ import { SmimeError } from "../errors.ts";
 import {
   bitString,
   type ByteSource,
+  concatBytes,
   type Der,
   encode,
   explicit,
@@ -177,9 +178,29 @@ function* slices(content: ByteSource): Generator<Uint8Array> {
   }
 }
 
-/** Bytes as a source of one piece. */
-function sourceOf(bytes: Uint8Array): ByteSource {
-  return { size: bytes.length, pieces: () => [bytes] };
+/**
+ * AES-CBC of a content that is there whole (most are small): one call into
+ * one buffer, without the piecework of {@link aesCbcPart}.
+ */
+function aesCbcWhole(name: string, key: Uint8Array, iv: Uint8Array, content: Uint8Array) {
+  const ctx = libcrypto()?.aesCbc(true, key, iv);
+  if (!ctx) {
+    const cipher = createCipheriv(name, key, iv);
+    return concatBytes([cipher.update(content), cipher.final()]);
+  }
+  try {
+    // PKCS#7 always pads, 1 to 16 bytes; update() asks for room for a block more.
+    const size = (Math.floor(content.length / 16) + 1) * 16;
+    const out = new Uint8Array(content.length + 32);
+    const n = ctx.update(content, out);
+    const last = n === undefined ? undefined : ctx.final(out.subarray(n));
+    if (last === undefined || n! + last !== size) {
+      throw new Error("AES-CBC through libcrypto failed");
+    }
+    return out.subarray(0, size);
+  } finally {
+    ctx.free();
+  }
 }
 
 /**
@@ -226,8 +247,9 @@ export async function envelope(
 
   if (!spec.gcm) {
     const iv = crypto.getRandomValues(new Uint8Array(16));
-    const source = content instanceof Uint8Array ? sourceOf(content) : content;
-    const ciphertext = aesCbcPart(spec.name, cek, iv, source);
+    const ciphertext = content instanceof Uint8Array
+      ? aesCbcWhole(spec.name, cek, iv, content)
+      : aesCbcPart(spec.name, cek, iv, content);
     // RFC 5652 6.1: version 0 when every RecipientInfo is a version 0
     // KeyTransRecipientInfo, else 2 (KeyAgreeRecipientInfo is version 3).
     const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
