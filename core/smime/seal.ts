@@ -31,8 +31,9 @@ export interface PlainEntity {
   /** Content headers + CRLF + body, canonical (RFC 8551 3.1). */
   readonly entity: Uint8Array;
   /**
-   * The same bytes made piece by piece: an opaque signature and encryption
-   * read them through, so the entity need never be built.
+   * The same bytes made piece by piece: for an entity over
+   * {@link STREAM_ABOVE}, an opaque signature and encryption read them
+   * through, so it need never be built.
    */
   readonly source?: ByteSource;
 }
@@ -40,13 +41,14 @@ export interface PlainEntity {
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
-  /** The entity; when it was signed to be encrypted, built on first read. */
+  /** The entity; a large one signed to be encrypted is built on first read. */
   readonly entity: Uint8Array;
   readonly detached: boolean;
   readonly digest: DigestName;
   /**
-   * The same bytes made piece by piece, when the entity was signed to be
-   * encrypted: encryption reads them through without building the entity.
+   * The same bytes made piece by piece, when a large entity (over
+   * {@link STREAM_ABOVE}) was signed to be encrypted: encryption reads them
+   * through without building the entity.
    */
   readonly source?: ByteSource;
 }
