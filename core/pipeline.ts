@@ -18,7 +18,7 @@ import type { CertificateEntry, KeyStore } from "./keys/mod.ts";
 import { isEc, planCopies } from "./copies.ts";
 import type { Envelope, HeaderField, Message } from "./message/mod.ts";
 import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
-import { encryptEntity, messageBytes, signEntity } from "./smime/seal.ts";
+import { encryptEntity, messageBytesAfter, messageHead, signEntity } from "./smime/seal.ts";
 import type { PlainEntity, SealedEntity, SignedEntity } from "./smime/seal.ts";
 
 /** What to do to a message. */
@@ -134,18 +134,30 @@ export async function sealMessage(
   }
   if (plans) warnings.push(...plans.warnings);
 
-  const { outer, entity } = canonicalEntity(message);
-  const headers = withTraceHeaders(outer, envelope.sender);
-  const plain: PlainEntity = { stage: "plain", entity };
-  const inner = signer ? await sign(plain, signer.identity, options) : plain;
+  // Not destructured: its entity is built only when read (canonical.ts).
+  const canonical = canonicalEntity(message);
+  const plain: PlainEntity = {
+    stage: "plain",
+    get entity() {
+      return canonical.entity;
+    },
+    source: canonical.source,
+  };
+  const headers = withTraceHeaders(canonical.outer, envelope.sender);
+  // The last stage builds its entity behind the message head, so that a
+  // large message is not copied once more to put the header in front.
+  const head = messageHead(headers);
+  const inner = signer
+    ? await sign(plain, signer.identity, options, plans ? undefined : head)
+    : plain;
 
   const copies: OutboundMessage[] = [];
   for (const plan of plans?.copies ?? groups.map((recipients) => ({ recipients }))) {
     const sealed = "encryptTo" in plan
-      ? await encryptEntity(inner, plan.encryptTo, { cipher: plan.cipher })
+      ? await encryptEntity(inner, plan.encryptTo, { cipher: plan.cipher }, head)
       : inner;
     copies.push({
-      bytes: messageBytes(headers, sealed),
+      bytes: messageBytesAfter(head, sealed),
       sender: envelope.sender,
       recipients: plan.recipients,
       sealed,
@@ -190,12 +202,13 @@ function sign(
   plain: PlainEntity,
   identity: SigningIdentity,
   options: SealOptions,
+  head: Uint8Array | undefined,
 ): Promise<SignedEntity> {
   return signEntity(plain, identity, {
     detached: options.detached,
     digest: options.digest,
     rsaPadding: options.rsaPadding,
-  });
+  }, head);
 }
 
 /**

@@ -14,7 +14,15 @@
  *   3. sign+encrypt+inject (a plain message that seals to ~19 KB): in-process
  *      seal then send at 1/4/8 sessions; one `smimepost send --send-smtp`
  *      process per message; `openssl | openssl | swaks` per message.
- *   4. the job queue (NATS JetStream, a local nats-server): `smimepost
+ *   4. the race: the CLI batch over SMTP into smtp-sink against the
+ *      sparkpost-api plugin into a local transmissions endpoint, for messages
+ *      that seal to ~19 KB and ~577 KB (race.ts).
+ *   5. memory: peak RSS of one ~50 MB message sealed to stdout, to -o, into
+ *      smtp-sink, and decrypted, against 4x its size (memory.ts).
+ *   6. the crypto floor: `openssl speed` in the same run gives what the
+ *      unavoidable crypto of one message costs; the CLI batch's CPU per
+ *      message is printed as a multiple of it (floor.ts).
+ *   7. the job queue (NATS JetStream, a local nats-server): `smimepost
  *      enqueue` of distinct messages, then 1, 2 and 3 `smimepost worker`
  *      processes sealing and delivering them, against one `smimepost send`
  *      run of the same messages. Skipped when nats-server is missing or
@@ -24,7 +32,9 @@
  * GNU time (else CPU from bash `times` and no peak RSS for child processes).
  * BENCH_SCALE (default 1; 0.2 for a quick run) scales every message count
  * and duration; BENCH_DEPTH (default 4) is the sends in flight per SMTP
- * connection.
+ * connection; BENCH_ONLY (a comma list of seal, raw, python, seal+inject,
+ * per-message, verify, batch, race, memory, floor, queue) runs only those groups, for
+ * working on one of them (ratios need the rows they compare).
  *
  * @module
  */
@@ -32,8 +42,13 @@ import { KeyStore, loadPemBundle } from "../core/keys/mod.ts";
 import { parseMessage } from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
 import { makeTestPki } from "./make_pki.ts";
-import { startSink } from "./bench/measure.ts";
-import { statement, toCrlfBytes, toLf } from "./bench/messages.ts";
+import { type Sink, startApiSink, startSink } from "./bench/measure.ts";
+import { canonicalEntity } from "../core/message/mod.ts";
+import { signEntity } from "../core/smime/seal.ts";
+import { cryptoFloor, type FloorWorkload, measureOpensslSpeed } from "./bench/floor.ts";
+import { raceRow, type RaceTransport } from "./bench/race.ts";
+import { memoryRows } from "./bench/memory.ts";
+import { SENDER, statement, toCrlfBytes, toLf } from "./bench/messages.ts";
 import {
   type BenchContext,
   cliSealRow,
@@ -72,6 +87,22 @@ for (let i = 0; i < Deno.args.length; i++) {
 const scale = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const depth = Number(Deno.env.get("BENCH_DEPTH") ?? "4");
 if (!(scale > 0) || !Number.isInteger(depth) || depth < 1) usage();
+const GROUPS = [
+  "seal",
+  "raw",
+  "python",
+  "seal+inject",
+  "per-message",
+  "verify",
+  "batch",
+  "race",
+  "memory",
+  "floor",
+];
+const only = Deno.env.get("BENCH_ONLY")?.split(",").map((g) => g.trim()).filter(Boolean);
+if (only?.some((g) => !GROUPS.includes(g))) usage();
+/** True when BENCH_ONLY is unset or names the group. */
+const want = (group: string) => !only || only.includes(group);
 /** A count scaled by BENCH_SCALE, at least `min`. */
 const scaled = (n: number, min: number) => Math.max(min, Math.round(n * scale));
 const SESSIONS = [1, 4, 8];
@@ -89,18 +120,23 @@ const counts = {
   verify: scaled(1000, 50),
   opensslSwaks: scaled(20, 4),
   queue: scaled(600, 40),
+  race19: scaled(1200, 60),
+  race577: scaled(120, 10),
 };
 const QUEUE_SESSIONS = 4;
+/** --sessions of the race rows, SMTP and API alike. */
+const RACE_SESSIONS = 4;
 const WIRE_TARGET = 19_000;
+const LARGE_TARGET = 577_000;
 const DISTINCT = 8;
 
 const root = new URL("../", import.meta.url).pathname;
 const work = await Deno.makeTempDir({ prefix: "smimepost-bench-" });
 const keysDir = `${work}/keys`;
-let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+let sink: Sink | undefined;
+let apiSink: Sink | undefined;
 const onSignal = () => {
-  sink?.stop().finally(() => Deno.exit(130));
-  if (!sink) Deno.exit(130);
+  Promise.all([sink?.stop(), apiSink?.stop()]).finally(() => Deno.exit(130));
 };
 Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
@@ -119,8 +155,31 @@ async function sealOnce(keys: KeyStore, plain: Uint8Array): Promise<Uint8Array> 
   return (await sealMessage(parseMessage(plain, "bench.eml"), keys, options)).copies[0]!.bytes;
 }
 
+/** The size of a plain statement whose sealed form is about `target` bytes. */
+async function plainSizeFor(keys: KeyStore, target: number): Promise<number> {
+  let plainSize = Math.round(target / 2);
+  for (let i = 0; i < 4; i++) {
+    const sealed = (await sealOnce(keys, statement(plainSize))).length;
+    if (Math.abs(sealed - target) < target / 60) break;
+    plainSize = Math.round(plainSize * target / sealed);
+  }
+  return plainSize;
+}
+
+/** The bytes one message puts through SHA-256 (signed) and AES (encrypted). */
+async function floorWorkload(keys: KeyStore, plain: Uint8Array): Promise<FloorWorkload> {
+  const { entity } = canonicalEntity(parseMessage(plain, "bench.eml"));
+  const signer = await keys.signerFor(SENDER);
+  const signed = await signEntity({ stage: "plain", entity }, signer.identity, {
+    detached: false,
+  });
+  return { signedBytes: entity.length, encryptedBytes: signed.entity.length };
+}
+
 /** Makes the input files; the wire message is sized so that its sealed form is ~19 KB. */
-async function makeInputs(): Promise<BenchContext["files"] & { plainWireBytes: number }> {
+async function makeInputs(): Promise<
+  BenchContext["files"] & { plainWireBytes: number; plainLarge: string; floor: FloorWorkload }
+> {
   await makeTestPki(keysDir);
   const keys = new KeyStore({
     dir: keysDir,
@@ -130,14 +189,11 @@ async function makeInputs(): Promise<BenchContext["files"] & { plainWireBytes: n
   const plain577 = `${work}/plain-577k.eml`;
   await Deno.writeFile(plain19, statement(19_000));
   await Deno.writeFile(plain577, statement(577_000));
-  let plainSize = 10_000;
-  for (let i = 0; i < 3; i++) {
-    const sealed = (await sealOnce(keys, statement(plainSize))).length;
-    if (Math.abs(sealed - WIRE_TARGET) < 300) break;
-    plainSize = Math.round(plainSize * WIRE_TARGET / sealed);
-  }
+  const plainSize = await plainSizeFor(keys, WIRE_TARGET);
   const plainWire = `${work}/plain-wire.eml`;
   await Deno.writeFile(plainWire, statement(plainSize));
+  const plainLarge = `${work}/plain-wire-577k.eml`;
+  await Deno.writeFile(plainLarge, statement(await plainSizeFor(keys, LARGE_TARGET)));
   const sealed: string[] = [];
   for (let i = 0; i < DISTINCT; i++) {
     const file = `${work}/sealed-${i}.eml`;
@@ -146,7 +202,16 @@ async function makeInputs(): Promise<BenchContext["files"] & { plainWireBytes: n
   }
   const sealedCrlf = `${work}/sealed-0.crlf.eml`;
   await Deno.writeFile(sealedCrlf, toCrlfBytes(await Deno.readFile(sealed[0]!)));
-  return { plain19, plain577, plainWire, sealed, sealedCrlf, plainWireBytes: plainSize };
+  return {
+    plain19,
+    plain577,
+    plainWire,
+    sealed,
+    sealedCrlf,
+    plainWireBytes: plainSize,
+    plainLarge,
+    floor: await floorWorkload(keys, statement(plainSize)),
+  };
 }
 
 async function loadAverage(): Promise<string> {
@@ -161,11 +226,21 @@ const sectionTitles: Record<string, string> = {};
 let wire = { plain: 0, sealed: 0 };
 let sealed19 = 0;
 let sealed577 = 0;
+let floorWork: FloorWorkload | undefined;
+let speed: Awaited<ReturnType<typeof measureOpensslSpeed>> | undefined;
+const raceSealed: Record<string, number> = {};
+let large: { plainBytes: number; sealedBytes: number } | undefined;
 const loadBefore = await loadAverage();
 const started = performance.now();
 try {
   log(`scale ${scale}, ${depth} sends in flight per connection; making keys and messages`);
   const files = await makeInputs();
+  floorWork = files.floor;
+  log("openssl speed, for the crypto floor (about 7 s)");
+  speed = !want("floor") ? undefined : await measureOpensslSpeed().catch((err) => {
+    errors.push(`openssl speed: ${err instanceof Error ? err.message : err}`);
+    return undefined;
+  });
   sink = await startSink(work);
   await writePeerScripts(work);
   const ctx: BenchContext = {
@@ -203,7 +278,11 @@ try {
     return row;
   };
 
-  for (const [size, file] of [["19", files.plain19], ["577", files.plain577]] as const) {
+  for (
+    const [size, file] of want("seal")
+      ? [["19", files.plain19], ["577", files.plain577]] as const
+      : []
+  ) {
     const section = `seal-${size}`;
     log(`sign+encrypt ${size} KB`);
     const inProc = await add(
@@ -233,7 +312,7 @@ try {
   } on the wire, 2 RCPT) into smtp-sink`;
   // Short rows: RAW_REPS interleaved rounds, the median round (by msg/s) of each is kept.
   const rounds = new Map<string, Row[]>();
-  for (let rep = 1; rep <= RAW_REPS; rep++) {
+  for (let rep = 1; want("raw") && rep <= RAW_REPS; rep++) {
     for (const s of SESSIONS) {
       log(`raw injection, ${s} sessions, round ${rep} of ${RAW_REPS}`);
       const group = [
@@ -251,54 +330,106 @@ try {
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
     rows.push({ ...median, reps: runs.length });
   }
-  log("Python peers");
-  await add("Python one connection", () => pythonOneConnectionRow(ctx, counts.pythonOneConnection));
-  await add(
-    "Python one process per message",
-    () => pythonPerProcessRow(ctx, counts.pythonPerProcess),
-  );
+  if (want("python")) {
+    log("Python peers");
+    await add(
+      "Python one connection",
+      () => pythonOneConnectionRow(ctx, counts.pythonOneConnection),
+    );
+    await add(
+      "Python one process per message",
+      () => pythonPerProcessRow(ctx, counts.pythonPerProcess),
+    );
+  }
 
   sectionTitles["seal+inject"] = `sign+encrypt+inject (${kb(wire.plain)} plain -> ${
     kb(wire.sealed)
   } sealed, 2 RCPT) into smtp-sink`;
-  for (const s of SESSIONS) {
+  for (const s of want("seal+inject") ? SESSIONS : []) {
     log(`sign+encrypt+inject, ${s} sessions`);
     await add(`sign+encrypt+inject, ${s} sessions`, () => sealInjectRow(ctx, s, counts.sealInject));
   }
-  log("per-message processes with SMTP");
-  await add(
-    "smimepost send --send-smtp per message",
-    () => cliSmtpRow(ctx, counts.sendSmtpPerMessage),
-  );
-  await add(
-    "openssl | openssl | swaks per message",
-    () => opensslSwaksRow(ctx, counts.opensslSwaks),
-  );
+  if (want("per-message")) {
+    log("per-message processes with SMTP");
+    await add(
+      "smimepost send --send-smtp per message",
+      () => cliSmtpRow(ctx, counts.sendSmtpPerMessage),
+    );
+    await add(
+      "openssl | openssl | swaks per message",
+      () => opensslSwaksRow(ctx, counts.opensslSwaks),
+    );
+  }
   sectionTitles.verify = `verify signed messages (opaque, RSA-2048 signer) against --trust`;
-  log("verify");
-  await add("smimepost verify FOLDER", () => verifyFolderRow(ctx, counts.verify));
-  await add("openssl cms -verify per message", () => opensslVerifyRow(ctx, counts.verify));
-  for (const s of [4, 8]) {
+  if (want("verify")) {
+    log("verify");
+    await add("smimepost verify FOLDER", () => verifyFolderRow(ctx, counts.verify));
+    await add("openssl cms -verify per message", () => opensslVerifyRow(ctx, counts.verify));
+  }
+  const batchArgs = (s: number) => (folder: string) => [
+    "send",
+    folder,
+    "--sign",
+    "--encrypt",
+    "--single-copy",
+    "--keys",
+    ctx.keysDir,
+    "--send_smtp",
+    "--sessions",
+    String(s),
+    "-q",
+  ];
+  for (const s of want("batch") ? [4, 8] : []) {
     log(`smimepost batch (CLI), ${s} sessions`);
     await add(
       `smimepost batch (CLI), ${s} sessions`,
-      () =>
-        smimepostBatchCliRow(ctx, counts.sealInject * 2, s, (folder) => [
-          "send",
-          folder,
-          "--sign",
-          "--encrypt",
-          "--single-copy",
-          "--keys",
-          ctx.keysDir,
-          "--send_smtp",
-          "--sessions",
-          String(s),
-          "-q",
-        ]),
+      () => smimepostBatchCliRow(ctx, counts.sealInject * 2, s, batchArgs(s)),
     );
   }
-  if (Deno.env.get("BENCH_QUEUE") !== "0") {
+  if (want("batch")) {
+    // A quarter of the messages: the difference from the full run is the CPU
+    // of the messages alone, without start-up (the crypto floor's ratio).
+    log("smimepost batch (CLI), 4 sessions, a quarter of the messages");
+    await add(
+      "smimepost batch (CLI), 4 sessions, a quarter",
+      () => smimepostBatchCliRow(ctx, counts.sealInject / 2, 4, batchArgs(4), "cli-quarter-4"),
+    );
+  }
+  if (want("race")) {
+    log("the race: SMTP into smtp-sink against the transmissions API into a local endpoint");
+    apiSink = await startApiSink();
+  }
+  const raceSizes = [
+    ["19", files.plainWire, counts.race19],
+    ["577", files.plainLarge, counts.race577],
+  ] as const;
+  for (const [size, file, n] of want("race") ? raceSizes : []) {
+    raceSealed[size] = (await sealOnce(
+      new KeyStore({
+        dir: keysDir,
+        trustAnchors: loadPemBundle(await Deno.readFile(`${keysDir}/trust.pem`), "trust.pem"),
+      }),
+      await Deno.readFile(file),
+    )).length;
+    sectionTitles[`race-${size}`] = `the race, sign+encrypt+deliver (${
+      kb(raceSealed[size]!)
+    } sealed, 2 recipients), ${RACE_SESSIONS} sessions: SMTP vs transmissions API`;
+    for (const transport of ["smtp", "api"] as RaceTransport[]) {
+      const target = transport === "smtp" ? sink : apiSink!;
+      await add(
+        `race ${transport} ${size} KB`,
+        () => raceRow(ctx, { transport, size, file, n, sessions: RACE_SESSIONS, target }),
+      );
+    }
+  }
+  if (want("memory")) {
+    log("memory: one ~50 MB message");
+    large = await memoryRows(ctx, add);
+    sectionTitles.memory = `one large message: ${kb(large.plainBytes)} plain -> ${
+      kb(large.sealedBytes)
+    } sealed (sign + encrypt, 3 recipients), one process each`;
+  }
+  if (want("queue") && Deno.env.get("BENCH_QUEUE") !== "0") {
     log("the job queue (NATS JetStream)");
     const nats = await startNats().catch((err) => {
       const reason = err instanceof Error ? err.message : String(err);
@@ -327,6 +458,7 @@ try {
     }
   }
 } finally {
+  await apiSink?.stop();
   await sink?.stop();
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
@@ -335,7 +467,7 @@ try {
 const elapsed = (performance.now() - started) / 1000;
 
 function kb(bytes: number): string {
-  return `${(bytes / 1000).toFixed(1)} KB`;
+  return bytes >= 10e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1000).toFixed(1)} KB`;
 }
 
 // ---- table ----
@@ -540,6 +672,128 @@ function queueCostMs():
   return { total: costs.enqueue + costs.worker + costs.server, ...costs };
 }
 
+// ---- the race ----
+
+const raceLines: string[] = [];
+for (const size of ["19", "577"]) {
+  const smtp = byKey.get(`race-smtp-${size}`);
+  const api = byKey.get(`race-api-${size}`);
+  if (!smtp && !api) continue;
+  raceLines.push(`  ${kb(raceSealed[size] ?? 0)} sealed:`);
+  for (const r of [smtp, api]) {
+    if (!r) continue;
+    const target = r.sinkCpuSeconds === undefined ? "?" : fmtNum(r.sinkCpuSeconds / r.n * 1000);
+    raceLines.push(
+      `    ${
+        (r.key.startsWith("race-smtp") ? "SMTP -> smtp-sink" : "API  -> endpoint").padEnd(
+          18,
+        )
+      }  ${fmtNum(r.seconds / r.n * 1000).padStart(6)} ms/msg wall  ${
+        fmtRate(rate(r)).padStart(6)
+      } msg/s  client CPU ${fmtMs(cpuPerMessage(r)).padStart(5)} ms/msg  receiver CPU ${
+        target.padStart(5)
+      } ms/msg`,
+    );
+  }
+  if (smtp && api) {
+    raceLines.push(
+      `    API / SMTP: ${(rate(api) / rate(smtp)).toFixed(2)}x msg/s, client CPU per msg ${
+        ((cpuPerMessage(api) ?? NaN) / (cpuPerMessage(smtp) ?? NaN)).toFixed(2)
+      }x`,
+    );
+  }
+}
+if (raceLines.length) {
+  console.log();
+  console.log(`the race: one CLI run each, --sessions ${RACE_SESSIONS} both ways`);
+  raceLines.forEach((line) => console.log(line));
+}
+
+// ---- memory ----
+
+const memory = rows.filter((r) => r.section === "memory" && r.peakRssKb !== undefined);
+if (large && memory.length) {
+  console.log();
+  console.log(
+    `peak RSS of one ${kb(large.plainBytes)} message (target: under 4x its size, ${
+      (4 * large.plainBytes / 1e6).toFixed(0)
+    } MB):`,
+  );
+  for (const r of memory) {
+    const bytes = r.peakRssKb! * 1024;
+    const times = bytes / large.plainBytes;
+    console.log(
+      `  ${r.name.padEnd(48)} ${(bytes / 1e6).toFixed(0).padStart(5)} MB (${
+        (bytes / 1048576).toFixed(0)
+      } MiB) = ${times.toFixed(1)}x ${times < 4 ? "(under the target)" : "(over the target)"}`,
+    );
+  }
+}
+
+// ---- the crypto floor ----
+
+const floor = speed && floorWork ? cryptoFloor(speed, floorWork) : undefined;
+const floorRatios: { name: string; cpuMs: number; ratio: number }[] = [];
+if (floor && speed && floorWork) {
+  console.log();
+  console.log(
+    `crypto floor of one ~${kb(wire.sealed)} sealed message, from openssl speed in this run ` +
+      `(CPU time, ${speed.seconds.toFixed(1)} s):`,
+  );
+  const term = (name: string, ms: number, how: string) =>
+    console.log(`  ${name.padEnd(38)} ${ms.toFixed(3).padStart(7)} ms  ${how}`);
+  term("RSA-2048 sign (alice)", floor.rsaSignMs, `${fmtNum(speed.rsa2048SignPerSec)}/s`);
+  term(
+    "RSA public ops (bob 3072, alice 2048)",
+    floor.rsaPublicMs,
+    `${fmtNum(speed.rsa3072VerifyPerSec)}/s, ${fmtNum(speed.rsa2048VerifyPerSec)}/s`,
+  );
+  term("ECDH P-256 (carol)", floor.ecdhMs, `${fmtNum(speed.ecdhP256PerSec)}/s`);
+  term(
+    `AES-256-CBC over ${kb(floorWork.encryptedBytes)}`,
+    floor.aesMs,
+    `${fmtNum(speed.aes256CbcBytesPerSec / 1e6)} MB/s at ${speed.blockBytes} B blocks`,
+  );
+  term(
+    `SHA-256 over ${kb(floorWork.signedBytes)}`,
+    floor.shaMs,
+    `${fmtNum(speed.sha256BytesPerSec / 1e6)} MB/s at ${speed.blockBytes} B blocks`,
+  );
+  term("floor", floor.totalMs, "per message, one core");
+  for (
+    const r of [
+      ...rows.filter((r) => r.key.startsWith("cli-batch-")),
+      byKey.get("race-smtp-19"),
+      byKey.get("race-api-19"),
+      byKey.get("seal-inject-1"),
+    ]
+  ) {
+    const cpu = r && cpuPerMessage(r);
+    if (!r || cpu === undefined) continue;
+    floorRatios.push({ name: r.name, cpuMs: cpu * 1000, ratio: cpu * 1000 / floor.totalMs });
+  }
+  const full = byKey.get("cli-batch-4");
+  const quarter = byKey.get("cli-quarter-4");
+  if (full?.cpuSeconds !== undefined && quarter?.cpuSeconds !== undefined) {
+    const cpuMs = (full.cpuSeconds - quarter.cpuSeconds) / (full.n - quarter.n) * 1000;
+    floorRatios.push({
+      name: `smimepost batch (CLI), 4 sessions, per message without start-up (${
+        full.n - quarter.n
+      } msgs' difference)`,
+      cpuMs,
+      ratio: cpuMs / floor.totalMs,
+    });
+  }
+  const width = Math.max(...floorRatios.map((f) => f.name.length));
+  for (const f of floorRatios) {
+    console.log(
+      `  ${f.name.padEnd(width)}  ${fmtNum(f.cpuMs).padStart(5)} ms CPU/msg = ${
+        f.ratio.toFixed(2)
+      }x the floor (target <= 2x)`,
+    );
+  }
+}
+
 function fmtNum(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
@@ -556,7 +810,8 @@ how to read this:
     cpuUsage() over the loop (all threads); for the rest the whole process tree (GNU time).
     smtp-sink's own CPU is not in it: it is the "sink CPU s" column. On 2 cores, client and
     sink compete: at 4-8 sessions the sink, not the client, can set the ceiling.
-  - peak RSS is the largest single process (in-process rows: the row's process, whole life).
+  - peak RSS is the largest single process (in-process rows: the row's process, whole life);
+    the table's "MB" is MiB (KiB / 1024); the memory summary gives both.
   - smtp-source sends the same sealed file without pipelining; SmtpClient pipelines the next
     envelope behind the final dot (${depth} in flight per connection).
   - The Python rows send pre-built messages: no signing or encryption, so the seal+inject
@@ -564,7 +819,14 @@ how to read this:
   - Queue rows: each worker process seals on its own threads (one per core), so on this
     machine two or three workers share the same cores as one: they show the queue's cost,
     not a speed-up. Worker rows time from the processes' start to the last exit, start-up and
-    the final "queue empty" check (about a second) included; "NATS CPU s" is nats-server's.`);
+    the final "queue empty" check (about a second) included; "NATS CPU s" is nats-server's.
+  - The race rows: "sink CPU s" is the receiver's CPU, smtp-sink's or the local
+    transmissions endpoint's (a Deno process that parses every JSON body, as an API must).
+    The client's CPU includes sealing, which is the same both ways.
+  - The crypto floor counts one RSA-2048 signature, one RSA public operation per RSA
+    recipient (3072 and 2048), one ECDH derivation (not the ephemeral key generation), AES
+    over the signed entity and SHA-256 over the canonical entity, at openssl speed's rate
+    (CPU time, one core). The CLI rows' CPU also holds parsing, MIME, DER, base64 and SMTP.`);
 
 if (jsonFile) {
   const out = {
@@ -574,7 +836,16 @@ if (jsonFile) {
     cpus: navigator.hardwareConcurrency,
     loadAverageAtStart: loadBefore,
     seconds: elapsed,
-    messages: { wirePlainBytes: wire.plain, wireSealedBytes: wire.sealed, sealed19, sealed577 },
+    messages: {
+      wirePlainBytes: wire.plain,
+      wireSealedBytes: wire.sealed,
+      sealed19,
+      sealed577,
+      raceSealed,
+    },
+    largeMessage: large,
+    opensslSpeed: speed,
+    cryptoFloor: floor && { ...floor, workload: floorWork, ratios: floorRatios },
     sections: sectionTitles,
     rows: rows.map((r) => ({
       ...r,

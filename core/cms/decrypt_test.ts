@@ -115,6 +115,7 @@ function countingLibcrypto(): { lib: LibCrypto; calls: () => number } {
       return real.rsaDecrypt(...args);
     },
     implicitRejection: real.implicitRejection,
+    aesCbc: (...args) => real.aesCbc(...args),
   };
   return { lib, calls: () => calls };
 }

@@ -299,8 +299,45 @@ export function toHex(bytes: Uint8Array): string {
 
 // ---------------------------------------------------------------- writer
 
-/** A DER element under construction: finished bytes or a node of parts. */
-export type Der = Uint8Array | DerNode;
+/** A DER element under construction: finished bytes, a node of parts, or bytes made late. */
+export type Der = Uint8Array | DerNode | LatePart;
+
+/**
+ * Content bytes that are made only while the encoding is written, piece by
+ * piece, so they never exist whole: the ciphertext of a 50 MB message, say.
+ * The size must be known up front (it goes in the length octets); every
+ * call of `pieces` must give the same bytes, as {@link encode} and
+ * {@link forEachChunk} may each call it. A piece may be a scratch buffer
+ * that the next piece overwrites: the writers are done with each piece
+ * before they ask for the next.
+ */
+export interface LatePart extends ByteSource {
+  readonly late: true;
+}
+
+/**
+ * Bytes made piece by piece on demand, of a size known up front: a large
+ * entity that is only ever read through (encrypted, encoded) need never
+ * exist whole. Each call of `pieces` starts over and gives the same bytes; a
+ * piece may be a scratch buffer that the next piece overwrites.
+ */
+export interface ByteSource {
+  readonly size: number;
+  pieces(): Iterable<Uint8Array>;
+}
+
+/** The bytes of a source, joined into one new array. */
+export function joinSource(source: ByteSource): Uint8Array {
+  const out = new Uint8Array(source.size);
+  let o = 0;
+  for (const piece of source.pieces()) {
+    if (o + piece.length > out.length) throw new Error("byte source: more than its size");
+    out.set(piece, o);
+    o += piece.length;
+  }
+  if (o !== out.length) throw new Error("byte source: less than its size");
+  return out;
+}
 
 /** A constructed or primitive element whose content is a list of parts. */
 export interface DerNode {
@@ -319,8 +356,20 @@ function headerSize(length: number): number {
   return n + 1;
 }
 
-function sizeOf(d: Der): number {
+/** The encoded size of an element, header included. */
+export function sizeOf(d: Der): number {
   return d instanceof Uint8Array ? d.length : d.size;
+}
+
+/** The pieces of a late part, checked against its announced size. */
+function* latePieces(d: LatePart): Iterable<Uint8Array> {
+  let made = 0;
+  for (const piece of d.pieces()) {
+    made += piece.length;
+    if (made > d.size) break;
+    yield piece;
+  }
+  if (made !== d.size) throw new Error(`late DER part: ${made} bytes made, ${d.size} announced`);
 }
 
 /** An element with tag `tag` whose content is the concatenation of `parts`. */
@@ -335,6 +384,57 @@ function writeInto(d: Der, out: Uint8Array, pos: number): number {
     out.set(d, pos);
     return pos + d.length;
   }
+  if ("late" in d) {
+    for (const piece of latePieces(d)) {
+      out.set(piece, pos);
+      pos += piece.length;
+    }
+    return pos;
+  }
+  pos = writeHeader(d, out, pos);
+  for (const p of d.parts) pos = writeInto(p, out, pos);
+  return pos;
+}
+
+/**
+ * Hands the encoding of `d` to `visit` in order, piece by piece: each
+ * element's tag and length octets, then its parts. Finished parts (a large
+ * content, say) are handed over as they are, not copied, so the encoding of
+ * a 50 MB SignedData can go straight into base64 without ever existing as
+ * one buffer. The pieces joined are exactly {@link encode}'s output.
+ */
+export function forEachChunk(d: Der, visit: (chunk: Uint8Array) => void): void {
+  if (d instanceof Uint8Array) {
+    visit(d);
+    return;
+  }
+  if ("late" in d) {
+    for (const piece of latePieces(d)) visit(piece);
+    return;
+  }
+  const header = new Uint8Array(headerSize(d.length));
+  writeHeader(d, header, 0);
+  visit(header);
+  for (const p of d.parts) forEachChunk(p, visit);
+}
+
+/** {@link forEachChunk} as a generator, for readers that pull. */
+export function* chunksOf(d: Der): Generator<Uint8Array> {
+  if (d instanceof Uint8Array) {
+    yield d;
+    return;
+  }
+  if ("late" in d) {
+    yield* latePieces(d);
+    return;
+  }
+  const header = new Uint8Array(headerSize(d.length));
+  writeHeader(d, header, 0);
+  yield header;
+  for (const p of d.parts) yield* chunksOf(p);
+}
+
+function writeHeader(d: DerNode, out: Uint8Array, pos: number): number {
   out[pos++] = d.tag;
   const length = d.length;
   if (length < 0x80) out[pos++] = length;
@@ -343,7 +443,6 @@ function writeInto(d: Der, out: Uint8Array, pos: number): number {
     out[pos++] = 0x80 | count;
     for (let i = count - 1; i >= 0; i--) out[pos++] = Math.floor(length / 256 ** i) & 0xff;
   }
-  for (const p of d.parts) pos = writeInto(p, out, pos);
   return pos;
 }
 
@@ -407,8 +506,8 @@ export function int(n: number): Uint8Array {
   return encode(tlv(Tag.integer, new Uint8Array(bytes)));
 }
 
-/** OCTET STRING holding `bytes` (not copied until encode). */
-export function octets(bytes: Uint8Array, tag: number = Tag.octetString): DerNode {
+/** OCTET STRING holding `bytes` (not copied until encode; a late part made then). */
+export function octets(bytes: Uint8Array | LatePart, tag: number = Tag.octetString): DerNode {
   return tlv(tag, bytes);
 }
 

@@ -8,14 +8,18 @@
  * @module
  */
 
-import { constants, publicEncrypt } from "node:crypto";
+import { constants, createCipheriv, publicEncrypt } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
   bitString,
+  type ByteSource,
+  concatBytes,
   type Der,
   encode,
   explicit,
   int,
+  joinSource,
+  type LatePart,
   NULL,
   octets,
   oid,
@@ -113,21 +117,112 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
 /**
  * Encrypts `content` to every certificate in `recipients`.
  *
- * @param content the bytes to encrypt (for S/MIME, the MIME entity)
+ * @returns DER ContentInfo and its kind; see {@link envelope} for the same
+ *   as a tree of parts
+ * @throws SmimeError as {@link envelope}
+ */
+export async function encrypt(
+  content: Uint8Array | ByteSource,
+  recipients: (Uint8Array | EncryptRecipient)[],
+  options: EncryptOptions = {},
+): Promise<{ der: Uint8Array; kind: CmsKind }> {
+  const { der, kind } = await envelope(content, recipients, options);
+  return { der: encode(der), kind };
+}
+
+/** Pieces AES-CBC works through at a time: the output comes in pieces this size. */
+const CBC_PIECE = 1 << 20;
+
+/**
+ * AES-CBC with PKCS#7 padding (RFC 5652 6.3), made a piece at a time while
+ * the encoding is written: the content is not copied (WebCrypto copies its
+ * input) and the ciphertext never exists whole. OpenSSL (libcrypto.ts)
+ * writes each piece into one scratch buffer, reused, as the DER writer
+ * copies or encodes a piece before asking for the next; node:crypto, the
+ * fallback, makes a new buffer per piece.
+ */
+function aesCbcPart(name: string, key: Uint8Array, iv: Uint8Array, content: ByteSource): LatePart {
+  return {
+    late: true,
+    // PKCS#7 always pads, 1 to 16 bytes.
+    size: (Math.floor(content.size / 16) + 1) * 16,
+    *pieces() {
+      const ctx = libcrypto()?.aesCbc(true, key, iv);
+      if (!ctx) {
+        const cipher = createCipheriv(name, key, iv);
+        for (const slice of slices(content)) yield cipher.update(slice);
+        yield cipher.final();
+        return;
+      }
+      try {
+        const scratch = new Uint8Array(Math.min(CBC_PIECE, content.size) + 16);
+        for (const slice of slices(content)) {
+          const n = ctx.update(slice, scratch);
+          if (n === undefined) throw new Error("AES-CBC through libcrypto failed");
+          yield scratch.subarray(0, n);
+        }
+        const n = ctx.final(scratch);
+        if (n === undefined) throw new Error("AES-CBC through libcrypto failed");
+        yield scratch.subarray(0, n);
+      } finally {
+        ctx.free();
+      }
+    },
+  };
+}
+
+/** The pieces of `content`, cut to at most {@link CBC_PIECE} bytes. */
+function* slices(content: ByteSource): Generator<Uint8Array> {
+  for (const piece of content.pieces()) {
+    for (let i = 0; i < piece.length; i += CBC_PIECE) yield piece.subarray(i, i + CBC_PIECE);
+  }
+}
+
+/**
+ * AES-CBC of a content that is there whole (most are small): one call into
+ * one buffer, without the piecework of {@link aesCbcPart}.
+ */
+function aesCbcWhole(name: string, key: Uint8Array, iv: Uint8Array, content: Uint8Array) {
+  const ctx = libcrypto()?.aesCbc(true, key, iv);
+  if (!ctx) {
+    const cipher = createCipheriv(name, key, iv);
+    return concatBytes([cipher.update(content), cipher.final()]);
+  }
+  try {
+    // PKCS#7 always pads, 1 to 16 bytes; update() asks for room for a block more.
+    const size = (Math.floor(content.length / 16) + 1) * 16;
+    const out = new Uint8Array(content.length + 32);
+    const n = ctx.update(content, out);
+    const last = n === undefined ? undefined : ctx.final(out.subarray(n));
+    if (last === undefined || n! + last !== size) {
+      throw new Error("AES-CBC through libcrypto failed");
+    }
+    return out.subarray(0, size);
+  } finally {
+    ctx.free();
+  }
+}
+
+/**
+ * Encrypts `content` to every certificate in `recipients`, as a tree of DER
+ * parts (`encode` or `forEachChunk` of der.ts serialise it).
+ *
+ * @param content the bytes to encrypt (for S/MIME, the MIME entity), whole or
+ *   made piece by piece
  * @param recipients DER certificates, RSA or EC (P-256, P-384, P-521), each
  *   alone or with an RSA key transport of its own
  * @param options content cipher (default aes-256-cbc) and RSA key transport
  *   for recipients without their own (default PKCS#1 v1.5)
- * @returns DER ContentInfo and its kind: "enveloped-data" for CBC,
- *   "auth-enveloped-data" for GCM
+ * @returns the ContentInfo as DER parts and its kind: "enveloped-data" for
+ *   CBC, "auth-enveloped-data" for GCM
  * @throws SmimeError E_USAGE without recipients, E_CERT_INVALID for an
  *   unreadable certificate, E_UNSUPPORTED for other key types or ciphers
  */
-export async function encrypt(
-  content: Uint8Array,
+export async function envelope(
+  content: Uint8Array | ByteSource,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions = {},
-): Promise<{ der: Uint8Array; kind: CmsKind }> {
+): Promise<{ der: Der; kind: CmsKind }> {
   const cipherName = options.cipher ?? "aes-256-cbc";
   const spec = cipherByName[cipherName];
   if (!spec) throw new SmimeError("E_UNSUPPORTED", `Cannot encrypt: unknown cipher ${cipherName}`);
@@ -150,14 +245,11 @@ export async function encrypt(
   }));
   const recipientInfos = tlv(Tag.set, ...infos);
 
-  const key = await crypto.subtle.importKey("raw", cek, spec.gcm ? "AES-GCM" : "AES-CBC", false, [
-    "encrypt",
-  ]);
   if (!spec.gcm) {
     const iv = crypto.getRandomValues(new Uint8Array(16));
-    const ciphertext = new Uint8Array(
-      await crypto.subtle.encrypt({ name: "AES-CBC", iv }, key, source(content)),
-    );
+    const ciphertext = content instanceof Uint8Array
+      ? aesCbcWhole(spec.name, cek, iv, content)
+      : aesCbcPart(spec.name, cek, iv, content);
     // RFC 5652 6.1: version 0 when every RecipientInfo is a version 0
     // KeyTransRecipientInfo, else 2 (KeyAgreeRecipientInfo is version 3).
     const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
@@ -166,11 +258,11 @@ export async function encrypt(
       recipientInfos,
       seq(oid(Oid.data), algId(spec.oid, octets(iv)), tlv(0x80, ciphertext)),
     );
-    return {
-      der: encode(seq(oid(Oid.envelopedData), explicit(0, envelopedData))),
-      kind: "enveloped-data",
-    };
+    return { der: seq(oid(Oid.envelopedData), explicit(0, envelopedData)), kind: "enveloped-data" };
   }
+  const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["encrypt"]);
+  // WebCrypto's GCM wants the whole content.
+  const whole = content instanceof Uint8Array ? content : joinSource(content);
   // RFC 5084 3.2: 12-octet nonce, 16-octet ICV; aes-ICVlen defaults to 12,
   // so 16 is written out.
   const nonce = crypto.getRandomValues(new Uint8Array(12));
@@ -178,7 +270,7 @@ export async function encrypt(
     await crypto.subtle.encrypt(
       { name: "AES-GCM", iv: nonce, tagLength: 128 },
       key,
-      source(content),
+      source(whole),
     ),
   );
   const authEnvelopedData = seq(
@@ -192,7 +284,7 @@ export async function encrypt(
     octets(sealed.subarray(sealed.length - 16)),
   );
   return {
-    der: encode(seq(oid(Oid.authEnvelopedData), explicit(0, authEnvelopedData))),
+    der: seq(oid(Oid.authEnvelopedData), explicit(0, authEnvelopedData)),
     kind: "auth-enveloped-data",
   };
 }

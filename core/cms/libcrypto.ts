@@ -32,6 +32,7 @@
  * @module
  */
 
+import { createCipheriv } from "node:crypto";
 import type { DigestName } from "./types.ts";
 
 /** How to sign a digest. */
@@ -90,6 +91,30 @@ export interface LibCrypto {
   ): Uint8Array | false | undefined;
   /** True when libcrypto does implicit rejection for PKCS#1 v1.5 (OpenSSL 3.2 or later). */
   readonly implicitRejection: boolean;
+  /**
+   * An AES-CBC context with PKCS#7 padding (AES-128, -192 or -256 by the key
+   * length) that encrypts or decrypts into buffers the caller gives, so a
+   * 50 MB content goes through a small scratch buffer, at OpenSSL's speed
+   * (AES-NI) instead of Deno's portable AES; undefined when it cannot start.
+   * Free it, also after a failure.
+   */
+  aesCbc(encrypt: boolean, key: Uint8Array, iv: Uint8Array): CipherContext | undefined;
+}
+
+/** A running AES-CBC operation (see {@link LibCrypto.aesCbc}). */
+export interface CipherContext {
+  /**
+   * Puts `input` through; writes at most `input.length + 16` bytes into
+   * `out` and returns how many; undefined on failure.
+   */
+  update(input: Uint8Array, out: Uint8Array): number | undefined;
+  /**
+   * Ends it: the last (padded) block when encrypting; when decrypting,
+   * undefined for a bad padding. Writes at most 16 bytes into `out`.
+   */
+  final(out: Uint8Array): number | undefined;
+  /** Releases the context; idempotent. */
+  free(): void;
 }
 
 const LIBRARY_NAMES = ["libcrypto.so.3", "libcrypto.so"];
@@ -133,6 +158,15 @@ const SYMBOLS = {
   EVP_PKEY_derive_init: { parameters: ["pointer"], result: "i32" },
   EVP_PKEY_derive_set_peer_ex: { parameters: ["pointer", "pointer", "i32"], result: "i32" },
   EVP_PKEY_derive: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  EVP_get_cipherbyname: { parameters: ["buffer"], result: "pointer" },
+  EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
+  EVP_CIPHER_CTX_free: { parameters: ["pointer"], result: "void" },
+  EVP_CipherInit_ex: {
+    parameters: ["pointer", "pointer", "pointer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  EVP_CipherUpdate: { parameters: ["pointer", "buffer", "buffer", "buffer", "i32"], result: "i32" },
+  EVP_CipherFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   ERR_clear_error: { parameters: [], result: "void" },
   OpenSSL_version_num: { parameters: [], result: "u64" },
 } as const;
@@ -176,6 +210,8 @@ class OpenSsl implements LibCrypto {
   #word = new BigUint64Array(1);
   #wordBytes = new Uint8Array(this.#word.buffer);
   #pubParam = cstring("encoded-pub-key");
+  /** EVP_CIPHERs of AES-CBC by key length. */
+  #ciphers = new Map<number, Pointer>();
 
   constructor(s: Symbols) {
     this.#s = s;
@@ -187,6 +223,11 @@ class OpenSsl implements LibCrypto {
       md[name] = p;
     }
     this.#md = md;
+    for (const bits of [128, 192, 256]) {
+      const p = s.EVP_get_cipherbyname(cstring(`AES-${bits}-CBC`));
+      if (!p) throw new Error(`no cipher AES-${bits}-CBC`);
+      this.#ciphers.set(bits / 8, p);
+    }
     this.implicitRejection = BigInt(s.OpenSSL_version_num()) >= OPENSSL_3_2;
     this.#registry = new FinalizationRegistry((entry) => this.#free(entry));
   }
@@ -502,6 +543,40 @@ class OpenSsl implements LibCrypto {
   freeKey(pkey: Pointer): void {
     this.#s.EVP_PKEY_free(pkey);
   }
+
+  aesCbc(encrypt: boolean, key: Uint8Array, iv: Uint8Array): CipherContext | undefined {
+    const s = this.#s;
+    const cipher = this.#ciphers.get(key.length);
+    if (!cipher || iv.length !== 16) return undefined;
+    let ctx = s.EVP_CIPHER_CTX_new();
+    if (!ctx) return this.#fail();
+    if (s.EVP_CipherInit_ex(ctx, cipher, null, key, iv, encrypt ? 1 : 0) <= 0) {
+      s.EVP_CIPHER_CTX_free(ctx);
+      return this.#fail();
+    }
+    // An int out-parameter.
+    const length = new Int32Array(1);
+    const lengthBytes = new Uint8Array(length.buffer);
+    const fail = () => {
+      this.#fail();
+      return undefined;
+    };
+    return {
+      update: (input, out) => {
+        if (!ctx || out.length < input.length + 16 || input.length > 0x7fffffff) return fail();
+        const ok = s.EVP_CipherUpdate(ctx, out, lengthBytes, input, input.length) > 0;
+        return ok ? length[0]! : fail();
+      },
+      final: (out) => {
+        if (!ctx || out.length < 16) return fail();
+        return s.EVP_CipherFinal_ex(ctx, out, lengthBytes) > 0 ? length[0]! : fail();
+      },
+      free: () => {
+        if (ctx) s.EVP_CIPHER_CTX_free(ctx);
+        ctx = null;
+      },
+    };
+  }
 }
 
 /*
@@ -593,12 +668,60 @@ function selfTest(lib: OpenSsl): boolean {
     if (!ecdsa || ecdsa[0] !== 0x30) return false;
     if (!lib.verifyWith(a, "ecdsa", "SHA-256", digest, ecdsa)) return false;
     if (lib.verifyWith(b, "ecdsa", "SHA-256", digest, ecdsa)) return false;
-    return true;
+    return aesSelfTest(lib, digest);
   } finally {
     if (priv) lib.freeKey(priv);
     if (pub) lib.freeKey(pub);
     for (const key of ephemeral) lib.freeKey(key);
   }
+}
+
+/**
+ * AES-CBC against node:crypto's, an implementation of its own: 37 bytes in
+ * two pieces give the same three blocks, padding included, and decrypt
+ * back; a ciphertext whose padding decrypts wrong is refused.
+ */
+function aesSelfTest(lib: OpenSsl, bytes: Uint8Array): boolean {
+  const key = bytes.subarray(0, 32);
+  const iv = bytes.subarray(0, 16);
+  const plain = new Uint8Array(37).map((_, i) => i);
+  const reference = createCipheriv("aes-256-cbc", key, iv);
+  const want = concat([reference.update(plain), reference.final()]);
+  const run = (encrypt: boolean, pieces: Uint8Array[]) => {
+    const ctx = lib.aesCbc(encrypt, key, iv);
+    if (!ctx) return undefined;
+    try {
+      const out: Uint8Array[] = [];
+      for (const piece of pieces) {
+        const buf = new Uint8Array(piece.length + 16);
+        const n = ctx.update(piece, buf);
+        if (n === undefined) return undefined;
+        out.push(buf.subarray(0, n));
+      }
+      const last = new Uint8Array(16);
+      const n = ctx.final(last);
+      return n === undefined ? undefined : concat([...out, last.subarray(0, n)]);
+    } finally {
+      ctx.free();
+    }
+  };
+  const sealed = run(true, [plain.subarray(0, 20), plain.subarray(20)]);
+  if (!equal(sealed, want)) return false;
+  if (!equal(run(false, [sealed!.subarray(0, 7), sealed!.subarray(7)]), plain)) return false;
+  // The last plain byte is padding 0x0b; through the block before it, it becomes 0x5e.
+  const damaged = sealed!.slice();
+  damaged[damaged.length - 17]! ^= 0x55;
+  return run(false, [damaged]) === undefined;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** A P-256 public key, any will do: the self-test's curve template. */

@@ -9,10 +9,12 @@
 import { createHash } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
+  type ByteSource,
   type Der,
   encode,
   explicit,
   int,
+  type LatePart,
   NULL,
   octets,
   oid,
@@ -51,22 +53,40 @@ function attribute(type: string, value: Der): Der {
 /**
  * Signs `content` into a DER ContentInfo holding a SignedData.
  *
+ * @returns DER ContentInfo(SignedData); see {@link signedData} for the
+ *   same as a tree of parts
+ * @throws SmimeError as {@link signedData}
+ */
+export async function sign(
+  content: Uint8Array | ByteSource,
+  signer: SigningIdentity,
+  options: SignOptions,
+): Promise<Uint8Array> {
+  return encode(await signedData(content, signer, options));
+}
+
+/**
+ * Signs `content` into a ContentInfo holding a SignedData, as a tree of DER
+ * parts whose eContent is `content` itself, not a copy ({@link encode} or
+ * `forEachChunk` of der.ts serialise it).
+ *
  * The signer is identified by issuerAndSerialNumber (SignerInfo version 1);
  * `certificates` carries the signer certificate then its chain.
  *
- * @param content the bytes to sign (for S/MIME, the canonical MIME entity)
+ * @param content the bytes to sign (for S/MIME, the canonical MIME entity),
+ *   whole or made piece by piece (read twice: digest, then eContent)
  * @param signer certificate, chain and PKCS#8 private key
  * @param options detached or opaque, digest, RSA padding, signingTime
- * @returns DER ContentInfo(SignedData)
+ * @returns the ContentInfo(SignedData) as DER parts
  * @throws SmimeError E_CERT_INVALID / E_KEY_INVALID for unreadable inputs,
  *   E_KEY_MISMATCH when the key is not the certificate's, E_UNSUPPORTED for
  *   other key types
  */
-export async function sign(
-  content: Uint8Array,
+export async function signedData(
+  content: Uint8Array | ByteSource,
   signer: SigningIdentity,
   options: SignOptions,
-): Promise<Uint8Array> {
+): Promise<Der> {
   const hash: DigestName = options.digest ?? "SHA-256";
   const digestOid = oidByHash[hash];
   if (!digestOid) throw new SmimeError("E_UNSUPPORTED", `Cannot sign: unsupported digest ${hash}`);
@@ -80,7 +100,9 @@ export async function sign(
   }
   for (const [i, c] of signer.chain.entries()) parseCertificate(c, `chain certificate ${i + 1}`);
 
-  const digest = new Uint8Array(await crypto.subtle.digest(hash, source(content)));
+  // node:crypto hashes in place, a piece at a time; WebCrypto would copy
+  // the content first.
+  const digest = hashSync(hash, content);
   // RFC 5652 5.3: the SET OF Attribute is DER, so sorted by encoding. The
   // same sorted bytes go under the SET tag for signing and under [0] in the
   // SignerInfo, so what is signed is exactly what is sent.
@@ -120,10 +142,11 @@ export async function sign(
     signatureAlg,
     octets(signature),
   );
-  const encapContentInfo = options.detached
-    ? seq(oid(Oid.data))
-    : seq(oid(Oid.data), explicit(0, octets(content)));
-  const signedData = seq(
+  const encapContentInfo = options.detached ? seq(oid(Oid.data)) : seq(
+    oid(Oid.data),
+    explicit(0, octets(content instanceof Uint8Array ? content : late(content))),
+  );
+  const body = seq(
     // RFC 5652 5.1: version 1 (id-data content, only version 1 SignerInfos).
     int(1),
     tlv(Tag.set, algId(digestOid)),
@@ -132,12 +155,19 @@ export async function sign(
     tlv(0xa0, signer.certificate, ...signer.chain),
     tlv(Tag.set, signerInfo),
   );
-  return encode(seq(oid(Oid.signedData), explicit(0, signedData)));
+  return seq(oid(Oid.signedData), explicit(0, body));
 }
 
 /** The digest the fast path signs (WebCrypto hashes inside its sign()). */
-function hashSync(hash: DigestName, data: Uint8Array): Uint8Array {
-  return createHash(hash.replace("-", "").toLowerCase()).update(data).digest();
+function hashSync(hash: DigestName, data: Uint8Array | ByteSource): Uint8Array {
+  const hasher = createHash(hash.replace("-", "").toLowerCase());
+  for (const piece of data instanceof Uint8Array ? [data] : data.pieces()) hasher.update(piece);
+  return hasher.digest();
+}
+
+/** A source as a DER part made while the encoding is written. */
+function late(source: ByteSource): LatePart {
+  return { late: true, size: source.size, pieces: () => source.pieces() };
 }
 
 /** The signature through WebCrypto, as DER for ECDSA. */

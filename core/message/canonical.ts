@@ -13,7 +13,7 @@
 
 import { SmimeError } from "../errors.ts";
 import { makeHeader, serializeHeaders } from "./header_build.ts";
-import { concatBytes, CRLF_BYTES, toCrlf } from "./line_ends.ts";
+import { CRLF_BYTES, crlfPieces, joinPieces, type Piece, piecesLength } from "./line_ends.ts";
 import { buildNode, MAX_DEPTH } from "./mime_tree.ts";
 import { getHeader } from "./parse_message.ts";
 import {
@@ -35,7 +35,8 @@ const CTE = "Content-Transfer-Encoding";
 /** A canonical body as chunks, with the entity's header fields to write. */
 interface Canonical {
   headers: HeaderField[];
-  chunks: Uint8Array[];
+  /** Pieces whose line ends are still to be made CRLF are converted when joined. */
+  chunks: Piece[];
   /** Headers or body differ from the input beyond line ends. */
   isChanged: boolean;
 }
@@ -73,8 +74,17 @@ export function canonicalEntity(message: Message): CanonicalEntity {
     const value = `text/plain; charset=${charsetOf(decodeBody(root))}`;
     fields.unshift(makeHeader("Content-Type", value));
   }
-  const entity = concatBytes([serializeHeaders(fields), CRLF_BYTES].concat(canon.chunks));
-  return { outer, entity };
+  const pieces = [serializeHeaders(fields), CRLF_BYTES, ...canon.chunks];
+  // Made only when read: signing and encryption read the source, so a 50 MB
+  // body is converted on the way and never held twice.
+  let entity: Uint8Array | undefined;
+  return {
+    outer,
+    get entity() {
+      return entity ??= joinPieces(pieces);
+    },
+    source: { size: piecesLength(pieces), pieces: () => crlfPieces(pieces) },
+  };
 }
 
 /** Fields that go inside the entity, or nowhere (Bcc never leaves the tool). */
@@ -85,12 +95,12 @@ function isInnerOrBlind(name: string): boolean {
 }
 
 /** Appends an entity (headers, blank line, body) in canonical form. */
-function emitEntity(node: MimeNode, depth: number, source: string, out: Uint8Array[]): boolean {
+function emitEntity(node: MimeNode, depth: number, source: string, out: Piece[]): boolean {
   const canon = canonicalBody(node, depth, source);
   if (canon.isChanged) {
     out.push(serializeHeaders(canon.headers), CRLF_BYTES);
   } else {
-    out.push(toCrlf(node.raw.subarray(0, node.body.byteOffset - node.raw.byteOffset)));
+    out.push({ crlf: node.raw.subarray(0, node.body.byteOffset - node.raw.byteOffset) });
   }
   for (const chunk of canon.chunks) out.push(chunk);
   return canon.isChanged;
@@ -108,16 +118,16 @@ function canonicalBody(node: MimeNode, depth: number, source: string): Canonical
 /** RFC 2046 5.1: parts re-done, preamble, delimiters and epilogue kept. */
 function canonicalMultipart(node: MimeNode, depth: number, source: string): Canonical {
   const body = node.body;
-  const chunks: Uint8Array[] = [];
+  const chunks: Piece[] = [];
   let isChanged = false;
   let pos = 0;
   for (const child of node.children) {
     const start = child.raw.byteOffset - body.byteOffset;
-    chunks.push(toCrlf(body.subarray(pos, start)));
+    chunks.push({ crlf: body.subarray(pos, start) });
     if (emitEntity(child, depth + 1, source, chunks)) isChanged = true;
     pos = start + child.raw.length;
   }
-  chunks.push(toCrlf(body.subarray(pos)));
+  chunks.push({ crlf: body.subarray(pos) });
   return relabelIdentity(node.headers, chunks, isChanged);
 }
 
@@ -128,7 +138,7 @@ function canonicalMessage(
   depth: number,
   source: string,
 ): Canonical {
-  const chunks: Uint8Array[] = [];
+  const chunks: Piece[] = [];
   const isChanged = emitEntity(child, depth + 1, source, chunks);
   const head = child.raw.subarray(0, child.body.byteOffset - child.raw.byteOffset);
   if (!head.some((b) => b > 127)) return relabelIdentity(node.headers, chunks, isChanged);
@@ -137,13 +147,13 @@ function canonicalMessage(
   const headers = replaceField(node.headers, "Content-Type", "message/global");
   return {
     headers: replaceField(headers, CTE, "base64"),
-    chunks: [encodeBase64(concatBytes(chunks))],
+    chunks: [encodeBase64(joinPieces(chunks))],
     isChanged: true,
   };
 }
 
 /** Containers labelled 8bit or binary become 7bit once their content is. */
-function relabelIdentity(headers: HeaderField[], chunks: Uint8Array[], isChanged: boolean) {
+function relabelIdentity(headers: HeaderField[], chunks: Piece[], isChanged: boolean) {
   const cte = transferEncodingOf(headers);
   if (cte === "8bit" || cte === "binary") {
     return { headers: replaceField(headers, CTE, "7bit"), chunks, isChanged: true };
@@ -157,7 +167,7 @@ function canonicalLeaf(node: MimeNode, depth: number, source: string): Canonical
   const isIdentity = cte === "7bit" || cte === "8bit" || cte === "binary";
   const isUnsafe = hasUnsafeBytes(node.body);
   if (!isUnsafe && (cte === "7bit" || !isIdentity)) {
-    return { headers: node.headers, chunks: [toCrlf(node.body)], isChanged: false };
+    return { headers: node.headers, chunks: [{ crlf: node.body }], isChanged: false };
   }
   if (depth >= MAX_DEPTH && (type === "multipart" || type === "message")) {
     refuse(source, `MIME parts nested deeper than ${MAX_DEPTH} levels need re-encoding`);

@@ -1,6 +1,6 @@
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { canonicalEntity } from "./canonical.ts";
-import { toCrlf } from "./line_ends.ts";
+import { concatBytes, toCrlf } from "./line_ends.ts";
 import { parseMimeTree } from "./mime_tree.ts";
 import { parseMessage } from "./parse_message.ts";
 import { decodeBody } from "./transfer_encoding.ts";
@@ -15,8 +15,16 @@ import {
 } from "./test_helpers.ts";
 import type { MimeNode } from "./types.ts";
 
-const canon = (text: string | Uint8Array) =>
-  canonicalEntity(parseMessage(typeof text === "string" ? bytesOf(text) : text, "m.eml"));
+/** The canonical entity; every test also checks that its source streams the same bytes. */
+const canon = (text: string | Uint8Array) => {
+  const result = canonicalEntity(
+    parseMessage(typeof text === "string" ? bytesOf(text) : text, "m.eml"),
+  );
+  const streamed = concatBytes(Array.from(result.source.pieces(), (p) => p.slice()));
+  strictEqual(result.source.size, result.entity.length);
+  deepStrictEqual(streamed, result.entity);
+  return result;
+};
 const entityText = (text: string) => textOf(canon(text).entity);
 /** The entity parsed back, as the S/MIME layer's receiver would. */
 const reparse = (entity: Uint8Array): MimeNode => parseMimeTree(entity, "entity");

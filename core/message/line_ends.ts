@@ -31,7 +31,81 @@ export function toCrlf(bytes: Uint8Array): Uint8Array {
   const extra = countBareLineEnds(bytes);
   if (extra === 0) return bytes;
   const out = new Uint8Array(bytes.length + extra);
+  writeCrlf(bytes, out, 0);
+  return out;
+}
+
+/** A piece of output: bytes as they are, or bytes whose line ends are still to be made CRLF. */
+export type Piece = Uint8Array | { readonly crlf: Uint8Array };
+
+/**
+ * Joins pieces into one new array; each `{ crlf }` piece gets its line ends
+ * made CRLF on the way, exactly as {@link toCrlf} would do to it alone. The
+ * converted bytes are written once, into the result: no converted copy of a
+ * 50 MB body is made only to be copied again.
+ */
+export function joinPieces(pieces: readonly Piece[]): Uint8Array {
+  let length = 0;
+  for (const p of pieces) {
+    length += p instanceof Uint8Array ? p.length : p.crlf.length + countBareLineEnds(p.crlf);
+  }
+  const out = new Uint8Array(length);
   let o = 0;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      out.set(p, o);
+      o += p.length;
+    } else {
+      o = writeCrlf(p.crlf, out, o);
+    }
+  }
+  return out;
+}
+
+/** The size of {@link joinPieces}'s result, without making it. */
+export function piecesLength(pieces: readonly Piece[]): number {
+  let length = 0;
+  for (const p of pieces) {
+    length += p instanceof Uint8Array ? p.length : p.crlf.length + countBareLineEnds(p.crlf);
+  }
+  return length;
+}
+
+/** Bytes of a `{ crlf }` piece converted at a time. */
+const CRLF_SLICE = 1 << 20;
+
+/**
+ * {@link joinPieces} streamed: the same bytes, piece by piece, `{ crlf }`
+ * pieces converted a slice at a time into one scratch buffer (good until the
+ * next piece is asked for). A slice never ends between a CR and its LF.
+ */
+export function* crlfPieces(pieces: readonly Piece[]): Generator<Uint8Array> {
+  let scratch: Uint8Array | undefined;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      yield p;
+      continue;
+    }
+    const raw = p.crlf;
+    for (let at = 0; at < raw.length;) {
+      let end = Math.min(raw.length, at + CRLF_SLICE);
+      if (end < raw.length && raw[end - 1] === CR) end++;
+      const slice = raw.subarray(at, end);
+      const extra = countBareLineEnds(slice);
+      if (extra === 0) yield slice;
+      else {
+        if (!scratch || scratch.length < slice.length + extra) {
+          scratch = new Uint8Array(slice.length + extra);
+        }
+        yield scratch.subarray(0, writeCrlf(slice, scratch, 0));
+      }
+      at = end;
+    }
+  }
+}
+
+/** Writes `bytes` with every bare CR and LF made CRLF into `out` at `o`; returns the end. */
+function writeCrlf(bytes: Uint8Array, out: Uint8Array, o: number): number {
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
@@ -46,7 +120,7 @@ export function toCrlf(bytes: Uint8Array): Uint8Array {
       out[o++] = b;
     }
   }
-  return out;
+  return o;
 }
 
 /** How many bytes toCrlf adds: one per bare CR or bare LF. */

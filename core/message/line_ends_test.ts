@@ -1,6 +1,13 @@
 import { strictEqual } from "node:assert/strict";
-import { toCrlf } from "./line_ends.ts";
-import { bytesOf, textOf } from "./test_helpers.ts";
+import {
+  concatBytes,
+  crlfPieces,
+  joinPieces,
+  type Piece,
+  piecesLength,
+  toCrlf,
+} from "./line_ends.ts";
+import { bytesOf, randomBytes, textOf } from "./test_helpers.ts";
 
 Deno.test("toCrlf() turns bare LF and bare CR into CRLF", () => {
   strictEqual(textOf(toCrlf(bytesOf("a\nb\rc\r\nd\n\re"))), "a\r\nb\r\nc\r\nd\r\n\r\ne");
@@ -16,4 +23,42 @@ Deno.test("toCrlf() returns the input itself when already canonical", () => {
 Deno.test("toCrlf() handles line ends at the edges", () => {
   strictEqual(textOf(toCrlf(bytesOf("\nx\r"))), "\r\nx\r\n");
   strictEqual(textOf(toCrlf(bytesOf("\r\r\n\n"))), "\r\n\r\n\r\n");
+});
+
+Deno.test("joinPieces() equals toCrlf() of each { crlf } piece, joined", () => {
+  const raw = randomBytes(4000, 7).map((b) => [10, 13, 65, 66][b & 3]!);
+  for (let seed = 1; seed < 40; seed++) {
+    const pieces: Piece[] = [];
+    for (let at = 0; at < raw.length;) {
+      const size = (at * seed) % 97;
+      const slice = raw.subarray(at, at + size);
+      // Pieces as they are may hold bare line ends: they stay as they are.
+      pieces.push((at + seed) % 3 === 0 ? slice : { crlf: slice });
+      at += size || 1;
+    }
+    const expected = concatBytes(pieces.map((p) => p instanceof Uint8Array ? p : toCrlf(p.crlf)));
+    strictEqual(textOf(joinPieces(pieces)), textOf(expected));
+  }
+  strictEqual(joinPieces([]).length, 0);
+});
+
+Deno.test("crlfPieces() streams joinPieces()'s bytes, a CR and LF at a slice's edge kept together", () => {
+  const slice = 1 << 20;
+  const big = new Uint8Array(2 * slice + 100).fill(65);
+  // A CRLF across the first slice edge, a bare CR at the second, LFs here and there.
+  big[slice - 1] = 13;
+  big[slice] = 10;
+  big[2 * slice - 1] = 13;
+  for (let i = 5; i < big.length; i += 99_991) big[i] = 10;
+  const pieces: Piece[] = [
+    bytesOf("head\n"),
+    { crlf: big },
+    { crlf: bytesOf("a\rb\n") },
+    bytesOf("x\n"),
+  ];
+  const streamed = concatBytes(Array.from(crlfPieces(pieces), (p) => p.slice()));
+  const joined = joinPieces(pieces);
+  strictEqual(streamed.length, joined.length);
+  strictEqual(piecesLength(pieces), joined.length);
+  strictEqual(textOf(streamed) === textOf(joined), true);
 });

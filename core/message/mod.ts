@@ -23,6 +23,7 @@
  */
 
 export type {
+  ByteSource,
   CanonicalEntity,
   ContentType,
   Envelope,
@@ -38,6 +39,12 @@ export { parseAddressList } from "./address_list.ts";
 export { authorOf, envelopeOf } from "./envelope.ts";
 export { parseContentType } from "./content_type.ts";
 export { parseMimeTree } from "./mime_tree.ts";
-export { decodeBody, encodeBase64 } from "./transfer_encoding.ts";
+export {
+  base64Length,
+  base64Pieces,
+  Base64Writer,
+  decodeBody,
+  encodeBase64,
+} from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";
 export { concatBytes, toCrlf } from "./line_ends.ts";

@@ -44,38 +44,141 @@ export function transferEncodingOf(headers: HeaderField[]): string {
  * (RFC 2045 6.8).
  */
 export function encodeBase64(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
+  const out = new Uint8Array(base64Length(bytes.length));
+  const writer = new Base64Writer(out, 0);
+  writer.write(bytes);
+  writer.finish();
+  return out;
+}
+
+/** The length of {@link encodeBase64}'s output for `n` input bytes. */
+export function base64Length(n: number): number {
   const quads = Math.ceil(n / 3);
   const lines = Math.ceil(quads / 19);
-  const out = new Uint8Array(quads * 4 + Math.max(0, lines - 1) * 2);
-  let o = 0;
-  let i = 0;
-  let q = 0;
-  for (; i + 3 <= n; i += 3) {
-    if (q === 19) {
-      out[o++] = CR;
-      out[o++] = LF;
-      q = 0;
-    }
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out[o++] = ENC[v >> 18]!;
-    out[o++] = ENC[(v >> 12) & 63]!;
-    out[o++] = ENC[(v >> 6) & 63]!;
-    out[o++] = ENC[v & 63]!;
-    q++;
+  return quads * 4 + Math.max(0, lines - 1) * 2;
+}
+
+/**
+ * {@link encodeBase64} for input that arrives in pieces, written into a
+ * buffer the caller sized with {@link base64Length} (at `offset`, after a
+ * MIME header, say): the output is byte for byte encodeBase64 of the pieces
+ * joined, without joining them.
+ */
+export class Base64Writer {
+  readonly #out: Uint8Array;
+  #o: number;
+  /** Where the output since the last take() starts. */
+  #start: number;
+  /** Quads on the current line (19 make 76 characters). */
+  #q = 0;
+  /** Up to two bytes left over from the last piece. */
+  readonly #carry = new Uint8Array(3);
+  #carried = 0;
+
+  /** @param out the output buffer; @param offset where the base64 starts */
+  constructor(out: Uint8Array, offset: number) {
+    this.#out = out;
+    this.#o = offset;
+    this.#start = offset;
   }
-  if (i < n) {
-    if (q === 19) {
-      out[o++] = CR;
-      out[o++] = LF;
+
+  /** Encodes the next piece of input. */
+  write(bytes: Uint8Array): void {
+    const n = bytes.length;
+    let i = 0;
+    if (this.#carried > 0) {
+      while (this.#carried < 3 && i < n) this.#carry[this.#carried++] = bytes[i++]!;
+      if (this.#carried < 3) return;
+      this.#carried = 0;
+      this.#encodeRun(this.#carry, 0, 3);
     }
-    const v = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out[o++] = ENC[v >> 18]!;
-    out[o++] = ENC[(v >> 12) & 63]!;
-    out[o++] = i + 1 < n ? ENC[(v >> 6) & 63]! : EQ;
-    out[o++] = EQ;
+    const whole = i + Math.floor((n - i) / 3) * 3;
+    this.#encodeRun(bytes, i, whole);
+    for (i = whole; i < n; i++) this.#carry[this.#carried++] = bytes[i]!;
   }
-  return out;
+
+  /**
+   * The output written since the buffer's start or the last take, as a view
+   * of the buffer; writing then starts again at the buffer's start, so the
+   * view is good until the next write. For encoders that stream.
+   */
+  take(): Uint8Array {
+    const written = this.#out.subarray(this.#start, this.#o);
+    this.#start = 0;
+    this.#o = 0;
+    return written;
+  }
+
+  /** Writes the padding of the last quad; returns the offset after the base64. */
+  finish(): number {
+    const out = this.#out;
+    let o = this.#o;
+    if (this.#carried > 0) {
+      if (this.#q === 19) {
+        out[o++] = CR;
+        out[o++] = LF;
+      }
+      const c = this.#carry;
+      const v = (c[0]! << 16) | (this.#carried > 1 ? c[1]! << 8 : 0);
+      out[o++] = ENC[v >> 18]!;
+      out[o++] = ENC[(v >> 12) & 63]!;
+      out[o++] = this.#carried > 1 ? ENC[(v >> 6) & 63]! : EQ;
+      out[o++] = EQ;
+      this.#carried = 0;
+    }
+    this.#o = o;
+    return o;
+  }
+
+  /** Encodes bytes[start, end), a whole number of triples. */
+  #encodeRun(bytes: Uint8Array, start: number, end: number): void {
+    const out = this.#out;
+    let o = this.#o;
+    let q = this.#q;
+    for (let i = start; i < end; i += 3) {
+      if (q === 19) {
+        out[o++] = CR;
+        out[o++] = LF;
+        q = 0;
+      }
+      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      out[o++] = ENC[v >> 18]!;
+      out[o++] = ENC[(v >> 12) & 63]!;
+      out[o++] = ENC[(v >> 6) & 63]!;
+      out[o++] = ENC[v & 63]!;
+      q++;
+    }
+    this.#o = o;
+    this.#q = q;
+  }
+}
+
+/** Input bytes a {@link base64Pieces} piece covers at most (a multiple of 57: whole lines). */
+const PIECE_INPUT = 57 * 16 * 1024;
+
+/**
+ * {@link encodeBase64} of the chunks joined, streamed: pieces of at most
+ * about 1.2 MB, each written into the same scratch buffer and good until
+ * the next is asked for. A 51 MB input never has a 69 MB output.
+ *
+ * @param size the input's total size, when known, to size the scratch buffer
+ */
+export function* base64Pieces(
+  chunks: Iterable<Uint8Array>,
+  size: number = PIECE_INPUT,
+): Generator<Uint8Array> {
+  // Two carried bytes, and a line end before the first quad of a piece. A
+  // small input gets a small scratch buffer: messages are mostly small.
+  const scratch = new Uint8Array(base64Length(Math.min(size, PIECE_INPUT) + 2) + 4);
+  const writer = new Base64Writer(scratch, 0);
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += PIECE_INPUT) {
+      writer.write(chunk.subarray(at, at + PIECE_INPUT));
+      yield writer.take();
+    }
+  }
+  writer.finish();
+  yield writer.take();
 }
 
 /** Tolerant base64 decoding: bytes outside the alphabet, padding included, are skipped. */

@@ -1,7 +1,10 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { parseMimeTree } from "./mime_tree.ts";
-import { toCrlf } from "./line_ends.ts";
+import { concatBytes, toCrlf } from "./line_ends.ts";
 import {
+  base64Length,
+  base64Pieces,
+  Base64Writer,
   decodeBase64,
   decodeBody,
   decodeQuotedPrintable,
@@ -72,4 +75,38 @@ Deno.test("decodeBody() undoes base64 and quoted-printable and leaves others as 
   strictEqual(textOf(decodeBody(qp)), "é\n");
   const plain = parseMimeTree(bytesOf("Content-Transfer-Encoding: 8bit\n\nraw=41\n"), "m");
   strictEqual(textOf(decodeBody(plain)), "raw=41\n");
+});
+
+Deno.test("Base64Writer gives encodeBase64() of the pieces joined, wherever they are cut", () => {
+  for (let n = 0; n < 300; n += 7) {
+    const input = randomBytes(n, n + 1);
+    const expected = textOf(encodeBase64(input));
+    strictEqual(base64Length(n), expected.length);
+    for (let cut = 1; cut < 9; cut++) {
+      const out = new Uint8Array(5 + base64Length(n));
+      const writer = new Base64Writer(out, 5);
+      for (let at = 0; at < n; at += cut) writer.write(input.subarray(at, at + cut));
+      writer.write(new Uint8Array(0));
+      strictEqual(writer.finish(), out.length);
+      strictEqual(textOf(out.subarray(5)), expected);
+    }
+  }
+});
+
+Deno.test("encodeBase64() writes 76-character lines joined by CRLF, none at the end", () => {
+  const encoded = encodeBase64(randomBytes(57 * 3, 9));
+  const expected = btoa(String.fromCharCode(...randomBytes(57 * 3, 9)));
+  strictEqual(textOf(encoded), expected.match(/.{76}/g)!.join("\r\n"));
+});
+
+Deno.test("base64Pieces() streams encodeBase64() of the chunks joined, small and past a piece", () => {
+  for (const sizes of [[0], [1, 2], [100, 7, 3000], [2_000_000, 5, 1_000_001]]) {
+    const chunks = sizes.map((n, i) => randomBytes(n, i + 3));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const expected = textOf(encodeBase64(concatBytes(chunks)));
+    for (const hint of [undefined, total]) {
+      const streamed = Array.from(base64Pieces(chunks, hint), (p) => textOf(p)).join("");
+      strictEqual(streamed === expected, true, `base64Pieces differs for sizes ${sizes}`);
+    }
+  }
 });

@@ -68,9 +68,23 @@ export interface CanonicalEntity {
   outer: HeaderField[];
   /**
    * The MIME entity in canonical form (RFC 8551 3.1): Content-* header
-   * fields, CRLF, body; every line end CRLF; 7-bit safe.
+   * fields, CRLF, body; every line end CRLF; 7-bit safe. Built when first
+   * read: a reader that only reads through it uses `source`.
    */
-  entity: Uint8Array;
+  readonly entity: Uint8Array;
+  /** The same bytes made piece by piece (line ends converted on the way), never whole. */
+  readonly source: ByteSource;
+}
+
+/**
+ * Bytes made piece by piece on demand, of a size known up front. Each call
+ * of `pieces` starts over and gives the same bytes; a piece may be a
+ * scratch buffer that the next piece overwrites. (The same shape as
+ * core/cms's ByteSource: the two layers import nothing from each other.)
+ */
+export interface ByteSource {
+  readonly size: number;
+  pieces(): Iterable<Uint8Array>;
 }
 
 /** A parsed Content-Type (RFC 2045 5.1). */

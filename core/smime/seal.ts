@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { encrypt, sign } from "../cms/mod.ts";
+import { envelope } from "../cms/encrypt.ts";
+import { signedData } from "../cms/sign.ts";
 import type {
   CipherName,
   DigestName,
@@ -16,21 +17,40 @@ import type {
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
 import { concatBytes, serializeHeaders } from "../message/mod.ts";
-import { multipartSignedEntity, pkcs7MimeEntity } from "./entity.ts";
+import { bytesEqual, type ByteSource, joinSource } from "../cms/der.ts";
+import {
+  multipartSignedEntity,
+  multipartSignedSource,
+  pkcs7MimeEntity,
+  pkcs7MimeSource,
+} from "./entity.ts";
 
 /** A canonical MIME entity that nothing has sealed: the input to signing. */
 export interface PlainEntity {
   readonly stage: "plain";
   /** Content headers + CRLF + body, canonical (RFC 8551 3.1). */
   readonly entity: Uint8Array;
+  /**
+   * The same bytes made piece by piece: for an entity over
+   * {@link STREAM_ABOVE}, an opaque signature and encryption read them
+   * through, so it need never be built.
+   */
+  readonly source?: ByteSource;
 }
 
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
+  /** The entity; a large one signed to be encrypted is built on first read. */
   readonly entity: Uint8Array;
   readonly detached: boolean;
   readonly digest: DigestName;
+  /**
+   * The same bytes made piece by piece, when a large entity (over
+   * {@link STREAM_ABOVE}) was signed to be encrypted: encryption reads them
+   * through without building the entity.
+   */
+  readonly source?: ByteSource;
 }
 
 /** An encrypted MIME entity; `signed` tells whether a signature is inside. */
@@ -52,40 +72,95 @@ export interface SignStageOptions {
 }
 
 /**
+ * Entities larger than this are read through as pieces (`source`) between
+ * the stages rather than built whole; smaller ones are built, which costs
+ * less CPU than streaming them (a 19 KB message is the common case).
+ */
+export const STREAM_ABOVE = 1 << 20;
+
+/**
+ * Entities built behind the head of their message in one buffer (see the
+ * `head` parameters below), with that head: {@link messageBytes} then hands
+ * out the buffer instead of copying a 95 MB entity into a new one.
+ */
+const framed = new WeakMap<Uint8Array, Uint8Array>();
+
+/** Builds an entity behind `head` in one buffer and remembers it; returns the entity. */
+function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
+  if (!head) return whole;
+  const entity = whole.subarray(head.length);
+  framed.set(entity, head);
+  return entity;
+}
+
+/**
  * Signs a canonical entity: opaque (the default, survives relays that rewrite
  * bodies) or detached as multipart/signed (readable without S/MIME).
+ *
+ * @param head the message head ({@link messageHead}) when this entity is the
+ *   last stage: it is built behind it, so the message costs no extra copy.
+ *   Without it the entity is to be encrypted: a large one comes with a
+ *   `source` and is built only if `entity` is read.
  */
 export async function signEntity(
   plain: PlainEntity,
   signer: SigningIdentity,
   options: SignStageOptions,
+  head?: Uint8Array,
 ): Promise<SignedEntity> {
   const digest = options.digest ?? "SHA-256";
-  const der = await sign(plain.entity, signer, {
+  const isLarge = (plain.source ? plain.source.size : plain.entity.length) > STREAM_ABOVE;
+  // Opaque: a large content goes into the SignedData read through from its
+  // source. Detached: it goes into the entity as it is, so it is built.
+  const content = isLarge && !options.detached ? plain.source ?? plain.entity : plain.entity;
+  const der = await signedData(content, signer, {
     detached: options.detached,
     digest,
     rsaPadding: options.rsaPadding,
   });
-  const entity = options.detached
-    ? multipartSignedEntity(plain.entity, der, digest)
-    : pkcs7MimeEntity(der, "signed-data");
+  if (!head && isLarge) {
+    const source = options.detached
+      ? multipartSignedSource(plain.entity, der, digest)
+      : pkcs7MimeSource(der, "signed-data");
+    let built: Uint8Array | undefined;
+    return {
+      stage: "signed",
+      get entity() {
+        return built ??= joinSource(source);
+      },
+      detached: options.detached,
+      digest,
+      source,
+    };
+  }
+  const entity = frame(
+    options.detached
+      ? multipartSignedEntity(plain.entity, der, digest, head)
+      : pkcs7MimeEntity(der, "signed-data", head),
+    head,
+  );
   return { stage: "signed", entity, detached: options.detached, digest };
 }
 
 /**
  * Encrypts an entity, signed or not, to the given DER certificates (each
  * alone or with its own RSA key transport).
+ *
+ * @param head the message head ({@link messageHead}): the entity is built
+ *   behind it, so the message costs no extra copy
  */
 export async function encryptEntity(
   inner: PlainEntity | SignedEntity,
   recipients: (Uint8Array | EncryptRecipient)[],
   options: EncryptOptions,
+  head?: Uint8Array,
 ): Promise<EncryptedEntity> {
   const cipher = options.cipher ?? "aes-256-cbc";
-  const { der, kind } = await encrypt(inner.entity, recipients, { ...options, cipher });
+  const content = inner.source && inner.source.size > STREAM_ABOVE ? inner.source : inner.entity;
+  const { der, kind } = await envelope(content, recipients, { ...options, cipher });
   return {
     stage: "encrypted",
-    entity: pkcs7MimeEntity(der, kind),
+    entity: frame(pkcs7MimeEntity(der, kind, head), head),
     signed: inner.stage === "signed",
     cipher,
   };
@@ -93,10 +168,30 @@ export async function encryptEntity(
 
 const MIME_VERSION = new TextEncoder().encode("MIME-Version: 1.0\r\n");
 
+/** What comes before the sealed entity: the outer header fields, then MIME-Version. */
+export function messageHead(outer: readonly HeaderField[]): Uint8Array {
+  return concatBytes([serializeHeaders([...outer]), MIME_VERSION]);
+}
+
 /**
  * The bytes of a finished message: the outer header fields (which never
  * contain Bcc), MIME-Version, then the sealed entity. CRLF throughout.
+ * An entity that was built behind this very head is handed out in place.
  */
 export function messageBytes(outer: readonly HeaderField[], sealed: SealedEntity): Uint8Array {
-  return concatBytes([serializeHeaders([...outer]), MIME_VERSION, sealed.entity]);
+  return messageBytesAfter(messageHead(outer), sealed);
+}
+
+/** {@link messageBytes} with the head already made ({@link messageHead}). */
+export function messageBytesAfter(head: Uint8Array, sealed: SealedEntity): Uint8Array {
+  const entity = sealed.entity;
+  const builtBehind = framed.get(entity);
+  if (builtBehind && entity.byteOffset >= head.length && bytesEqual(builtBehind, head)) {
+    return new Uint8Array(
+      entity.buffer,
+      entity.byteOffset - head.length,
+      head.length + entity.length,
+    );
+  }
+  return concatBytes([head, entity]);
 }

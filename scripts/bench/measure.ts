@@ -195,3 +195,53 @@ export async function startSink(dir: string): Promise<Sink> {
   }
   throw new Error("smtp-sink did not start: no free port");
 }
+
+/** The API key the local transmissions endpoint expects. */
+export const API_SINK_KEY = "bench-api-key";
+
+/**
+ * Starts the local transmissions endpoint (api_sink.ts) in a Deno process
+ * of its own on a free loopback port. Resolves once it listens.
+ */
+export async function startApiSink(): Promise<Sink> {
+  const script = new URL("./api_sink.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-prompt", "--allow-net", script, API_SINK_KEY],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  // The rest of its output is not wanted; reading it keeps the pipe from filling.
+  (async () => {
+    while (!(await reader.read()).done);
+  })().catch(() => {});
+  const port = Number((JSON.parse(text.split("\n")[0] || "{}") as { port?: number }).port);
+  if (!port) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error("the local transmissions endpoint did not start");
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    host: "127.0.0.1",
+    port,
+    pid: child.pid,
+    cpu: () => processCpuSeconds(child.pid),
+    stop: () =>
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // Already gone.
+        }
+        await child.status;
+      })(),
+  };
+}

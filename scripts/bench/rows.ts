@@ -215,6 +215,7 @@ function loop(n: number, body: string): string {
   return `fails=0\nfor i in $(seq ${n}); do\n${body} || fails=$((fails+1))\ndone\necho "$fails"`;
 }
 
+/** Runs a measured bash script whose last stdout line is its failure count. */
 export async function processRow(
   ctx: BenchContext,
   key: string,
@@ -342,9 +343,10 @@ export async function smimepostBatchCliRow(
   n: number,
   sessions: number,
   batchArgs: (folder: string) => string[],
+  key = `cli-batch-${sessions}`,
 ): Promise<Row> {
   const plain = await Deno.readFile(ctx.files.plainWire);
-  const folder = `${ctx.work}/batch`;
+  const folder = `${ctx.work}/${key}`;
   await Deno.mkdir(folder, { recursive: true });
   for (let i = 0; i < n; i++) await Deno.writeFile(`${folder}/m${i}.eml`, plain);
   const argv = await cliArgv(ctx, batchArgs(folder));
@@ -352,9 +354,11 @@ export async function smimepostBatchCliRow(
   return withSink(ctx, () =>
     processRow(
       ctx,
-      `cli-batch-${sessions}`,
+      key,
       "seal+inject",
-      `smimepost batch (CLI), ${sessions} sessions`,
+      `smimepost batch (CLI), ${sessions} sessions${
+        key.startsWith("cli-batch-") ? "" : `, ${n} msgs`
+      }`,
       n,
       `${shJoin(argv)} > /dev/null || exit 1\necho 0`,
       env,
