@@ -18,7 +18,8 @@ import type {
 } from "../core/deliver/types.ts";
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkFaults, SinkServer } from "../core/sink/mod.ts";
-import { contractReply, sampleMessage, startFakeApi } from "../core/http/test_server.ts";
+import { contractReply, startFakeApi } from "../core/http/test_server.ts";
+import { sampleMessage } from "../core/deliver/test_message.ts";
 import type { FakeApi } from "../core/http/test_server.ts";
 import type { OutboundMessage } from "../core/pipeline.ts";
 

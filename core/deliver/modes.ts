@@ -1,7 +1,8 @@
 /**
- * On-premises MTAs (PowerMTA, Momentum) take mail over SMTP or through an
- * HTTP transmissions API; their plugins share the option rules and the
- * choice of transport here.
+ * Platforms that take mail over SMTP or through an HTTP transmissions API
+ * (on-premises MTAs) share the option shape, the rule for what each way
+ * needs, and the choice of transport here. What a platform's HTTP mode needs
+ * beyond api_url and api_key, its headers and its payload, its plugin says.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import type { SmtpOptionValues } from "./smtp_options.ts";
 import { SmtpTransport } from "./smtp_transport.ts";
 import type { PluginContext, Transport } from "./types.ts";
 
-/** The options of an MTA that speaks SMTP or HTTP, to spread into a plugin's schema. */
+/** The options of a platform that speaks SMTP or HTTP, to spread into a plugin's schema. */
 export const modeShape = {
   ...smtpShape,
   transport: z.enum(["smtp", "http"]).default("smtp"),
@@ -35,20 +36,31 @@ export type ModeOptions = Omit<SmtpOptionValues, "host"> & {
   return_path?: string;
 };
 
+/** Option keys a platform needs for one way in, beyond the generic ones. */
+export interface ModeRequirements {
+  smtp?: readonly (keyof ModeOptions)[];
+  http?: readonly (keyof ModeOptions)[];
+}
+
 /**
- * A zod refinement: `host` for SMTP; `api_url`, `api_key` and `return_path`
- * for HTTP (both APIs refuse a transmission without return_path, FIELD.md).
+ * A zod refinement: `host` for SMTP; `api_url` and `api_key` for HTTP; and
+ * what the platform adds to either (its API may refuse a transmission
+ * without `return_path`, say). Each missing key is an issue at its path.
  */
-export function requireModeOptions(options: ModeOptions, ctx: z.RefinementCtx): void {
-  const keys = options.transport === "smtp"
-    ? (["host"] as const)
-    : (["api_url", "api_key", "return_path"] as const);
-  for (const key of keys) {
-    if (options[key] === undefined) {
-      const message = `required when transport = "${options.transport}"`;
-      ctx.addIssue({ code: "custom", path: [key], message });
+export function modeRequirements(
+  more: ModeRequirements = {},
+): (options: ModeOptions, ctx: z.RefinementCtx) => void {
+  return (options, ctx) => {
+    const keys = options.transport === "smtp"
+      ? ["host" as const, ...(more.smtp ?? [])]
+      : ["api_url" as const, "api_key" as const, ...(more.http ?? [])];
+    for (const key of keys) {
+      if (options[key] === undefined) {
+        const message = `required when transport = "${options.transport}"`;
+        ctx.addIssue({ code: "custom", path: [key], message });
+      }
     }
-  }
+  };
 }
 
 /** How a plugin shapes each message for either transport. */

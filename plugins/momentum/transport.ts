@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { headerField, msysApiHeader } from "../../core/deliver/headers.ts";
+import { headerField } from "../../core/deliver/headers.ts";
 import { createModeTransport } from "../../core/deliver/modes.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import { momentumPayload } from "../../core/http/mod.ts";
 import type { OutboundMessage } from "../../core/pipeline.ts";
+import { msysApiHeader } from "../sparkpost/msys_api.ts";
+import { momentumPayload } from "./payload.ts";
 import type { Options } from "./schema.ts";
 
 /**

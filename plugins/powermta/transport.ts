@@ -7,8 +7,8 @@
 import { headerField } from "../../core/deliver/headers.ts";
 import { createModeTransport } from "../../core/deliver/modes.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import { powermtaPayload } from "../../core/http/mod.ts";
 import type { OutboundMessage } from "../../core/pipeline.ts";
+import { powermtaPayload } from "./payload.ts";
 import type { Options } from "./schema.ts";
 
 /** X-Virtual-MTA and X-Job for a message: a manifest's values, else the profile's. */

@@ -1,11 +1,7 @@
 import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
 import type { PluginContext } from "../../core/deliver/types.ts";
-import {
-  contractReply,
-  SAMPLE_MESSAGE,
-  sampleMessage,
-  startFakeApi,
-} from "../../core/http/test_server.ts";
+import { contractReply, startFakeApi } from "../../core/http/test_server.ts";
+import { SAMPLE_MESSAGE, sampleMessage } from "../../core/deliver/test_message.ts";
 import { plugin } from "./mod.ts";
 
 const KEY = "sp-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c8e-unique";
