@@ -23,8 +23,8 @@ import {
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkFaults, SinkServer, StoredMessage } from "../core/sink/mod.ts";
 import { runBatch } from "../core/batch/run.ts";
-import type { SealPool } from "../core/batch/seal_pool.ts";
-import type { SealReply } from "../core/batch/seal_protocol.ts";
+import type { SealOutcome, SealPool } from "../core/batch/seal_pool.ts";
+import { unsealed } from "../core/smime/sealed.ts";
 import type { BatchInput } from "../core/batch/sources/mod.ts";
 import type { DeliveryPlugin } from "../core/deliver/types.ts";
 
@@ -558,18 +558,19 @@ function fakePool(fail: (n: number) => boolean = () => false): SealPool {
   let sealed = 0;
   return {
     size: 2,
-    seal(job: { key: string }): Promise<SealReply> {
+    seal(job: { key: string }): Promise<SealOutcome> {
       if (fail(++sealed)) return Promise.reject(new Error("seal worker crashed: test"));
+      const messageId = `<${job.key}@batch.example>`;
+      const bytes = `Subject: ${job.key}\r\nMessage-ID: ${messageId}\r\n\r\nx\r\n`;
       return Promise.resolve({
         ok: true,
-        copies: [{
-          bytes: new TextEncoder().encode(`Subject: ${job.key}\r\n\r\nx\r\n`),
+        copies: [unsealed(new TextEncoder().encode(bytes), {
           sender: "alice@example.com",
           recipients: ["bob@example.com"],
-          stage: "signed",
-        }],
+        })],
         warnings: [],
-      } as SealReply);
+        messageId,
+      });
     },
   } as unknown as SealPool;
 }

@@ -21,7 +21,7 @@ import type { SinkFaults, SinkServer } from "../core/sink/mod.ts";
 import { contractReply, startFakeApi } from "../core/http/test_server.ts";
 import { sampleMessage } from "../core/deliver/test_message.ts";
 import type { FakeApi } from "../core/http/test_server.ts";
-import type { OutboundMessage } from "../core/pipeline.ts";
+import type { SealedMessage } from "../core/smime/sealed.ts";
 
 /** Evaluated once: under CI=true a missing rig throws here, failing the file. */
 const hasPostfix = postfixAvailable();
@@ -204,7 +204,7 @@ function assertHeadersOnlyInFront(data: Uint8Array, sealed: Uint8Array, expected
   assertEquals(headerNames(data.subarray(0, data.length - sealed.length)), expected);
 }
 
-function assertOneResultPerRecipient(result: DeliveryResult, message: OutboundMessage): void {
+function assertOneResultPerRecipient(result: DeliveryResult, message: SealedMessage): void {
   assertEquals(result.recipients.map((r) => r.recipient), [...message.recipients]);
 }
 

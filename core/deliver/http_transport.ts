@@ -6,8 +6,14 @@
  */
 import { HttpError, TransmissionsClient } from "../http/mod.ts";
 import type { TransmissionResponse } from "../http/mod.ts";
-import type { OutboundMessage } from "../pipeline.ts";
-import type { DeliveryResult, PluginContext, RecipientResult, Transport } from "./types.ts";
+import type {
+  DeliveryFields,
+  DeliveryResult,
+  PluginContext,
+  RecipientResult,
+  SealedMessage,
+  Transport,
+} from "./types.ts";
 
 /** What an HTTP plugin hands the shared transport. */
 export interface HttpTransportSettings {
@@ -19,8 +25,8 @@ export interface HttpTransportSettings {
   /** The platform's own request headers (a subaccount, say). */
   headers?: Readonly<Record<string, string>>;
   timeoutMs?: number;
-  /** The JSON body for one message. */
-  payload: (message: OutboundMessage) => object;
+  /** The JSON body for one message, with its own fields. */
+  payload: (message: SealedMessage, fields: DeliveryFields) => object;
 }
 
 /** Posts each message to {baseUrl}/transmissions. */
@@ -56,9 +62,13 @@ export class HttpTransport implements Transport {
    *   E_RCPT_REJECTED, E_TEMPFAIL, E_UNAVAILABLE; E_CONFIG and E_MESSAGE
    *   from the payload builder
    */
-  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+  async deliver(
+    message: SealedMessage,
+    signal?: AbortSignal,
+    fields: DeliveryFields = {},
+  ): Promise<DeliveryResult> {
     const client = this.#client ?? this.#connect();
-    const payload = this.#settings.payload(message);
+    const payload = this.#settings.payload(message, fields);
     try {
       return resultFromResponse(message, await client.send(payload, signal));
     } catch (err) {
@@ -115,7 +125,7 @@ export class HttpTransport implements Transport {
  * @param httpStatus the status to report as `code`; default the reply's
  */
 export function resultFromResponse(
-  message: OutboundMessage,
+  message: SealedMessage,
   response: TransmissionResponse,
   httpStatus: number = response.status,
 ): DeliveryResult {

@@ -7,13 +7,12 @@
  * @module
  */
 import { z } from "zod";
-import type { OutboundMessage } from "../pipeline.ts";
 import { HttpTransport } from "./http_transport.ts";
 import { LazyTransport } from "./lazy.ts";
 import { smtpClientOptions, smtpShape } from "./smtp_options.ts";
 import type { SmtpOptionValues } from "./smtp_options.ts";
 import { SmtpTransport } from "./smtp_transport.ts";
-import type { PluginContext, Transport } from "./types.ts";
+import type { DeliveryFields, PluginContext, SealedMessage, Transport } from "./types.ts";
 
 /** The options of a platform that speaks SMTP or HTTP, to spread into a plugin's schema. */
 export const modeShape = {
@@ -67,10 +66,10 @@ export function modeRequirements(
 export interface ModeSettings {
   /** Names the API in errors, e.g. "PowerMTA API". */
   label: string;
-  /** The HTTP body for one message. */
-  payload: (message: OutboundMessage) => object;
+  /** The HTTP body for one message, with its own fields. */
+  payload: (message: SealedMessage, fields: DeliveryFields) => object;
   /** The delivery headers for one message over SMTP. */
-  headers: (message: OutboundMessage) => string[];
+  headers: (message: SealedMessage, fields: DeliveryFields) => string[];
 }
 
 /** The SMTP or HTTP transport the options ask for; no I/O until open(). */

@@ -1,11 +1,10 @@
 /**
  * A sealed-looking message for transport and payload tests, without keys or
- * sealing: the bytes are fixed, the stage is what the test says.
+ * sealing: the bytes are fixed, the seal is what the test says.
  *
  * @module
  */
-import type { OutboundMessage } from "../pipeline.ts";
-import type { SealedEntity } from "../smime/seal.ts";
+import { SealedMessage, unsealed } from "../smime/sealed.ts";
 
 /** The raw message the tests send: CRLF, a line starting with ".", 7-bit. */
 export const SAMPLE_MESSAGE = "From: Alice <alice@example.com>\r\n" +
@@ -23,19 +22,19 @@ export const SAMPLE_MESSAGE = "From: Alice <alice@example.com>\r\n" +
   "end\r\n";
 
 /**
- * An OutboundMessage for payload and transport tests; `dave@example.com`
- * plays the Bcc recipient (in the envelope, in no header).
+ * A message for payload and transport tests; `dave@example.com` plays the
+ * Bcc recipient (in the envelope, in no header). "plain" is an honest
+ * `unsealed()`; "signed" and "encrypted" are test doubles that claim a seal
+ * these bytes never got (which the types let them claim only as "this or
+ * none": a transport takes it, nothing that demands a seal would).
  */
 export function sampleMessage(
   stage: "plain" | "signed" | "encrypted" = "signed",
   recipients: readonly string[] = ["bob@example.com", "carol@example.com", "dave@example.com"],
   bytes: Uint8Array = new TextEncoder().encode(SAMPLE_MESSAGE),
-): OutboundMessage {
-  const entity = new Uint8Array();
-  const sealed: SealedEntity = stage === "plain"
-    ? { stage, entity }
-    : stage === "signed"
-    ? { stage, entity, detached: false, digest: "SHA-256" }
-    : { stage, entity, signed: true, cipher: "aes-256-cbc" };
-  return { bytes, sender: "alice@example.com", recipients, sealed };
+): SealedMessage {
+  const plain = unsealed(bytes, { sender: "alice@example.com", recipients });
+  if (stage === "plain") return plain;
+  const seal = stage === "signed" ? "signed" : "signed+encrypted";
+  return SealedMessage.revive({ ...plain.toRecord(), seal });
 }

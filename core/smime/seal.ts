@@ -1,7 +1,9 @@
 /**
  * The sign and encrypt stages. Each stage hands the next a distinct type, so
  * a message that was to be signed can't reach delivery unsigned without a
- * type error.
+ * type error: a signed or encrypted entity carries a brand that only
+ * {@link signEntity} and {@link encryptEntity} put on it, so an object
+ * literal can't claim to be one.
  *
  * @module
  */
@@ -25,12 +27,16 @@ export interface PlainEntity {
   readonly entity: Uint8Array;
 }
 
+declare const sealedBrand: unique symbol;
+
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
   readonly entity: Uint8Array;
   readonly detached: boolean;
   readonly digest: DigestName;
+  /** Type-only: made by signEntity() alone. */
+  readonly [sealedBrand]: "signed";
 }
 
 /** An encrypted MIME entity; `signed` tells whether a signature is inside. */
@@ -39,6 +45,8 @@ export interface EncryptedEntity {
   readonly entity: Uint8Array;
   readonly signed: boolean;
   readonly cipher: CipherName;
+  /** Type-only: made by encryptEntity() alone. */
+  readonly [sealedBrand]: "encrypted";
 }
 
 /** What may leave the tool. */
@@ -69,7 +77,7 @@ export async function signEntity(
   const entity = options.detached
     ? multipartSignedEntity(plain.entity, der, digest)
     : pkcs7MimeEntity(der, "signed-data");
-  return { stage: "signed", entity, detached: options.detached, digest };
+  return { stage: "signed", entity, detached: options.detached, digest } as SignedEntity;
 }
 
 /**
@@ -88,7 +96,7 @@ export async function encryptEntity(
     entity: pkcs7MimeEntity(der, kind),
     signed: inner.stage === "signed",
     cipher,
-  };
+  } as EncryptedEntity;
 }
 
 const MIME_VERSION = new TextEncoder().encode("MIME-Version: 1.0\r\n");

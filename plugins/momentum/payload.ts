@@ -5,7 +5,7 @@
  */
 import type { TransmissionRecipient } from "../../core/http/mod.ts";
 import { requireReturnPath, rfc822Content, transmissionRecipients } from "../../core/http/mod.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { SealedMessage } from "../../core/deliver/types.ts";
 import { checkCampaignId, trackingFor } from "../sparkpost/fields.ts";
 
 /** Options of {@link momentumPayload}. */
@@ -37,7 +37,7 @@ export interface MomentumPayload {
  *   bytes that are not UTF-8
  */
 export function momentumPayload(
-  message: OutboundMessage,
+  message: SealedMessage,
   options: MomentumPayloadOptions,
 ): MomentumPayload {
   const returnPath = requireReturnPath(options.returnPath, "Momentum");

@@ -6,7 +6,7 @@
 import type { TransmissionRecipient } from "../../core/http/mod.ts";
 import { requireReturnPath, rfc822Content, transmissionRecipients } from "../../core/http/mod.ts";
 import { SmimeError } from "../../core/errors.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { SealedMessage } from "../../core/deliver/types.ts";
 
 /** Options of {@link powermtaPayload}. */
 export interface PowermtaPayloadOptions {
@@ -39,7 +39,7 @@ export interface PowermtaPayload {
  *   are not UTF-8
  */
 export function powermtaPayload(
-  message: OutboundMessage,
+  message: SealedMessage,
   options: PowermtaPayloadOptions,
 ): PowermtaPayload {
   const returnPath = requireReturnPath(options.returnPath, "PowerMTA");

@@ -5,7 +5,7 @@
  */
 import type { TransmissionRecipient } from "../../core/http/mod.ts";
 import { rfc822Content, transmissionRecipients } from "../../core/http/mod.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { SealedMessage } from "../../core/deliver/types.ts";
 import { checkCampaignId, trackingFor } from "../sparkpost/fields.ts";
 
 /** SparkPost's limit on `content.email_rfc822`. */
@@ -51,7 +51,7 @@ export interface SparkpostPayload {
  *   8-bit bytes that are not UTF-8
  */
 export function sparkpostPayload(
-  message: OutboundMessage,
+  message: SealedMessage,
   options: SparkpostPayloadOptions = {},
 ): SparkpostPayload {
   const tracking = trackingFor(message, {

@@ -29,12 +29,12 @@ export function createTransport(options: SparkpostApiOptions, context: PluginCon
     // SparkPost's subaccount header (FIELD.md).
     headers: options.subaccount === undefined ? {} : { "X-MSYS-SUBACCOUNT": options.subaccount },
     timeoutMs: options.timeout_seconds * 1000,
-    payload: (message) =>
+    payload: (message, fields) =>
       sparkpostPayload(message, {
         ...payloadOptions,
-        campaignId: message.fields?.campaign_id ?? payloadOptions.campaignId,
-        metadata: message.fields?.metadata
-          ? { ...payloadOptions.metadata, ...message.fields.metadata }
+        campaignId: fields.campaign_id ?? payloadOptions.campaignId,
+        metadata: fields.metadata
+          ? { ...payloadOptions.metadata, ...fields.metadata }
           : payloadOptions.metadata,
       }),
   }, context);

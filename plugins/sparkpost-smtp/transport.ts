@@ -9,8 +9,12 @@
 import { LazyTransport } from "../../core/deliver/lazy.ts";
 import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
 import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
-import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type {
+  DeliveryFields,
+  PluginContext,
+  SealedMessage,
+  Transport,
+} from "../../core/deliver/types.ts";
 import { trackingFor } from "../sparkpost/fields.ts";
 import { msysApiHeader } from "../sparkpost/msys_api.ts";
 import { HOSTS } from "./schema.ts";
@@ -29,12 +33,15 @@ export function injectionUser(subaccount: Options["subaccount"]): string {
  *
  * @throws {SmimeError} E_CONFIG for tracking on a sealed message
  */
-export function headersFor(options: Options, message: OutboundMessage): string[] {
+export function headersFor(
+  options: Options,
+  message: SealedMessage,
+  fields: DeliveryFields = {},
+): string[] {
   const tracking = trackingFor(message, {
     open: options.open_tracking,
     click: options.click_tracking,
   });
-  const fields = message.fields ?? {};
   return [msysApiHeader({
     campaign_id: fields.campaign_id ?? options.campaign_id,
     metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
@@ -57,6 +64,9 @@ export function createTransport(options: Options, context: PluginContext): Trans
       user: injectionUser(options.subaccount),
       password: options.api_key,
     }, context.debug);
-    return new SmtpTransport({ client, headers: (m) => headersFor(options, m) }, context);
+    return new SmtpTransport(
+      { client, headers: (m, fields) => headersFor(options, m, fields) },
+      context,
+    );
   });
 }

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { SmimeError } from "../../core/errors.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { SealedMessage } from "../../core/deliver/types.ts";
 
 /** SparkPost's limit on `campaign_id`, in bytes (UTF-8). */
 export const MAX_CAMPAIGN_ID_BYTES = 64;
@@ -52,14 +52,14 @@ export interface Tracking {
  *
  * @throws {SmimeError} E_CONFIG when tracking is asked for a sealed message
  */
-export function trackingFor(message: OutboundMessage, asked: Partial<Tracking>): Tracking {
+export function trackingFor(message: SealedMessage, asked: Partial<Tracking>): Tracking {
   const open = asked.open ?? false;
   const click = asked.click ?? false;
-  if (message.sealed.stage !== "plain" && (open || click)) {
+  if (message.isSealed && (open || click)) {
     const names = [open && "open_tracking", click && "click_tracking"].filter(Boolean);
     throw new SmimeError(
       "E_CONFIG",
-      `Cannot send a ${message.sealed.stage} message with ${names.join(" and ")}: ` +
+      `Cannot send a ${message.seal} message with ${names.join(" and ")}: ` +
         "tracking rewrites the body and breaks the S/MIME signature",
     );
   }
