@@ -360,6 +360,78 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
 
 // ------------------------------------------------------------ --mbox, --manifest
 
+/** Writes a message; `messageId` undefined leaves the header out. */
+async function writeMessage(path: string, subject: string, messageId?: string): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    "From: Alice <alice@example.com>\nTo: Bob <bob@example.com>\nCc: carol@example.net\n" +
+      "Bcc: dave@example.org\n" +
+      `Subject: ${subject}\n${messageId ? `Message-ID: ${messageId}\n` : ""}\nHello\n`,
+  );
+}
+
+Deno.test("a message without a Message-ID: the journal, the report and --json carry the one sent", async () => {
+  await withSink({}, async (sink) => {
+    await inScratch("smimepost-batch-msgid-", async (dir) => {
+      const given = `<given.${crypto.randomUUID().slice(0, 8)}@batch.example>`;
+      await Deno.mkdir(`${dir}/run`);
+      await writeMessage(`${dir}/run/1.eml`, "one", given);
+      await writeMessage(`${dir}/run/2.eml`, "two");
+      await writeMessage(`${dir}/run/3.eml`, "three");
+      await writeMessage(`${dir}/alone.eml`, "alone");
+      const env = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
+      const common = ["--sign", "--encrypt", "--send_smtp", "--json", ...await keyArgs()];
+      const run = await runToEnd(
+        ["send", "run", ...common, "--journal", "journal.jsonl", "--report", "report.json"],
+        { cwd: dir, env },
+      );
+      assertEquals(run.code, 0, run.stderr);
+      // One message alone takes the old tool's path through the same runner.
+      const alone = await runToEnd(["send", "alone.eml", ...common], { cwd: dir, env });
+      assertEquals(alone.code, 0, alone.stderr);
+
+      // What the server got, per Subject: every copy (dave's Bcc copy is its own) one Message-ID.
+      const sent = new Map<string, Set<string>>();
+      for (const m of sink.received) {
+        const subject = headerOf(m.data, "Subject")!;
+        const ids = sent.get(subject) ?? new Set<string>();
+        ids.add(headerOf(m.data, "Message-ID") ?? "none");
+        sent.set(subject, ids);
+      }
+      assertEquals([...sent.keys()].sort(), ["alone", "one", "three", "two"]);
+      const idOf = (subject: string) => {
+        const ids = [...sent.get(subject)!];
+        assertEquals(ids.length, 1, `${subject}: copies with different Message-IDs`);
+        assertMatch(ids[0]!, /^<[^<>\s]+@[^<>\s]+>$/);
+        return ids[0]!;
+      };
+      assertEquals(idOf("one"), given);
+      const expected = new Map([
+        ["run/1.eml", given],
+        ["run/2.eml", idOf("two")],
+        ["run/3.eml", idOf("three")],
+      ]);
+      assert(idOf("two") !== idOf("three"), "two messages share an added Message-ID");
+
+      const recipientLines = (await readJournalLines(`${dir}/journal.jsonl`))
+        .filter((l) => l.type === "recipient");
+      assertEquals(recipientLines.length, 3 * 3);
+      for (const line of recipientLines) {
+        assertEquals(line.message_id, expected.get(line.key!), `journal ${line.key}`);
+      }
+      const report = await readReport(`${dir}/report.json`);
+      assertEquals(
+        new Map(report.messages.map((m) => [m.key, m.message_id])),
+        expected,
+      );
+      const json = (text: string) =>
+        text.trim().split("\n").map((l) => JSON.parse(l) as { key: string; message_id: string });
+      assertEquals(new Map(json(run.stdout).map((m) => [m.key, m.message_id])), expected);
+      assertEquals(json(alone.stdout).map((m) => m.message_id), [idOf("alone")]);
+    });
+  });
+});
+
 /** A powermta profile pointing at `port`, with its own virtual MTA and job. */
 function powermtaConfig(port: number): string {
   return `[profiles.pmta]
