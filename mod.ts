@@ -13,7 +13,7 @@
  *   detached: false,
  *   encrypt: true,
  * });
- * for (const copy of copies) console.log(copy.recipients, copy.bytes.length);
+ * for (const copy of copies) console.log(copy.seal, copy.messageId, copy.recipients);
  * ```
  *
  * @module
@@ -40,7 +40,9 @@ export type * from "./core/cms/types.ts";
 export { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
 export type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./core/keys/mod.ts";
 export { sealMessage } from "./core/pipeline.ts";
-export type { OutboundMessage, SealOptions, SealResult } from "./core/pipeline.ts";
+export type { SealOf, SealOptions, SealResult } from "./core/pipeline.ts";
+export { SealedMessage, unsealed } from "./core/smime/sealed.ts";
+export type { Seal, SealedEnvelope, SealFor } from "./core/smime/sealed.ts";
 export { openMessage } from "./core/smime/open.ts";
 export type { Opened, OpenedLayer, OpenOptions } from "./core/smime/open.ts";
 export type {

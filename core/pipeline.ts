@@ -18,8 +18,10 @@ import type { CertificateEntry, KeyStore } from "./keys/mod.ts";
 import { isEc, planCopies } from "./copies.ts";
 import type { Envelope, HeaderField, Message } from "./message/mod.ts";
 import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
-import { encryptEntity, messageBytesAfter, messageHead, signEntity } from "./smime/seal.ts";
-import type { PlainEntity, SealedEntity, SignedEntity } from "./smime/seal.ts";
+import { encryptEntity, messageHead, signEntity } from "./smime/seal.ts";
+import type { PlainEntity, SignedEntity } from "./smime/seal.ts";
+import { sealAsked, sealedMessage } from "./smime/sealed.ts";
+import type { Seal, SealedMessage, SealFor } from "./smime/sealed.ts";
 
 /** What to do to a message. */
 export interface SealOptions {
@@ -61,47 +63,38 @@ export interface SealOptions {
   recipients?: readonly string[];
 }
 
-/** Per-message delivery fields (from a manifest) that override the profile's. */
-export interface DeliveryFields {
-  campaign_id?: string;
-  metadata?: Record<string, unknown>;
-  tags?: string[];
-  virtual_mta?: string;
-  job?: string;
-  binding?: string;
-}
-
-/** One message to hand to delivery: its bytes and its SMTP envelope. */
-export interface OutboundMessage {
-  readonly bytes: Uint8Array;
-  readonly sender: string;
-  readonly recipients: readonly string[];
-  /** How it was sealed; plugins turn tracking off unless "plain". */
-  readonly sealed: Pick<SealedEntity, "stage">;
-  /** Per-message delivery fields, when a manifest gave them. */
-  readonly fields?: DeliveryFields;
-}
-
-/** The result of sealing one input message. */
-export interface SealResult {
+/** The result of sealing one input message; `S` is what was done to every copy. */
+export interface SealResult<S extends Seal = Seal> {
   readonly envelope: Envelope;
-  readonly copies: OutboundMessage[];
+  /** One per recipient group (Bcc and EC recipients apart), each with its envelope. */
+  readonly copies: SealedMessage<S>[];
+  /** The Message-ID every copy carries: the input's, or the one sealing added. */
+  readonly messageId: string;
   /** One-line warnings: unchecked chains, legacy certificates, no self copy. */
   readonly warnings: string[];
 }
 
+/** The seal that {@link sealMessage} gives for these options, at the type level. */
+export type SealOf<O extends Pick<SealOptions, "sign" | "encrypt">> = SealFor<
+  O["sign"],
+  O["encrypt"]
+>;
+
 /**
- * Signs and/or encrypts a parsed message for all its recipients.
+ * Signs and/or encrypts a parsed message for all its recipients. The
+ * copies' type says what was done: options written as literals (`sign:
+ * true`) give `SealedMessage<"signed">`, so a copy that skipped sealing
+ * can't stand in for one.
  *
  * @throws {SmimeError} E_MESSAGE for a message without sender or recipients,
  *   E_CERT_* / E_KEY_* naming every address whose key is missing or unusable,
  *   E_USAGE when `singleCopy` is set and Bcc or EC recipients need their own copies.
  */
-export async function sealMessage(
+export async function sealMessage<const O extends SealOptions>(
   message: Message,
   keys: KeyStore,
-  options: SealOptions,
-): Promise<SealResult> {
+  options: O,
+): Promise<SealResult<SealOf<O>>> {
   const envelope = withOverrides(envelopeOf(message), options);
   const groups = options.recipients
     ? [envelope.recipients.slice()]
@@ -151,19 +144,31 @@ export async function sealMessage(
     ? await sign(plain, signer.identity, options, plans ? undefined : head)
     : plain;
 
-  const copies: OutboundMessage[] = [];
+  const copies: SealedMessage[] = [];
   for (const plan of plans?.copies ?? groups.map((recipients) => ({ recipients }))) {
     const sealed = "encryptTo" in plan
       ? await encryptEntity(inner, plan.encryptTo, { cipher: plan.cipher }, head)
       : inner;
-    copies.push({
-      bytes: messageBytesAfter(head, sealed),
-      sender: envelope.sender,
-      recipients: plan.recipients,
-      sealed,
-    });
+    copies.push(
+      sealedMessage(
+        headers,
+        sealed,
+        { sender: envelope.sender, recipients: plan.recipients },
+        head,
+      ),
+    );
   }
-  return { envelope, copies, warnings: mergeWarnings(warnings) };
+  const expected = sealAsked(options);
+  if (copies.some((c) => c.seal !== expected)) {
+    throw new Error(`sealMessage: a copy is not ${expected} as asked`);
+  }
+  return {
+    envelope,
+    copies: copies as SealedMessage<SealOf<O>>[],
+    // withTraceHeaders made sure there is one.
+    messageId: getHeader({ headers }, "Message-ID")!.value,
+    warnings: mergeWarnings(warnings),
+  };
 }
 
 /**

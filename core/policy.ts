@@ -138,9 +138,9 @@ export interface RunOutcome {
   messages: { accepted: number; partial: number; failed: number };
   recipients: Record<FinalStatus, number>;
   /** Messages that could not be sealed, by error code. */
-  unsealed: Record<string, number>;
+  unsealed: Partial<Record<ErrorCode, number>>;
   /** The last connection-level failure that made recipients fail. */
-  transportFailure?: { code: string; reason: string };
+  transportFailure?: { code: ErrorCode; reason: string };
 }
 
 /**
@@ -156,11 +156,11 @@ export function runExitCode(run: RunOutcome): number {
   if (troubled === 0) return ExitCode.ok;
   if (recipients.accepted > 0) return ExitCode.partial;
   if (run.transportFailure && recipients.rejected === 0 && recipients.uncertain === 0) {
-    return ErrorCodes[run.transportFailure.code as ErrorCode] ?? ExitCode.unavailable;
+    return ErrorCodes[run.transportFailure.code];
   }
-  const codes = Object.keys(run.unsealed);
-  if (codes.length === 1 && messages.failed === run.unsealed[codes[0]!]) {
-    return ErrorCodes[codes[0] as ErrorCode] ?? ExitCode.dataErr;
+  const unsealed = Object.entries(run.unsealed) as [ErrorCode, number][];
+  if (unsealed.length === 1 && messages.failed === unsealed[0]![1]) {
+    return ErrorCodes[unsealed[0]![0]];
   }
   if (recipients.failed > 0 || recipients.uncertain > 0) return ExitCode.tempFail;
   return ExitCode.dataErr;

@@ -117,7 +117,7 @@ Deno.test("runExitCode: 0, 3, the connection's status, the seal error's, 75, 65"
     runExitCode(run({ messages: { accepted: 1, partial: 0, failed: 1 }, r: { accepted: 1 } })),
     3,
   );
-  const refused = { code: "E_UNAVAILABLE", reason: "connection refused" };
+  const refused = { code: "E_UNAVAILABLE" as const, reason: "connection refused" };
   assertEquals(
     runExitCode(
       run({

@@ -23,8 +23,8 @@ import {
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkFaults, SinkServer, StoredMessage } from "../core/sink/mod.ts";
 import { runBatch } from "../core/batch/run.ts";
-import type { SealPool } from "../core/batch/seal_pool.ts";
-import type { SealReply } from "../core/batch/seal_protocol.ts";
+import type { SealOutcome, SealPool } from "../core/batch/seal_pool.ts";
+import { unsealed } from "../core/smime/sealed.ts";
 import type { BatchInput } from "../core/batch/sources/mod.ts";
 import type { DeliveryPlugin } from "../core/deliver/types.ts";
 
@@ -360,6 +360,78 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
 
 // ------------------------------------------------------------ --mbox, --manifest
 
+/** Writes a message; `messageId` undefined leaves the header out. */
+async function writeMessage(path: string, subject: string, messageId?: string): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    "From: Alice <alice@example.com>\nTo: Bob <bob@example.com>\nCc: carol@example.net\n" +
+      "Bcc: dave@example.org\n" +
+      `Subject: ${subject}\n${messageId ? `Message-ID: ${messageId}\n` : ""}\nHello\n`,
+  );
+}
+
+Deno.test("a message without a Message-ID: the journal, the report and --json carry the one sent", async () => {
+  await withSink({}, async (sink) => {
+    await inScratch("smimepost-batch-msgid-", async (dir) => {
+      const given = `<given.${crypto.randomUUID().slice(0, 8)}@batch.example>`;
+      await Deno.mkdir(`${dir}/run`);
+      await writeMessage(`${dir}/run/1.eml`, "one", given);
+      await writeMessage(`${dir}/run/2.eml`, "two");
+      await writeMessage(`${dir}/run/3.eml`, "three");
+      await writeMessage(`${dir}/alone.eml`, "alone");
+      const env = { SMTP_HOST: sink.host, SMTP_PORT: String(sink.port) };
+      const common = ["--sign", "--encrypt", "--send_smtp", "--json", ...await keyArgs()];
+      const run = await runToEnd(
+        ["send", "run", ...common, "--journal", "journal.jsonl", "--report", "report.json"],
+        { cwd: dir, env },
+      );
+      assertEquals(run.code, 0, run.stderr);
+      // One message alone takes the old tool's path through the same runner.
+      const alone = await runToEnd(["send", "alone.eml", ...common], { cwd: dir, env });
+      assertEquals(alone.code, 0, alone.stderr);
+
+      // What the server got, per Subject: every copy (dave's Bcc copy is its own) one Message-ID.
+      const sent = new Map<string, Set<string>>();
+      for (const m of sink.received) {
+        const subject = headerOf(m.data, "Subject")!;
+        const ids = sent.get(subject) ?? new Set<string>();
+        ids.add(headerOf(m.data, "Message-ID") ?? "none");
+        sent.set(subject, ids);
+      }
+      assertEquals([...sent.keys()].sort(), ["alone", "one", "three", "two"]);
+      const idOf = (subject: string) => {
+        const ids = [...sent.get(subject)!];
+        assertEquals(ids.length, 1, `${subject}: copies with different Message-IDs`);
+        assertMatch(ids[0]!, /^<[^<>\s]+@[^<>\s]+>$/);
+        return ids[0]!;
+      };
+      assertEquals(idOf("one"), given);
+      const expected = new Map([
+        ["run/1.eml", given],
+        ["run/2.eml", idOf("two")],
+        ["run/3.eml", idOf("three")],
+      ]);
+      assert(idOf("two") !== idOf("three"), "two messages share an added Message-ID");
+
+      const recipientLines = (await readJournalLines(`${dir}/journal.jsonl`))
+        .filter((l) => l.type === "recipient");
+      assertEquals(recipientLines.length, 3 * 3);
+      for (const line of recipientLines) {
+        assertEquals(line.message_id, expected.get(line.key!), `journal ${line.key}`);
+      }
+      const report = await readReport(`${dir}/report.json`);
+      assertEquals(
+        new Map(report.messages.map((m) => [m.key, m.message_id])),
+        expected,
+      );
+      const json = (text: string) =>
+        text.trim().split("\n").map((l) => JSON.parse(l) as { key: string; message_id: string });
+      assertEquals(new Map(json(run.stdout).map((m) => [m.key, m.message_id])), expected);
+      assertEquals(json(alone.stdout).map((m) => m.message_id), [idOf("alone")]);
+    });
+  });
+});
+
 /** A powermta profile pointing at `port`, with its own virtual MTA and job. */
 function powermtaConfig(port: number): string {
   return `[profiles.pmta]
@@ -558,18 +630,19 @@ function fakePool(fail: (n: number) => boolean = () => false): SealPool {
   let sealed = 0;
   return {
     size: 2,
-    seal(job: { key: string }): Promise<SealReply> {
+    seal(job: { key: string }): Promise<SealOutcome> {
       if (fail(++sealed)) return Promise.reject(new Error("seal worker crashed: test"));
+      const messageId = `<${job.key}@batch.example>`;
+      const bytes = `Subject: ${job.key}\r\nMessage-ID: ${messageId}\r\n\r\nx\r\n`;
       return Promise.resolve({
         ok: true,
-        copies: [{
-          bytes: new TextEncoder().encode(`Subject: ${job.key}\r\n\r\nx\r\n`),
+        copies: [unsealed(new TextEncoder().encode(bytes), {
           sender: "alice@example.com",
           recipients: ["bob@example.com"],
-          stage: "signed",
-        }],
+        })],
         warnings: [],
-      } as SealReply);
+        messageId,
+      });
     },
   } as unknown as SealPool;
 }

@@ -11,7 +11,7 @@ import type { PostfixRig } from "./support/rig.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import { parseMessage } from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
-import type { OutboundMessage } from "../core/pipeline.ts";
+import type { SealedMessage } from "../core/smime/sealed.ts";
 import { plugins } from "../plugins/mod.ts";
 import type { DeliveryPlugin } from "../core/deliver/types.ts";
 
@@ -29,7 +29,7 @@ async function sealed(
   to = "bob@example.com",
   cc = "carol@example.net",
   encrypt = false,
-): Promise<OutboundMessage> {
+): Promise<SealedMessage> {
   const text = MESSAGE.replace("Bob <bob@example.com>", to).replace("carol@example.net", cc);
   const { copies } = await sealMessage(
     parseMessage(new TextEncoder().encode(text), "m.eml"),
@@ -41,7 +41,7 @@ async function sealed(
 }
 
 /** Delivers one message through a plugin with the given options. */
-async function deliverWith(id: string, options: Record<string, unknown>, message: OutboundMessage) {
+async function deliverWith(id: string, options: Record<string, unknown>, message: SealedMessage) {
   const plugin = plugins.get(id) as DeliveryPlugin;
   const parsed = plugin.options.parse(options);
   const lines: string[] = [];

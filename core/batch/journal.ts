@@ -7,6 +7,8 @@
  * @module
  */
 import { SmimeError } from "../errors.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { EnhancedStatus } from "../smtp/mod.ts";
 import { fileErrorReason } from "../io.ts";
 import { settled } from "../policy.ts";
 import type { FinalStatus, Guarantee } from "../policy.ts";
@@ -22,10 +24,15 @@ export type JournalEntry =
     status: FinalStatus | "deferred";
     attempt: number;
     code?: number;
-    enhanced?: string;
+    enhanced?: EnhancedStatus;
     response: string;
     id?: string;
+    /** The Message-ID sent (sealing adds one when the input had none). */
     message_id?: string;
+    /** The reply to this attempt was lost after the message went out: it may arrive twice. */
+    maybe_sent?: true;
+    /** Final after such a lost reply: it may have been delivered more than once. */
+    resent?: true;
     at: string;
   }
   | {
@@ -35,7 +42,7 @@ export type JournalEntry =
     /** Every recipient of the message reached a final status. */
     done: boolean;
     /** Why the message could not be sealed or sent at all. */
-    error?: { code: string; reason: string };
+    error?: { code: ErrorCode; reason: string };
     at: string;
   }
   | { type: "run"; event: "start" | "end"; at: string; resume: boolean };

@@ -7,19 +7,22 @@
  *
  * @module
  */
-import { reasonOf } from "../errors.ts";
+import { isSmimeError, reasonOf } from "../errors.ts";
+import type { ErrorCode } from "../errors.ts";
 import type {
+  DeliveryFields,
   DeliveryPlugin,
   DeliveryResult,
+  EnhancedStatus,
   PluginContext,
   RecipientResult,
+  SealedMessage,
   Transport,
 } from "../deliver/types.ts";
-import type { OutboundMessage } from "../pipeline.ts";
 import { givenUp, judgeError, judgeRecipient, settled } from "../policy.ts";
 import type { Decision, FinalStatus, Guarantee } from "../policy.ts";
 import { Channel } from "./channel.ts";
-import type { Journal, ResumeState } from "./journal.ts";
+import type { Journal, JournalEntry, ResumeState } from "./journal.ts";
 import { RateLimiter } from "./rate.ts";
 import type { SealPool } from "./seal_pool.ts";
 import { InputError } from "./sources/mod.ts";
@@ -74,7 +77,7 @@ export interface RecipientOutcome {
   status: FinalStatus;
   code?: number;
   /** The server's enhanced status code (RFC 3463), when it gave one. */
-  enhanced?: string;
+  enhanced?: EnhancedStatus;
   response: string;
   attempts: number;
   /**
@@ -94,8 +97,9 @@ export type BatchEvent =
     outcome: "accepted" | "partial" | "failed" | "skipped";
     recipients: RecipientOutcome[];
     error?: string;
-    /** The error code when the message could not be sealed. */
-    code?: string;
+    /** The error code when the message could not be read or sealed. */
+    code?: ErrorCode;
+    /** The Message-ID sent (sealing adds one when the input had none); absent when not sealed. */
     messageId?: string;
     /** From the first delivery attempt to the last answer. */
     elapsedMs: number;
@@ -124,7 +128,10 @@ interface MessageState {
 
 interface Job {
   state: MessageState;
-  message: OutboundMessage;
+  /** A sealed copy, for the recipients this attempt is for. */
+  message: SealedMessage;
+  /** The manifest's per-message fields, for the transport. */
+  fields?: DeliveryFields;
   attempt: number;
   firstTry: number;
   /** An earlier attempt may have been delivered (its reply was lost). */
@@ -272,14 +279,10 @@ class BatchRun {
     for (const copy of reply.copies) {
       const recipients = copy.recipients.filter((r) => !done?.has(r.toLowerCase()));
       if (recipients.length === 0) continue;
-      const message: OutboundMessage = {
-        bytes: copy.bytes,
-        sender: copy.sender,
-        recipients,
-        sealed: { stage: copy.stage },
-        fields: input.fields,
-      };
-      jobs.push({ state, message, attempt: 1, firstTry: 0 });
+      const message = recipients.length === copy.recipients.length
+        ? copy
+        : copy.forRecipients(recipients);
+      jobs.push({ state, message, fields: input.fields, attempt: 1, firstTry: 0 });
     }
     if (jobs.length === 0) {
       await this.#finishMessage(state);
@@ -325,7 +328,7 @@ class BatchRun {
             const { key, label } = job.state.input;
             this.#emit({ type: "sending", key, label, sender, recipients });
           }
-          const result = await transport.deliver(job.message, this.#abort.signal);
+          const result = await transport.deliver(job.message, this.#abort.signal, job.fields);
           await this.#record(job, result);
         } catch (err) {
           opened = undefined;
@@ -385,7 +388,8 @@ class BatchRun {
         this.#retry(job, [...job.message.recipients], decision, reason);
         return;
       }
-      this.#summary.transport((err as { code: string }).code, reason);
+      // judgeError retries only SmimeErrors; the guard keeps the type honest.
+      this.#summary.transport(isSmimeError(err) ? err.code : "E_UNAVAILABLE", reason);
       await this.#giveUp(job, reason, givenUp(decision));
       return;
     }
@@ -414,7 +418,7 @@ class BatchRun {
     const again: Job = {
       ...job,
       attempt: job.attempt + 1,
-      message: { ...job.message, recipients },
+      message: job.message.forRecipients(recipients),
       resent: job.resent || decision.maybeSent,
     };
     this.#emit({
@@ -492,7 +496,7 @@ class BatchRun {
 
   async #finishMessage(
     state: MessageState,
-    error?: { code: string; reason: string },
+    error?: { code: ErrorCode; reason: string },
   ): Promise<void> {
     const statuses = state.outcomes.map((o) => o.status);
     const accepted = statuses.filter((s) => s === "accepted").length;
@@ -555,17 +559,19 @@ class BatchRun {
   }
 
   /** Appends to the journal in order; a journal failure ends the run. */
-  #journal(entry: Record<string, unknown> & { type: string }): Promise<void> {
+  #journal(entry: Unstamped<JournalEntry>): Promise<void> {
     const journal = this.#o.journal;
     if (!journal) return Promise.resolve();
-    const line = { ...entry, at: new Date().toISOString() };
+    const line: JournalEntry = { ...entry, at: new Date().toISOString() };
     this.#journalChain = this.#journalChain.then(() =>
-      // deno-lint-ignore no-explicit-any
-      journal.append(line as any).catch((err) => this.#stop(err))
+      journal.append(line).catch((err) => this.#stop(err))
     );
     return this.#journalChain;
   }
 }
+
+/** A journal entry before the runner stamps its time. */
+type Unstamped<E> = E extends unknown ? Omit<E, "at"> : never;
 
 /** What a server said for one recipient (a transport failure: only its reason). */
 type Answer = Pick<RecipientResult, "code" | "enhanced" | "response">;
@@ -582,9 +588,9 @@ function redacting(transport: Transport, hide: (text: string) => string): Transp
   };
   return {
     open: (signal) => transport.open(signal).catch((err) => Promise.reject(clean(err))),
-    deliver: async (message, signal) => {
+    deliver: async (message, signal, fields) => {
       try {
-        const result = await transport.deliver(message, signal);
+        const result = await transport.deliver(message, signal, fields);
         return {
           ...result,
           recipients: result.recipients.map((r) => ({ ...r, response: hide(r.response) })),

@@ -6,9 +6,24 @@
  *
  * @module
  */
+import type { ErrorCode } from "../errors.ts";
 import type { SealOptions } from "../pipeline.ts";
+import { sealAsked, SealedMessage } from "../smime/sealed.ts";
+import type { Seal } from "../smime/sealed.ts";
 import type { FromWorker, KeySettings, SealJob, SealReply, ToWorker } from "./seal_protocol.ts";
 import { Sealer } from "./sealer.ts";
+
+/** The outcome of sealing one message, back on the main thread. */
+export type SealOutcome =
+  | {
+    ok: true;
+    /** Each copy's bytes, envelope, seal and Message-ID, as delivery takes them. */
+    copies: SealedMessage[];
+    warnings: string[];
+    /** The Message-ID the copies carry (sealing adds one when the input had none). */
+    messageId: string;
+  }
+  | { ok: false; code: ErrorCode; reason: string };
 
 /** What the pool needs to start. */
 export interface SealPoolOptions {
@@ -32,12 +47,15 @@ export class SealPool {
   readonly #slots: Slot[] = [];
   readonly #perWorker: number;
   readonly #inline: Sealer | undefined;
+  /** What every copy must be, as the options ask. */
+  readonly #expected: Seal;
   readonly #waiting: (() => void)[] = [];
   #inlineActive = 0;
   #nextId = 0;
 
   constructor(options: SealPoolOptions) {
     this.#perWorker = Math.max(1, options.perWorker ?? 4);
+    this.#expected = sealAsked(options.seal);
     if (options.workers <= 0) {
       this.#inline = new Sealer(options.keys, options.seal, options.passphrase);
       return;
@@ -62,9 +80,24 @@ export class SealPool {
     return Math.max(1, this.#slots.length) * this.#perWorker;
   }
 
-  /** Seals one message on the least busy worker. */
-  async seal(job: SealJob): Promise<SealReply> {
-    if (this.#inline) return await this.#sealInline(job);
+  /**
+   * Seals one message on the least busy worker.
+   *
+   * @throws {TypeError} when a copy came back sealed otherwise than asked
+   *   (a bug: delivery never gets it)
+   */
+  async seal(job: SealJob): Promise<SealOutcome> {
+    const reply = this.#inline ? await this.#sealInline(job) : await this.#sealOnWorker(job);
+    if (!reply.ok) return reply;
+    const copies = reply.copies.map((record) => SealedMessage.revive(record));
+    const wrong = copies.find((c) => c.seal !== this.#expected);
+    if (wrong) {
+      throw new TypeError(`${job.label}: a copy came back ${wrong.seal}, not ${this.#expected}`);
+    }
+    return { ok: true, copies, warnings: reply.warnings, messageId: reply.messageId };
+  }
+
+  async #sealOnWorker(job: SealJob): Promise<SealReply> {
     let slot = this.#freeSlot();
     while (!slot) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));

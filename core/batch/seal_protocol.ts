@@ -1,10 +1,13 @@
 /**
- * The messages the batch runner and its seal workers exchange.
+ * The messages the batch runner and its seal workers exchange. What crosses
+ * is typed data: a sealed copy as a versioned {@link SealedRecord} (turned
+ * back into a SealedMessage on the main thread), an error as its code.
  *
  * @module
  */
+import type { ErrorCode } from "../errors.ts";
 import type { SealOptions } from "../pipeline.ts";
-import type { SealedEntity } from "../smime/seal.ts";
+import type { SealedRecord } from "../smime/sealed.ts";
 
 /** How each worker builds its KeyStore (no callbacks cross a worker boundary). */
 export interface KeySettings {
@@ -23,18 +26,10 @@ export interface SealJob {
   recipients?: string[];
 }
 
-/** One sealed copy, as it crosses back. */
-export interface SealedCopy {
-  bytes: Uint8Array;
-  sender: string;
-  recipients: string[];
-  stage: SealedEntity["stage"];
-}
-
-/** The outcome of sealing one message. */
+/** The outcome of sealing one message, as it crosses back. */
 export type SealReply =
-  | { ok: true; copies: SealedCopy[]; warnings: string[]; messageId?: string }
-  | { ok: false; code: string; reason: string };
+  | { ok: true; copies: SealedRecord[]; warnings: string[]; messageId: string }
+  | { ok: false; code: ErrorCode; reason: string };
 
 /** Main thread -> worker. */
 export type ToWorker =

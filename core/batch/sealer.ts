@@ -6,7 +6,7 @@
  */
 import { isSmimeError, reasonOf } from "../errors.ts";
 import { KeyStore } from "../keys/mod.ts";
-import { getHeader, parseMessage } from "../message/mod.ts";
+import { parseMessage } from "../message/mod.ts";
 import { sealMessage } from "../pipeline.ts";
 import type { SealOptions } from "../pipeline.ts";
 import type { KeySettings, SealJob, SealReply } from "./seal_protocol.ts";
@@ -36,14 +36,10 @@ export class Sealer {
       });
       return {
         ok: true,
-        copies: result.copies.map((c) => ({
-          bytes: c.bytes,
-          sender: c.sender,
-          recipients: [...c.recipients],
-          stage: c.sealed.stage,
-        })),
+        copies: result.copies.map((c) => c.toRecord()),
         warnings: result.warnings,
-        messageId: getHeader(message, "Message-ID")?.value,
+        // The one sent: sealing adds a Message-ID when the input had none.
+        messageId: result.messageId,
       };
     } catch (err) {
       if (!isSmimeError(err)) throw err;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ErrorCode } from "../errors.ts";
 import type { FinalStatus } from "../policy.ts";
 import type { RecipientOutcome } from "./run.ts";
 
@@ -19,9 +20,9 @@ export interface BatchSummary {
   /** Failure reasons ("550 5.1.1", "E_CERT_NOT_FOUND", ...) with counts, most frequent first. */
   reasons: { reason: string; count: number; example: string }[];
   /** Messages that could not be sealed, by error code. */
-  unsealed: Record<string, number>;
+  unsealed: Partial<Record<ErrorCode, number>>;
   /** The last connection-level failure (refused, timed out, 421) that made recipients fail. */
-  transportFailure?: { code: string; reason: string };
+  transportFailure?: { code: ErrorCode; reason: string };
   elapsedMs: number;
 }
 
@@ -36,9 +37,9 @@ export class Summary {
     uncertain: 0,
   };
   readonly #reasons = new Map<string, { count: number; example: string }>();
-  readonly #unsealed: Record<string, number> = {};
+  readonly #unsealed: Partial<Record<ErrorCode, number>> = {};
   #resent = 0;
-  #transportFailure: { code: string; reason: string } | undefined;
+  #transportFailure: { code: ErrorCode; reason: string } | undefined;
 
   /** One message finished. */
   message(outcome: "accepted" | "partial" | "failed"): void {
@@ -51,13 +52,13 @@ export class Summary {
   }
 
   /** A message that could not be sealed (bad message, missing certificate). */
-  unsealed(code: string, reason: string): void {
+  unsealed(code: ErrorCode, reason: string): void {
     this.#unsealed[code] = (this.#unsealed[code] ?? 0) + 1;
     this.#reason(`not sealed: ${code}`, reason);
   }
 
   /** Recipients failed because the connection did (after the retries). */
-  transport(code: string, reason: string): void {
+  transport(code: ErrorCode, reason: string): void {
     this.#transportFailure = { code, reason };
   }
 

@@ -1,8 +1,7 @@
 /**
- * Delivery headers that MTAs read and strip at injection: X-MSYS-API
- * (SparkPost, Momentum), X-Virtual-MTA and X-Job (PowerMTA), a site's
- * binding header (Momentum). They go on the outer message only; the signed
- * or encrypted entity is never touched.
+ * Delivery header fields: the headers an MTA reads and strips at injection
+ * (a platform's own, built in its plugin folder) go on the outer message
+ * only; the signed or encrypted entity is never touched.
  *
  * @module
  */
@@ -23,37 +22,5 @@ export function headerField(name: string, value: string): string {
   return new TextDecoder().decode(makeHeader(name, value).raw);
 }
 
-/**
- * JSON for X-MSYS-API: non-ASCII escaped as \uXXXX, and a space after every
- * separator so the header can be folded on whitespace without touching the
- * JSON (unfolding only removes the CRLF).
- */
-export function msysApiJson(value: Record<string, unknown>): string {
-  const spaced = JSON.stringify(value, null, 1).replace(/\n\s*/g, " ");
-  return spaced.replace(
-    /[\u0080-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/**
- * The X-MSYS-API header for SparkPost SMTP injection or Momentum. Open and
- * click tracking rewrite the body and would break S/MIME, so they are off
- * whenever the message is signed or encrypted.
- */
-export function msysApiHeader(fields: {
-  campaign_id?: string;
-  metadata?: Record<string, unknown>;
-  tags?: string[];
-  options?: Record<string, unknown>;
-}): string {
-  const value: Record<string, unknown> = {};
-  if (fields.campaign_id !== undefined) value.campaign_id = fields.campaign_id;
-  if (fields.metadata && Object.keys(fields.metadata).length) value.metadata = fields.metadata;
-  if (fields.tags?.length) value.tags = fields.tags;
-  if (fields.options && Object.keys(fields.options).length) value.options = fields.options;
-  return headerField("X-MSYS-API", msysApiJson(value));
-}
-
-/** A token for X-Job and X-Virtual-MTA: visible ASCII, no whitespace. */
+/** A header value that is one token: visible ASCII, no whitespace. */
 export const TOKEN = /^[\x21-\x7e]+$/;

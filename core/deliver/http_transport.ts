@@ -1,13 +1,19 @@
 /**
- * The transport for transmissions APIs (SparkPost's, PowerMTA 5's,
- * Momentum's): one POST per message; the plugin supplies the API base and
- * the payload.
+ * The transport for transmissions APIs: one POST per message; the plugin
+ * supplies the API base, its own headers and the payload.
  *
  * @module
  */
-import { HttpError, resultFromResponse, TransmissionsClient } from "../http/mod.ts";
-import type { OutboundMessage } from "../pipeline.ts";
-import type { DeliveryResult, PluginContext, Transport } from "./types.ts";
+import { HttpError, TransmissionsClient } from "../http/mod.ts";
+import type { TransmissionResponse } from "../http/mod.ts";
+import type {
+  DeliveryFields,
+  DeliveryResult,
+  PluginContext,
+  RecipientResult,
+  SealedMessage,
+  Transport,
+} from "./types.ts";
 
 /** What an HTTP plugin hands the shared transport. */
 export interface HttpTransportSettings {
@@ -16,10 +22,11 @@ export interface HttpTransportSettings {
   apiKey: string;
   /** Names the API in errors: "SparkPost API", "PowerMTA API". */
   label: string;
-  subaccount?: string;
+  /** The platform's own request headers (a subaccount, say). */
+  headers?: Readonly<Record<string, string>>;
   timeoutMs?: number;
-  /** The JSON body for one message. */
-  payload: (message: OutboundMessage) => object;
+  /** The JSON body for one message, with its own fields. */
+  payload: (message: SealedMessage, fields: DeliveryFields) => object;
 }
 
 /** Posts each message to {baseUrl}/transmissions. */
@@ -55,9 +62,13 @@ export class HttpTransport implements Transport {
    *   E_RCPT_REJECTED, E_TEMPFAIL, E_UNAVAILABLE; E_CONFIG and E_MESSAGE
    *   from the payload builder
    */
-  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+  async deliver(
+    message: SealedMessage,
+    signal?: AbortSignal,
+    fields: DeliveryFields = {},
+  ): Promise<DeliveryResult> {
     const client = this.#client ?? this.#connect();
-    const payload = this.#settings.payload(message);
+    const payload = this.#settings.payload(message, fields);
     try {
       return resultFromResponse(message, await client.send(payload, signal));
     } catch (err) {
@@ -81,12 +92,12 @@ export class HttpTransport implements Transport {
   }
 
   #connect(): TransmissionsClient {
-    const { apiKey, subaccount, timeoutMs, label } = this.#settings;
+    const { apiKey, headers, timeoutMs, label } = this.#settings;
     const baseUrl = this.#settings.baseUrl();
     this.#client = new TransmissionsClient({
       baseUrl,
       apiKey,
-      subaccount,
+      headers,
       timeoutMs: timeoutMs ?? 300_000,
       userAgent: "smimepost",
       label,
@@ -95,4 +106,49 @@ export class HttpTransport implements Transport {
     this.#context.info(`Opened connection to ${new URL(baseUrl).origin}`);
     return this.#client;
   }
+}
+
+/**
+ * One RecipientResult per envelope recipient, from a 2xx reply.
+ *
+ * The API reports counts, not addresses. When nothing was rejected every
+ * recipient is "accepted". When some were rejected (at submission: the
+ * suppression list, an invalid address) the reply does not say which, so
+ * every recipient is reported "rejected" with "<host> accepted N of M
+ * recipients (which ones is not reported; see the message events)": that
+ * under-reports success rather than claiming delivery that may not happen,
+ * and "rejected" is final, so a runner does not resend (and duplicate) the
+ * copies that were accepted.
+ *
+ * @param message the message that was sent
+ * @param response the client's reply
+ * @param httpStatus the status to report as `code`; default the reply's
+ */
+export function resultFromResponse(
+  message: SealedMessage,
+  response: TransmissionResponse,
+  httpStatus: number = response.status,
+): DeliveryResult {
+  const total = message.recipients.length;
+  const rejected = response.rejected ?? 0;
+  const idText = response.id === undefined ? "" : ` (id ${response.id})`;
+  let status: RecipientResult["status"] = "accepted";
+  let line = `accepted by ${response.host}${idText}`;
+  if (rejected > 0) {
+    status = "rejected";
+    const accepted = response.accepted ?? Math.max(0, total - rejected);
+    line = `${response.host} accepted ${accepted} of ${total} recipients${idText} ` +
+      "(which ones is not reported; see the message events)";
+  }
+  const result: DeliveryResult = {
+    recipients: message.recipients.map((recipient) => ({
+      recipient,
+      status,
+      code: httpStatus,
+      response: line,
+    })),
+    response: `${httpStatus} ${line}`,
+  };
+  if (response.id !== undefined) result.id = response.id;
+  return result;
 }

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { OutboundMessage } from "../pipeline.ts";
 import { SmimeError } from "../errors.ts";
-import type { DeliveryResult, Transport } from "./types.ts";
+import type { DeliveryFields, DeliveryResult, SealedMessage, Transport } from "./types.ts";
 
 /** Defers building the real transport to open(). */
 export class LazyTransport implements Transport {
@@ -22,9 +21,13 @@ export class LazyTransport implements Transport {
     await this.#inner.open(signal);
   }
 
-  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+  async deliver(
+    message: SealedMessage,
+    signal?: AbortSignal,
+    fields?: DeliveryFields,
+  ): Promise<DeliveryResult> {
     if (!this.#inner) throw new SmimeError("E_UNAVAILABLE", "Cannot deliver: not opened");
-    return await this.#inner.deliver(message, signal);
+    return await this.#inner.deliver(message, signal, fields);
   }
 
   async close(): Promise<void> {

@@ -8,15 +8,21 @@
  */
 import { SmtpClient } from "../smtp/mod.ts";
 import type { SmtpClientOptions, SmtpSendResult } from "../smtp/mod.ts";
-import type { OutboundMessage } from "../pipeline.ts";
 import { smtpStatus } from "../policy.ts";
-import type { DeliveryResult, PluginContext, RecipientResult, Transport } from "./types.ts";
+import type {
+  DeliveryFields,
+  DeliveryResult,
+  PluginContext,
+  RecipientResult,
+  SealedMessage,
+  Transport,
+} from "./types.ts";
 
 /** What an SMTP plugin hands the shared transport. */
 export interface SmtpTransportSettings {
   client: SmtpClientOptions;
   /** Header fields (complete, folded, without CRLF) to add for this message. */
-  headers?: (message: OutboundMessage) => string[];
+  headers?: (message: SealedMessage, fields: DeliveryFields) => string[];
 }
 
 /**
@@ -47,11 +53,16 @@ export class SmtpTransport implements Transport {
   }
 
   /** Sends one message to its envelope recipients; reconnects when needed. */
-  async deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult> {
+  async deliver(
+    message: SealedMessage,
+    signal?: AbortSignal,
+    fields: DeliveryFields = {},
+  ): Promise<DeliveryResult> {
+    // Headers first: a refused field (tracking on sealed mail) costs no connection.
+    const headers = this.#settings.headers?.(message, fields) ?? [];
     const client = await this.#clientFor(signal);
     this.#inFlight.set(client, (this.#inFlight.get(client) ?? 0) + 1);
     try {
-      const headers = this.#settings.headers?.(message) ?? [];
       const bytes = headers.length ? prependHeaders(headers, message.bytes) : message.bytes;
       const sent = await client.send(
         { from: message.sender, to: message.recipients },

@@ -8,10 +8,27 @@
  * @module
  */
 import type { z } from "zod";
-import type { OutboundMessage } from "../pipeline.ts";
+import type { SealedMessage } from "../smime/sealed.ts";
+import type { EnhancedStatus } from "../smtp/mod.ts";
+
+export type { SealedMessage } from "../smime/sealed.ts";
+export type { EnhancedStatus } from "../smtp/mod.ts";
 
 /** What happened to one recipient. */
 export type RecipientStatus = "accepted" | "rejected" | "deferred";
+
+/**
+ * Per-message delivery fields (a manifest line's) that override a profile's.
+ * A plugin uses those its platform has and ignores the rest.
+ */
+export interface DeliveryFields {
+  campaign_id?: string;
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+  virtual_mta?: string;
+  job?: string;
+  binding?: string;
+}
 
 /** One recipient's outcome, with the server's words. */
 export interface RecipientResult {
@@ -20,7 +37,7 @@ export interface RecipientResult {
   /** SMTP reply code (250, 550, 451...) or HTTP status for API plugins. */
   code?: number;
   /** Enhanced status code (RFC 3463), e.g. "5.7.1", when the server gave one. */
-  enhanced?: string;
+  enhanced?: EnhancedStatus;
   /** The server's reply text verbatim (multi-line replies joined with " / "). */
   response: string;
 }
@@ -53,8 +70,18 @@ export interface PluginContext {
 export interface Transport {
   /** Connect, TLS, authenticate: fail fast with a SmimeError. */
   open(signal?: AbortSignal): Promise<void>;
-  /** Deliver one sealed message to its envelope recipients. */
-  deliver(message: OutboundMessage, signal?: AbortSignal): Promise<DeliveryResult>;
+  /**
+   * Deliver one sealed message to its envelope recipients. Only sealing (or
+   * an explicit `unsealed()`) makes a {@link SealedMessage}: nothing else
+   * reaches a transport.
+   *
+   * @param fields the message's own campaign, metadata, virtual MTA...
+   */
+  deliver(
+    message: SealedMessage,
+    signal?: AbortSignal,
+    fields?: DeliveryFields,
+  ): Promise<DeliveryResult>;
   /** Idempotent; safe after a failed open. */
   close(): Promise<void>;
 }

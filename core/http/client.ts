@@ -1,7 +1,8 @@
 /**
- * The transmissions-API client that the sparkpost-api plugin and the HTTP
- * modes of the powermta and momentum plugins share: one JSON POST to
- * `{base}/transmissions` per message, errors mapped to SmimeError codes.
+ * The transmissions-API client every HTTP plugin shares: one JSON POST to
+ * `{base}/transmissions` per message, errors mapped to SmimeError codes. The
+ * reply shapes it reads (`results.total_accepted_recipients`, `errors[]`) are
+ * the transmissions API's, which the platforms that offer one share.
  *
  * The API key travels only in the Authorization header: it never appears in
  * a thrown message or a debug line.
@@ -20,16 +21,23 @@ const BODY_EXCERPT = 200;
 
 /** Options of {@link TransmissionsClient}. */
 export interface TransmissionsClientOptions {
-  /** API base without `/transmissions`, e.g. "https://api.sparkpost.com/api/v1". */
+  /**
+   * API base, e.g. "https://api.sparkpost.com/api/v1"; a base that already
+   * ends in `/transmissions` (as the platforms' manuals write the endpoint)
+   * is taken as that endpoint.
+   */
   baseUrl: string;
   /** Sent verbatim as `Authorization`; never logged. */
   apiKey: string;
-  /** Sent as `X-MSYS-SUBACCOUNT` when set. */
-  subaccount?: string;
+  /**
+   * More request headers, sent and logged as given (a platform's own, e.g.
+   * a subaccount header); values must be one word of printable ASCII.
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Per-request timeout; default {@link DEFAULT_TIMEOUT_MS}. */
   timeoutMs?: number;
   userAgent?: string;
-  /** Who answers, for messages: "SparkPost API" (default), "PowerMTA API"... */
+  /** Who answers, for messages: "SparkPost API", "PowerMTA API"; default "transmissions API". */
   label?: string;
   /** Request/response transcript; the Authorization value shows as "****". */
   debug?: (line: string) => void;
@@ -91,8 +99,8 @@ export class HttpError extends SmimeError {
  *
  * @example
  * ```ts ignore
- * const client = new TransmissionsClient({ baseUrl: resolveApiBase(undefined), apiKey });
- * const { id, accepted } = await client.send(sparkpostPayload(message, {}));
+ * const client = new TransmissionsClient({ baseUrl: "https://api.sparkpost.com/api/v1", apiKey });
+ * const { id, accepted } = await client.send(payload);
  * ```
  */
 export class TransmissionsClient {
@@ -102,17 +110,18 @@ export class TransmissionsClient {
   readonly #timeoutMs: number;
   readonly #label: string;
   readonly #debug?: (line: string) => void;
-  readonly #subaccount?: string;
+  readonly #extra: [string, string][] = [];
 
   /**
-   * @param options base URL, key, subaccount, timeout, user agent, label, debug sink
+   * @param options base URL, key, extra headers, timeout, user agent, label, debug sink
    * @throws {SmimeError} E_CONFIG for a base URL that does not parse or an
-   *   API key or subaccount that cannot go in a header
+   *   API key or header value that cannot go in a header
    */
   constructor(options: TransmissionsClientOptions) {
     let url: URL;
     try {
-      url = new URL(`${options.baseUrl.replace(/\/+$/, "")}/transmissions`);
+      const base = options.baseUrl.replace(/\/+$/, "").replace(/\/transmissions$/i, "");
+      url = new URL(`${base}/transmissions`);
     } catch (err) {
       throw new SmimeError("E_CONFIG", `Cannot use API base ${options.baseUrl}: not a URL`, {
         cause: err,
@@ -121,7 +130,7 @@ export class TransmissionsClient {
     this.#url = url.href;
     this.#host = url.host;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#label = options.label ?? "SparkPost API";
+    this.#label = options.label ?? "transmissions API";
     this.#debug = options.debug;
     if (!/^[\x21-\x7e]+$/.test(options.apiKey)) {
       // Never echo the value: it is the secret.
@@ -136,15 +145,16 @@ export class TransmissionsClient {
       "Accept": "application/json",
     });
     if (options.userAgent) this.#headers.set("User-Agent", options.userAgent);
-    if (options.subaccount !== undefined && options.subaccount !== "") {
-      if (!/^[\x21-\x7e]+$/.test(options.subaccount)) {
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      if (value === "") continue;
+      if (!/^[\x21-\x7e]+$/.test(value)) {
         throw new SmimeError(
           "E_CONFIG",
-          "Cannot use the subaccount: it has spaces or control characters",
+          `Cannot send the ${name} header: its value has spaces or control characters`,
         );
       }
-      this.#subaccount = options.subaccount;
-      this.#headers.set("X-MSYS-SUBACCOUNT", options.subaccount);
+      this.#extra.push([name, value]);
+      this.#headers.set(name, value);
     }
   }
 
@@ -211,7 +221,7 @@ export class TransmissionsClient {
     if (!this.#debug) return;
     this.#debug(`> POST ${this.#url}`);
     this.#debug("> Authorization: ****");
-    if (this.#subaccount) this.#debug(`> X-MSYS-SUBACCOUNT: ${this.#subaccount}`);
+    for (const [name, value] of this.#extra) this.#debug(`> ${name}: ${value}`);
     this.#debug(`> Content-Type: application/json (${length} characters)`);
   }
 

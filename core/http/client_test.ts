@@ -13,7 +13,7 @@ Deno.test("TransmissionsClient.send() posts the body with the documented headers
     const client = new TransmissionsClient({
       baseUrl: `${api.origin}/api/v1/`,
       apiKey: KEY,
-      subaccount: "123",
+      headers: { "X-MSYS-SUBACCOUNT": "123" },
       timeoutMs: 5_000,
       userAgent: "smimepost-test",
       debug: (line) => debug.push(line),
@@ -43,6 +43,15 @@ Deno.test("TransmissionsClient.send() posts the body with the documented headers
     const plain = new TransmissionsClient({ baseUrl: `${api.origin}/api/v1`, apiKey: KEY });
     await plain.send(body);
     assertEquals(api.requests[1]?.headers.get("X-MSYS-SUBACCOUNT"), null);
+
+    // The endpoint as the platforms' manuals write it is the same endpoint.
+    const endpoint = new TransmissionsClient({
+      baseUrl: `${api.origin}/api/v1/transmissions/`,
+      apiKey: KEY,
+    });
+    assertEquals(endpoint.url, `${api.origin}/api/v1/transmissions`);
+    await endpoint.send(body);
+    assertEquals(api.requests[2]?.path, "/api/v1/transmissions");
   } finally {
     await api.close();
   }
@@ -55,6 +64,7 @@ Deno.test("TransmissionsClient.send() maps each error status to a code and one l
     new TransmissionsClient({
       baseUrl: `${api.origin}/${scenario}/api/v1`,
       apiKey: KEY,
+      label: "SparkPost API",
       timeoutMs,
       debug: (line) => debug.push(line),
     });
@@ -146,6 +156,7 @@ Deno.test("TransmissionsClient.send() names the host when nothing listens", asyn
   const client = new TransmissionsClient({
     baseUrl: `http://127.0.0.1:${port}/api/v1`,
     apiKey: KEY,
+    label: "SparkPost API",
     timeoutMs: 5_000,
   });
   const err = await assertSmimeError(() => client.send({}), "E_UNAVAILABLE");
@@ -159,6 +170,16 @@ Deno.test("TransmissionsClient refuses a key that cannot be a header, without ec
     "E_CONFIG",
   );
   assert(!err.message.includes(KEY));
+  const header = await assertSmimeError(
+    () =>
+      new TransmissionsClient({
+        baseUrl: "https://a.example",
+        apiKey: KEY,
+        headers: { "X-MSYS-SUBACCOUNT": "12 3" },
+      }),
+    "E_CONFIG",
+  );
+  assertIncludes(header.message, "X-MSYS-SUBACCOUNT");
 });
 
 Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {

@@ -1,21 +1,24 @@
 /**
- * The transmissions-API client and payload builders that the sparkpost-api
- * plugin and the HTTP modes of the powermta and momentum plugins share.
+ * The transmissions-API client every HTTP plugin shares, and the parts of a
+ * transmission body that are the same on every platform. A platform's own
+ * body, limits and API hosts live in its plugin folder.
  *
  * @example
  * ```ts ignore
  * const client = new TransmissionsClient({
- *   baseUrl: resolveApiBase(Deno.env.get("SPARKPOST_HOST"), "us", console.warn),
+ *   baseUrl: "https://api.sparkpost.com/api/v1",
  *   apiKey,
+ *   label: "SparkPost API",
  *   timeoutMs: 300_000,
  * });
- * const reply = await client.send(sparkpostPayload(message, { campaignId: "statements" }));
- * const result = resultFromResponse(message, reply);
+ * const reply = await client.send({
+ *   recipients: transmissionRecipients(message.recipients),
+ *   content: { email_rfc822: rfc822Content(message.bytes) },
+ * });
  * ```
  *
  * @module
  */
-export { resolveApiBase, SPARKPOST_EU_BASE, SPARKPOST_US_BASE } from "./base.ts";
 export {
   DEFAULT_TIMEOUT_MS,
   errorDetails,
@@ -28,20 +31,5 @@ export type {
   TransmissionResponse,
   TransmissionsClientOptions,
 } from "./client.ts";
-export {
-  MAX_CAMPAIGN_ID_BYTES,
-  MAX_RFC822_BYTES,
-  momentumPayload,
-  powermtaPayload,
-  resultFromResponse,
-  sparkpostPayload,
-} from "./payload.ts";
-export type {
-  MomentumPayload,
-  MomentumPayloadOptions,
-  PowermtaPayload,
-  PowermtaPayloadOptions,
-  SparkpostPayload,
-  SparkpostPayloadOptions,
-  TransmissionRecipient,
-} from "./payload.ts";
+export { requireReturnPath, rfc822Content, transmissionRecipients } from "./payload.ts";
+export type { TransmissionRecipient } from "./payload.ts";

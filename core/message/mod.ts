@@ -32,7 +32,7 @@ export type {
   Message,
   MimeNode,
 } from "./types.ts";
-export { getHeader, getHeaders, parseMessage } from "./parse_message.ts";
+export { getHeader, getHeaders, parseHead, parseMessage, prologueLength } from "./parse_message.ts";
 export { makeHeader, serializeHeaders } from "./header_build.ts";
 export { decodeEncodedWords } from "./encoded_words.ts";
 export { parseAddressList } from "./address_list.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ErrorCode } from "../errors.ts";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { BatchEvent, RecipientOutcome } from "../batch/run.ts";
 import type { QueueConnection } from "./connection.ts";
@@ -26,7 +27,7 @@ export interface ResultRecord {
   /** Why the message could not be sealed or read, when it could not. */
   error: string | null;
   /** That error's code (E_CERT_NOT_FOUND...). */
-  code: string | null;
+  code: ErrorCode | null;
   recipients: RecipientOutcome[];
   /** The node (host) and process that sent it. */
   node: string;

@@ -1,7 +1,9 @@
 /**
  * The sign and encrypt stages. Each stage hands the next a distinct type, so
  * a message that was to be signed can't reach delivery unsigned without a
- * type error.
+ * type error: a signed or encrypted entity carries a brand that only
+ * {@link signEntity} and {@link encryptEntity} put on it, so an object
+ * literal can't claim to be one.
  *
  * @module
  */
@@ -38,6 +40,8 @@ export interface PlainEntity {
   readonly source?: ByteSource;
 }
 
+declare const sealedBrand: unique symbol;
+
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
@@ -51,6 +55,8 @@ export interface SignedEntity {
    * through without building the entity.
    */
   readonly source?: ByteSource;
+  /** Type-only: made by signEntity() alone. */
+  readonly [sealedBrand]: "signed";
 }
 
 /** An encrypted MIME entity; `signed` tells whether a signature is inside. */
@@ -59,6 +65,8 @@ export interface EncryptedEntity {
   readonly entity: Uint8Array;
   readonly signed: boolean;
   readonly cipher: CipherName;
+  /** Type-only: made by encryptEntity() alone. */
+  readonly [sealedBrand]: "encrypted";
 }
 
 /** What may leave the tool. */
@@ -131,7 +139,7 @@ export async function signEntity(
       detached: options.detached,
       digest,
       source,
-    };
+    } as SignedEntity;
   }
   const entity = frame(
     options.detached
@@ -139,7 +147,7 @@ export async function signEntity(
       : pkcs7MimeEntity(der, "signed-data", head),
     head,
   );
-  return { stage: "signed", entity, detached: options.detached, digest };
+  return { stage: "signed", entity, detached: options.detached, digest } as SignedEntity;
 }
 
 /**
@@ -163,7 +171,7 @@ export async function encryptEntity(
     entity: frame(pkcs7MimeEntity(der, kind, head), head),
     signed: inner.stage === "signed",
     cipher,
-  };
+  } as EncryptedEntity;
 }
 
 const MIME_VERSION = new TextEncoder().encode("MIME-Version: 1.0\r\n");

@@ -20,6 +20,8 @@ export { parseQueueId, parseReplyLines, ReplyParser } from "./reply.ts";
 export { encodeData } from "./data.ts";
 export {
   DEFAULT_TIMEOUTS,
+  type EnhancedStatus,
+  isEnhancedStatus,
   type SmtpAuthMethod,
   type SmtpClientOptions,
   type SmtpEnvelope,

@@ -8,7 +8,8 @@
  * @module
  */
 import { SmimeError } from "../errors.ts";
-import type { SmtpReply } from "./types.ts";
+import { isEnhancedStatus } from "./types.ts";
+import type { EnhancedStatus, SmtpReply } from "./types.ts";
 
 /** Longest reply line accepted (RFC 5321 4.5.3.1.5 says 512; real servers exceed it). */
 export const MAX_REPLY_LINE = 4096;
@@ -64,9 +65,10 @@ export function parseReplyLines(lines: readonly string[]): SmtpReply {
   });
   // RFC 2034 3: every line carries the enhanced code; its class must match the reply's.
   const first = ENHANCED.exec(texts[0]!);
-  let enhanced: string | undefined;
-  if (first && first[1] === String(code)[0]) {
-    enhanced = `${first[1]}.${first[2]}.${first[3]}`;
+  let enhanced: EnhancedStatus | undefined;
+  const written = first && `${first[1]}.${first[2]}.${first[3]}`;
+  if (first && first[1] === String(code)[0] && written && isEnhancedStatus(written)) {
+    enhanced = written;
     for (let i = 0; i < texts.length; i++) {
       const m = ENHANCED.exec(texts[i]!);
       if (m) texts[i] = texts[i]!.slice(m[0].length);
@@ -80,7 +82,7 @@ export function parseReplyLines(lines: readonly string[]): SmtpReply {
 /** Makes a reply that no server sent (a local refusal, a lost connection). */
 export function syntheticReply(
   code: number,
-  enhanced: string | undefined,
+  enhanced: EnhancedStatus | undefined,
   text: string,
 ): SmtpReply {
   const head = enhanced ? `${code} ${enhanced}` : String(code);

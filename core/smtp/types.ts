@@ -89,11 +89,22 @@ export interface SmtpClientOptions {
   transcript?: (line: string) => void;
 }
 
+/**
+ * An RFC 3463 enhanced status code, class.subject.detail, e.g. "5.7.1";
+ * {@link isEnhancedStatus} checks a string read from elsewhere.
+ */
+export type EnhancedStatus = `${2 | 4 | 5}.${number}.${number}`;
+
+/** True when `text` is an RFC 3463 enhanced status code (class 2, 4 or 5). */
+export function isEnhancedStatus(text: string): text is EnhancedStatus {
+  return /^[245]\.\d{1,3}\.\d{1,3}$/.test(text);
+}
+
 /** One SMTP reply, possibly multi-line. */
 export interface SmtpReply {
   code: number;
   /** RFC 3463 enhanced status code, e.g. "5.7.1", when the server gave one. */
-  enhanced?: string;
+  enhanced?: EnhancedStatus;
   /** The text of each line, without code, separator and enhanced code. */
   lines: string[];
   /** The whole reply on one line: "550 5.7.1 relaying denied", lines joined with " / ". */

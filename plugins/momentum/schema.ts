@@ -6,7 +6,11 @@
  * @module
  */
 import { z } from "zod";
-import { modeShape, requireModeOptions } from "../../core/deliver/modes.ts";
+import { modeRequirements, modeShape } from "../../core/deliver/modes.ts";
+import { campaignIdOption } from "../sparkpost/fields.ts";
+
+// Momentum's REST API requires return_path (FIELD.md).
+const requirements = modeRequirements({ http: ["return_path"] });
 
 /** momentum options, flat under the profile. */
 export const options = z.object({
@@ -14,11 +18,11 @@ export const options = z.object({
   // Binding / IP-pool choice is site policy (Lua), driven by a header the site names.
   binding_header: z.string().regex(/^[!-9;-~]+$/, "a header field name").optional(),
   binding: z.string().min(1).optional(),
-  campaign_id: z.string().max(64).optional(),
+  campaign_id: campaignIdOption.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   tags: z.array(z.string()).optional(),
 }).strict().superRefine((o, ctx) => {
-  requireModeOptions(o, ctx);
+  requirements(o, ctx);
   if (o.binding !== undefined && o.binding_header === undefined) {
     ctx.addIssue({
       code: "custom",

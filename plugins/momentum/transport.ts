@@ -5,19 +5,18 @@
  *
  * @module
  */
-import { headerField, msysApiHeader } from "../../core/deliver/headers.ts";
+import { headerField } from "../../core/deliver/headers.ts";
 import { createModeTransport } from "../../core/deliver/modes.ts";
-import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import { momentumPayload } from "../../core/http/mod.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { DeliveryFields, PluginContext, Transport } from "../../core/deliver/types.ts";
+import { msysApiHeader } from "../sparkpost/msys_api.ts";
+import { momentumPayload } from "./payload.ts";
 import type { Options } from "./schema.ts";
 
 /**
  * X-MSYS-API (tracking always off: the message is sealed) and the binding
  * header; a manifest's per-message values win over the profile's.
  */
-export function headersFor(options: Options, message: OutboundMessage): string[] {
-  const fields = message.fields ?? {};
+export function headersFor(options: Options, fields: DeliveryFields = {}): string[] {
   const headers = [msysApiHeader({
     campaign_id: fields.campaign_id ?? options.campaign_id,
     metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
@@ -35,14 +34,12 @@ export function headersFor(options: Options, message: OutboundMessage): string[]
 export function createTransport(options: Options, context: PluginContext): Transport {
   return createModeTransport(options, context, {
     label: "Momentum API",
-    payload: (message) =>
+    payload: (message, fields) =>
       momentumPayload(message, {
         returnPath: options.return_path!,
-        campaignId: message.fields?.campaign_id ?? options.campaign_id,
-        metadata: message.fields?.metadata
-          ? { ...options.metadata, ...message.fields.metadata }
-          : options.metadata,
+        campaignId: fields.campaign_id ?? options.campaign_id,
+        metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
       }),
-    headers: (message) => headersFor(options, message),
+    headers: (_message, fields) => headersFor(options, fields),
   });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { modeShape, requireModeOptions } from "../../core/deliver/modes.ts";
+import { modeRequirements, modeShape } from "../../core/deliver/modes.ts";
 import { TOKEN } from "../../core/deliver/headers.ts";
 
 const token = z.string().regex(TOKEN, "no whitespace or control characters");
@@ -16,7 +16,8 @@ export const options = z.object({
   ...modeShape,
   virtual_mta: token.optional(),
   job: token.optional(),
-}).strict().superRefine(requireModeOptions);
+  // PowerMTA's API refuses a transmission without return_path (FIELD.md).
+}).strict().superRefine(modeRequirements({ http: ["return_path"] }));
 
 /** Validated powermta options. */
 export type Options = z.infer<typeof options>;

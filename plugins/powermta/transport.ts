@@ -6,15 +6,14 @@
  */
 import { headerField } from "../../core/deliver/headers.ts";
 import { createModeTransport } from "../../core/deliver/modes.ts";
-import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import { powermtaPayload } from "../../core/http/mod.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type { DeliveryFields, PluginContext, Transport } from "../../core/deliver/types.ts";
+import { powermtaPayload } from "./payload.ts";
 import type { Options } from "./schema.ts";
 
 /** X-Virtual-MTA and X-Job for a message: a manifest's values, else the profile's. */
-export function headersFor(options: Options, message: OutboundMessage): string[] {
-  const virtualMta = message.fields?.virtual_mta ?? options.virtual_mta;
-  const job = message.fields?.job ?? options.job;
+export function headersFor(options: Options, fields: DeliveryFields = {}): string[] {
+  const virtualMta = fields.virtual_mta ?? options.virtual_mta;
+  const job = fields.job ?? options.job;
   const headers: string[] = [];
   if (virtualMta) headers.push(headerField("X-Virtual-MTA", virtualMta));
   if (job) headers.push(headerField("X-Job", job));
@@ -25,11 +24,11 @@ export function headersFor(options: Options, message: OutboundMessage): string[]
 export function createTransport(options: Options, context: PluginContext): Transport {
   return createModeTransport(options, context, {
     label: "PowerMTA API",
-    payload: (message) =>
+    payload: (message, fields) =>
       powermtaPayload(message, {
         returnPath: options.return_path!,
-        campaignId: message.fields?.job ?? options.job,
+        campaignId: fields.job ?? options.job,
       }),
-    headers: (message) => headersFor(options, message),
+    headers: (_message, fields) => headersFor(options, fields),
   });
 }

@@ -1,12 +1,38 @@
+/**
+ * sparkpost-api runs the shared plugin contract suite against the fake
+ * transmissions API, plus its own checks: options, headers, body fields,
+ * tracking, errors, timeouts and regions.
+ */
 import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import { apiBase, EVERY_FIELD, runContract } from "../../tests/support/contract/mod.ts";
 import type { PluginContext } from "../../core/deliver/types.ts";
-import {
-  contractReply,
-  SAMPLE_MESSAGE,
-  sampleMessage,
-  startFakeApi,
-} from "../../core/http/test_server.ts";
+import { contractReply, startFakeApi } from "../../core/http/test_server.ts";
+import { SAMPLE_MESSAGE, sampleMessage } from "../../core/deliver/test_message.ts";
 import { plugin } from "./mod.ts";
+
+runContract(plugin, {
+  targets: [{
+    kind: "api",
+    headers: [],
+    options: (e) => ({
+      host: apiBase(e),
+      api_key: e.apiKey ?? "unused-key",
+      metadata: { profile: "p" },
+    }),
+    fields: ({ body }) => {
+      assertEquals(body!.campaign_id, EVERY_FIELD.campaign_id);
+      assertEquals(body!.metadata, { profile: "p", from_field: "yes" });
+      // SparkPost's body has no tags, virtual MTA, job or binding.
+      assertEquals(Object.keys(body!).sort(), [
+        "campaign_id",
+        "content",
+        "metadata",
+        "options",
+        "recipients",
+      ]);
+    },
+  }],
+});
 
 const KEY = "sp-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c8e-unique";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { MAX_CAMPAIGN_ID_BYTES } from "../../core/http/mod.ts";
+import { campaignIdOption } from "../sparkpost/fields.ts";
 
 /** The options schema; defaults are applied here, before anything opens. */
 export const optionsSchema = z.object({
@@ -19,10 +19,7 @@ export const optionsSchema = z.object({
   /** Sent as X-MSYS-SUBACCOUNT; config files often hold it as a number. */
   subaccount: z.union([z.string().trim().regex(/^[\x21-\x7e]+$/), z.number().int().nonnegative()])
     .transform(String).optional(),
-  campaign_id: z.string().min(1).refine(
-    (id) => new TextEncoder().encode(id).length <= MAX_CAMPAIGN_ID_BYTES,
-    { message: `must be at most ${MAX_CAMPAIGN_ID_BYTES} bytes` },
-  ).optional(),
+  campaign_id: campaignIdOption.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   return_path: z.string().min(1).optional(),
   description: z.string().min(1).optional(),

@@ -6,7 +6,8 @@
  */
 import { HttpTransport } from "../../core/deliver/http_transport.ts";
 import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import { resolveApiBase, sparkpostPayload } from "../../core/http/mod.ts";
+import { resolveApiBase } from "./base.ts";
+import { sparkpostPayload } from "./payload.ts";
 import type { SparkpostApiOptions } from "./schema.ts";
 
 /** Creates the transport; nothing is checked or opened until open(). */
@@ -25,14 +26,15 @@ export function createTransport(options: SparkpostApiOptions, context: PluginCon
     baseUrl: () => resolveApiBase(options.host, options.region, context.warn),
     apiKey: options.api_key,
     label: "SparkPost API",
-    subaccount: options.subaccount,
+    // SparkPost's subaccount header (FIELD.md).
+    headers: options.subaccount === undefined ? {} : { "X-MSYS-SUBACCOUNT": options.subaccount },
     timeoutMs: options.timeout_seconds * 1000,
-    payload: (message) =>
+    payload: (message, fields) =>
       sparkpostPayload(message, {
         ...payloadOptions,
-        campaignId: message.fields?.campaign_id ?? payloadOptions.campaignId,
-        metadata: message.fields?.metadata
-          ? { ...payloadOptions.metadata, ...message.fields.metadata }
+        campaignId: fields.campaign_id ?? payloadOptions.campaignId,
+        metadata: fields.metadata
+          ? { ...payloadOptions.metadata, ...fields.metadata }
           : payloadOptions.metadata,
       }),
   }, context);

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { smtpShape } from "../../core/deliver/smtp_options.ts";
+import { campaignIdOption } from "../sparkpost/fields.ts";
 
 const { user: _user, password: _password, host, ...smtp } = smtpShape;
 
@@ -20,7 +21,7 @@ export const options = z.object({
   tls: smtpShape.tls.default("require"),
   api_key: z.string().min(1),
   subaccount: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).optional(),
-  campaign_id: z.string().max(64).optional(),
+  campaign_id: campaignIdOption.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   tags: z.array(z.string()).optional(),
   transactional: z.boolean().default(true),

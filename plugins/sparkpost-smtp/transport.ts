@@ -6,13 +6,17 @@
  *
  * @module
  */
-import { SmimeError } from "../../core/errors.ts";
-import { msysApiHeader } from "../../core/deliver/headers.ts";
 import { LazyTransport } from "../../core/deliver/lazy.ts";
 import { smtpClientOptions } from "../../core/deliver/smtp_options.ts";
 import { SmtpTransport } from "../../core/deliver/smtp_transport.ts";
-import type { PluginContext, Transport } from "../../core/deliver/types.ts";
-import type { OutboundMessage } from "../../core/pipeline.ts";
+import type {
+  DeliveryFields,
+  PluginContext,
+  SealedMessage,
+  Transport,
+} from "../../core/deliver/types.ts";
+import { trackingFor } from "../sparkpost/fields.ts";
+import { msysApiHeader } from "../sparkpost/msys_api.ts";
 import { HOSTS } from "./schema.ts";
 import type { Options } from "./schema.ts";
 
@@ -23,23 +27,28 @@ export function injectionUser(subaccount: Options["subaccount"]): string {
     : `SMTP_Injection:X-MSYS-SUBACCOUNT=${subaccount}`;
 }
 
-/** The X-MSYS-API header for one message. */
-export function headersFor(options: Options, message: OutboundMessage): string[] {
-  const sealed = message.sealed.stage !== "plain";
-  if (sealed && (options.open_tracking || options.click_tracking)) {
-    throw new SmimeError(
-      "E_CONFIG",
-      "open_tracking/click_tracking: tracking rewrites the body and breaks the S/MIME signature",
-    );
-  }
-  const fields = message.fields ?? {};
+/**
+ * The X-MSYS-API header for one message: tracking as asked for plain mail,
+ * refused for sealed mail (it would break the signature).
+ *
+ * @throws {SmimeError} E_CONFIG for tracking on a sealed message
+ */
+export function headersFor(
+  options: Options,
+  message: SealedMessage,
+  fields: DeliveryFields = {},
+): string[] {
+  const tracking = trackingFor(message, {
+    open: options.open_tracking,
+    click: options.click_tracking,
+  });
   return [msysApiHeader({
     campaign_id: fields.campaign_id ?? options.campaign_id,
     metadata: fields.metadata ? { ...options.metadata, ...fields.metadata } : options.metadata,
     tags: fields.tags ?? options.tags,
     options: {
-      open_tracking: sealed ? false : options.open_tracking,
-      click_tracking: sealed ? false : options.click_tracking,
+      open_tracking: tracking.open,
+      click_tracking: tracking.click,
       transactional: options.transactional,
       ...(options.ip_pool ? { ip_pool: options.ip_pool } : {}),
     },
@@ -55,6 +64,9 @@ export function createTransport(options: Options, context: PluginContext): Trans
       user: injectionUser(options.subaccount),
       password: options.api_key,
     }, context.debug);
-    return new SmtpTransport({ client, headers: (m) => headersFor(options, m) }, context);
+    return new SmtpTransport(
+      { client, headers: (m, fields) => headersFor(options, m, fields) },
+      context,
+    );
   });
 }

@@ -80,7 +80,7 @@ if (import.meta.main) {
     ["outer message bytes", () => messageBytes(outer, sealed)],
     [
       "hand-off: structured clone of the copies",
-      () => structuredClone(result.copies.map((c) => ({ ...c, sealed: c.sealed.stage }))),
+      () => structuredClone(result.copies.map((c) => c.toRecord())),
     ],
     [
       "sealMessage() whole (keys cached)",

@@ -6,7 +6,7 @@
  */
 import { SmimeError } from "../../errors.ts";
 
-import type { DeliveryFields } from "../../pipeline.ts";
+import type { DeliveryFields } from "../../deliver/types.ts";
 export type { DeliveryFields };
 
 /** One message of a run. */

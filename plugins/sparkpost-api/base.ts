@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SmimeError } from "../errors.ts";
+import { SmimeError } from "../../core/errors.ts";
 
 /** The SparkPost API base in the US region (the default). */
 export const SPARKPOST_US_BASE = "https://api.sparkpost.com/api/v1";

@@ -1,0 +1,116 @@
+import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
+import { testKeyStore } from "../../tests/helpers.ts";
+import { getHeader, parseMessage } from "../message/mod.ts";
+import { sealMessage } from "../pipeline.ts";
+import { SealedMessage, sealedMessage, unsealed } from "./sealed.ts";
+import type { SealedRecord } from "./sealed.ts";
+
+const encoder = new TextEncoder();
+const envelope = {
+  sender: "alice@example.com",
+  recipients: ["bob@example.com", "Carol@example.net"],
+};
+
+Deno.test("unsealed() is seal 'none' and carries the Message-ID its header has, if any", () => {
+  const withId = unsealed(encoder.encode("Message-ID: <a@b>\r\nSubject: x\r\n\r\nx\r\n"), envelope);
+  assertEquals([withId.seal, withId.isSealed, withId.messageId], ["none", false, "<a@b>"]);
+  assertEquals([withId.sender, withId.recipients], [envelope.sender, envelope.recipients]);
+  const without = unsealed(encoder.encode("Subject: x\r\n\r\nx\r\n"), envelope);
+  assertEquals(without.messageId, undefined);
+  // As is: even bytes that are no message at all.
+  assertEquals(
+    unsealed(new Uint8Array([0xff, 0x0a]), envelope).bytes,
+    new Uint8Array([0xff, 0x0a]),
+  );
+});
+
+Deno.test("sealedMessage() of a plain entity is 'none', its Message-ID read from the outer headers", () => {
+  const outer =
+    parseMessage(encoder.encode("Message-ID: <m@x>\r\nSubject: y\r\n\r\n"), "m").headers;
+  const entity = encoder.encode("Content-Type: text/plain\r\n\r\nhi\r\n");
+  const message = sealedMessage(outer, { stage: "plain", entity }, envelope);
+  assertEquals([message.seal, message.messageId], ["none", "<m@x>"]);
+  assertEquals(
+    new TextDecoder().decode(message.bytes),
+    "Message-ID: <m@x>\r\nSubject: y\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi\r\n",
+  );
+});
+
+Deno.test("SealedMessage.forRecipients() keeps bytes, seal and Message-ID, and refuses strangers", () => {
+  const message = unsealed(encoder.encode("Message-ID: <a@b>\r\n\r\nx\r\n"), envelope);
+  const carol = message.forRecipients(["carol@example.net"]);
+  assertEquals([carol.recipients, carol.seal, carol.messageId], [
+    ["carol@example.net"],
+    "none",
+    "<a@b>",
+  ]);
+  assert(carol.bytes === message.bytes, "the bytes are shared, not copied");
+  let thrown: unknown;
+  try {
+    message.forRecipients(["mallory@example.org"]);
+  } catch (err) {
+    thrown = err;
+  }
+  assert(thrown instanceof RangeError, "a stranger is a bug, not a recipient");
+});
+
+Deno.test("SealedMessage crosses a structured clone as a versioned record, and only so", () => {
+  const message = unsealed(encoder.encode("Message-ID: <a@b>\r\n\r\nx\r\n"), envelope);
+  const record = structuredClone(message.toRecord());
+  assertEquals(record.version, 1);
+  const back = SealedMessage.revive(record);
+  assert(back instanceof SealedMessage);
+  assertEquals([back.seal, back.messageId, back.sender, back.recipients], [
+    "none",
+    "<a@b>",
+    envelope.sender,
+    envelope.recipients,
+  ]);
+  assertEquals(back.bytes, message.bytes);
+  const other = { ...record, version: 2 } as unknown as SealedRecord;
+  let refused: unknown;
+  try {
+    SealedMessage.revive(other);
+  } catch (err) {
+    refused = err;
+  }
+  assert(refused instanceof TypeError, "a record of another version is refused");
+  let minted: unknown;
+  try {
+    new SealedMessage(Symbol("SealedMessage") as never, { ...record });
+  } catch (err) {
+    minted = err;
+  }
+  assert(minted instanceof TypeError, "the constructor refuses callers without the token");
+});
+
+Deno.test("sealMessage() copies carry the seal asked and the Message-ID it added, the same in every copy", async () => {
+  const text = "From: Alice <alice@example.com>\nTo: Bob <bob@example.com>\n" +
+    "Bcc: carol@example.net\nSubject: no id\n\nHello\n";
+  const result = await sealMessage(
+    parseMessage(encoder.encode(text), "m.eml"),
+    await testKeyStore(),
+    {
+      sign: true,
+      detached: false,
+      encrypt: true,
+    },
+  );
+  assertEquals(result.copies.length, 2, "the Bcc recipient gets a copy of its own");
+  assertMatch(result.messageId, /^<[0-9a-f]{32}@example\.com>$/);
+  for (const copy of result.copies) {
+    assertEquals(copy.seal, "signed+encrypted");
+    assertEquals(copy.messageId, result.messageId);
+    assertEquals(
+      getHeader(parseMessage(copy.bytes, "copy"), "Message-ID")?.value,
+      result.messageId,
+    );
+  }
+  const given = await sealMessage(
+    parseMessage(encoder.encode(`Message-ID: <kept@example.com>\n${text}`), "m.eml"),
+    await testKeyStore(),
+    { sign: false, detached: false, encrypt: false },
+  );
+  assertEquals(given.messageId, "<kept@example.com>");
+  assertEquals(given.copies.map((c) => [c.seal, c.messageId]), [["none", "<kept@example.com>"]]);
+});
