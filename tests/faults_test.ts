@@ -211,6 +211,10 @@ const CASES: FaultCase[] = [
           midData: ({ messageId }) =>
             indexOf(messageId) % 5 === 0 && !cut.has(messageId) && Boolean(cut.add(messageId)),
         }),
+      // Each cut also takes down the messages pipelined behind it on that connection (about
+      // one in four tries while the cuts last): the default 5 retries would let a message be
+      // caught 6 times in a row once in a few runs. 15 make that vanishingly unlikely.
+      flags: ["--retries", "15"],
       exit: 0,
       then({ lines }) {
         const deferred = new Set(
