@@ -89,9 +89,11 @@ Deno.test("every registered plugin has the plugin files and runs the shared cont
   }
 });
 
-Deno.test("core imports no plugin; core/http imports nothing of core/deliver", async () => {
+Deno.test("core imports no plugin (but the command line's own modules); core/http imports nothing of core/deliver", async () => {
   const wrong: string[] = [];
   for (const file of await productFiles("core")) {
+    // core/cli is cli.ts's own modules: the top of the graph, where the registry is loaded.
+    if (file.startsWith("core/cli/")) continue;
     for (const specifier of await importsOf(file)) {
       const target = resolved(file, specifier);
       if (target.startsWith("plugins/")) wrong.push(`${file} -> ${target}`);
