@@ -80,7 +80,7 @@ async function agreedKek(
     "deriveBits",
   );
   const z = await sharedSecret(privateKey, originator, curve);
-  return await x963Kdf(kdfHash, z, sharedInfo(wrap, kekLength, ri.ukm), kekLength);
+  return x963Kdf(kdfHash, z, sharedInfo(wrap, kekLength, ri.ukm), kekLength);
 }
 
 /**
@@ -111,7 +111,7 @@ async function contentKey(
       const kek = await agreedKek(attempt.info, pkcs8, keyInfo);
       for (const wrapped of attempt.encryptedKeys) {
         // AES key unwrap checks integrity (RFC 3394 2.2.3): a wrong KEK fails here.
-        const cek = await unwrapKey(kek, wrapped).catch(() => undefined);
+        const cek = unwrapKey(kek, wrapped);
         if (cek?.length === keyLength) return cek;
       }
     } catch (err) {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Der, encode, explicit, octets, seq, source } from "./der.ts";
+import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
+import { concatBytes, type Der, encode, explicit, octets, seq } from "./der.ts";
 
 /**
  * ECC-CMS-SharedInfo (RFC 5753 7.2): the key-wrap AlgorithmIdentifier as
@@ -28,21 +29,24 @@ export function sharedInfo(
 /**
  * ANSI X9.63 KDF as RFC 5753 7.1.4 uses it: Hash(Z || counter || SharedInfo)
  * for counter = 1, 2, ... (32-bit big-endian), truncated to `length`.
+ * Synchronous (node:crypto): a KEK takes a block or two of hashing, less
+ * than the promise round trip WebCrypto's digest would cost per recipient.
+ *
+ * @param hash "SHA-256", "SHA-384" or "SHA-512"
  */
-export async function x963Kdf(
+export function x963Kdf(
   hash: string,
   z: Uint8Array,
   info: Uint8Array,
   length: number,
-): Promise<Uint8Array> {
-  const input = new Uint8Array(z.length + 4 + info.length);
-  input.set(z, 0);
-  input.set(info, z.length + 4);
-  const view = new DataView(input.buffer);
+): Uint8Array {
+  const algorithm = hash.replace("-", "").toLowerCase();
+  const counter = new Uint8Array(4);
+  const view = new DataView(counter.buffer);
   const out = new Uint8Array(length);
-  for (let counter = 1, filled = 0; filled < length; counter++) {
-    view.setUint32(z.length, counter);
-    const block = new Uint8Array(await crypto.subtle.digest(hash, input));
+  for (let i = 1, filled = 0; filled < length; i++) {
+    view.setUint32(0, i);
+    const block = createHash(algorithm).update(z).update(counter).update(info).digest();
     out.set(block.subarray(0, length - filled), filled);
     filled += block.length;
   }
@@ -61,28 +65,42 @@ export async function sharedSecret(
   );
 }
 
-/** AES key wrap (RFC 3394) of `cek` under `kek`. */
-export async function wrapKey(kek: Uint8Array, cek: Uint8Array): Promise<Uint8Array> {
-  const wrapping = await crypto.subtle.importKey("raw", source(kek), "AES-KW", false, ["wrapKey"]);
-  const key = await crypto.subtle.importKey("raw", source(cek), "AES-CBC", true, ["encrypt"]);
-  return new Uint8Array(await crypto.subtle.wrapKey("raw", key, wrapping, "AES-KW"));
+/** node:crypto's AES key wrap (RFC 3394 2.2.1, default IV) per KEK length in bytes. */
+const wrapCiphers: Record<number, string> = {
+  16: "aes128-wrap",
+  24: "aes192-wrap",
+  32: "aes256-wrap",
+};
+
+function wrapCipher(kek: Uint8Array): string {
+  const name = wrapCiphers[kek.length];
+  if (!name) throw new RangeError(`AES key wrap: no cipher for a ${kek.length}-byte KEK`);
+  return name;
 }
 
 /**
- * AES key unwrap (RFC 3394); rejects when the integrity check fails.
+ * AES key wrap (RFC 3394) of `cek` under `kek`, synchronous (node:crypto,
+ * which needs no FFI, so SMIMEPOST_NO_FFI=1 takes the same path).
+ *
+ * @throws RangeError for a KEK that is not 16, 24 or 32 bytes
  */
-export async function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Promise<Uint8Array> {
-  const unwrapping = await crypto.subtle.importKey("raw", source(kek), "AES-KW", false, [
-    "unwrapKey",
-  ]);
-  const key = await crypto.subtle.unwrapKey(
-    "raw",
-    source(wrapped),
-    unwrapping,
-    "AES-KW",
-    "AES-CBC",
-    true,
-    ["decrypt"],
-  );
-  return new Uint8Array(await crypto.subtle.exportKey("raw", key));
+export function wrapKey(kek: Uint8Array, cek: Uint8Array): Uint8Array {
+  const cipher = createCipheriv(wrapCipher(kek), kek, null);
+  return concatBytes([cipher.update(cek), cipher.final()]);
+}
+
+/**
+ * AES key unwrap (RFC 3394), synchronous.
+ *
+ * @returns the key, or undefined when the integrity check (RFC 3394
+ *   2.2.3) fails, as it does under a wrong KEK
+ * @throws RangeError for a KEK that is not 16, 24 or 32 bytes
+ */
+export function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Uint8Array | undefined {
+  const decipher = createDecipheriv(wrapCipher(kek), kek, null);
+  try {
+    return concatBytes([decipher.update(wrapped), decipher.final()]);
+  } catch {
+    return undefined;
+  }
 }

@@ -82,12 +82,8 @@ async function webCryptoEphemeral(
   return { point, z };
 }
 
-/**
- * KeyAgreeRecipientInfo (RFC 5652 6.2.2, RFC 5753 3.1.1): a fresh ephemeral
- * key per recipient, dhSinglePass-stdDH-shaXkdf-scheme, AES key wrap of the
- * CEK's size.
- */
-async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der> {
+/** The KDF scheme for an EC recipient's curve, or an E_UNSUPPORTED error. */
+function ecdhScheme(cert: CertificateInfo): { hash: string; kdfOid: string; curve: string } {
   const scheme = cert.curve ? ecdhSchemes[cert.curve] : undefined;
   if (!scheme) {
     throw new SmimeError(
@@ -95,16 +91,28 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
       `Cannot encrypt to ${cert.subject}: unsupported EC curve ${cert.curve ?? "(explicit)"}`,
     );
   }
-  const curve = cert.curve!;
-  // OpenSSL when it is there (libcrypto.ts), else WebCrypto.
-  const { point, z } = libcrypto()?.ecdhEphemeral(cert.spki) ??
-    await webCryptoEphemeral(cert, curve);
+  return { ...scheme, curve: cert.curve! };
+}
+
+/**
+ * KeyAgreeRecipientInfo (RFC 5652 6.2.2, RFC 5753 3.1.1): a fresh ephemeral
+ * key per recipient (`ephemeral`), dhSinglePass-stdDH-shaXkdf-scheme, AES
+ * key wrap of the CEK's size. Synchronous: the KDF and the wrap are
+ * node:crypto's.
+ */
+function keyAgreement(
+  cert: CertificateInfo,
+  scheme: { hash: string; kdfOid: string },
+  ephemeral: { point: Uint8Array; z: Uint8Array },
+  cek: Uint8Array,
+): Der {
   const wrapAlgorithm = encode(algId(wrapOidByKeyLength[cek.length]!));
-  const kek = await x963Kdf(scheme.hash, z, sharedInfo(wrapAlgorithm, cek.length), cek.length);
-  const encryptedKey = await wrapKey(kek, cek);
+  const info = sharedInfo(wrapAlgorithm, cek.length);
+  const kek = x963Kdf(scheme.hash, ephemeral.z, info, cek.length);
+  const encryptedKey = wrapKey(kek, cek);
   // OriginatorPublicKey: id-ecPublicKey without parameters, as OpenSSL
   // writes it; the curve is the recipient's.
-  const originator = tlv(0xa1, algId(Oid.ecPublicKey), bitString(point));
+  const originator = tlv(0xa1, algId(Oid.ecPublicKey), bitString(ephemeral.point));
   return tlv(
     0xa1,
     int(3),
@@ -112,6 +120,37 @@ async function keyAgreement(cert: CertificateInfo, cek: Uint8Array): Promise<Der
     algId(scheme.kdfOid, wrapAlgorithm),
     seq(seq(issuerAndSerial(cert), octets(encryptedKey))),
   );
+}
+
+/**
+ * One RecipientInfo per certificate, in order. With libcrypto every one is
+ * made synchronously (RSA key transport, ECDH, KDF, key wrap); only the
+ * WebCrypto ECDH fallback awaits.
+ */
+async function recipientInfos(
+  certs: CertificateInfo[],
+  entries: EncryptRecipient[],
+  cek: Uint8Array,
+  transport: RsaKeyTransport,
+): Promise<Der[]> {
+  const infos: Der[] = [];
+  for (const [i, cert] of certs.entries()) {
+    if (cert.keyType === "rsa") {
+      infos.push(keyTransport(cert, cek, entries[i]!.rsaKeyTransport ?? transport));
+    } else if (cert.keyType === "ec") {
+      const scheme = ecdhScheme(cert);
+      // OpenSSL when it is there (libcrypto.ts), else WebCrypto.
+      const ephemeral = libcrypto()?.ecdhEphemeral(cert.spki) ??
+        await webCryptoEphemeral(cert, scheme.curve);
+      infos.push(keyAgreement(cert, scheme, ephemeral, cek));
+    } else {
+      throw new SmimeError(
+        "E_UNSUPPORTED",
+        `Cannot encrypt to ${cert.subject}: unsupported key type`,
+      );
+    }
+  }
+  return infos;
 }
 
 /**
@@ -232,18 +271,8 @@ export async function envelope(
     parseCertificate(r.certificate, `recipient certificate ${i + 1}`)
   );
   const cek = crypto.getRandomValues(new Uint8Array(spec.keyLength));
-  const transport = options.rsaKeyTransport ?? "pkcs1";
-  const infos = await Promise.all(certs.map((cert, i) => {
-    if (cert.keyType === "rsa") {
-      return keyTransport(cert, cek, entries[i]!.rsaKeyTransport ?? transport);
-    }
-    if (cert.keyType === "ec") return keyAgreement(cert, cek);
-    throw new SmimeError(
-      "E_UNSUPPORTED",
-      `Cannot encrypt to ${cert.subject}: unsupported key type`,
-    );
-  }));
-  const recipientInfos = tlv(Tag.set, ...infos);
+  const infos = await recipientInfos(certs, entries, cek, options.rsaKeyTransport ?? "pkcs1");
+  const recipientInfoSet = tlv(Tag.set, ...infos);
 
   if (!spec.gcm) {
     const iv = crypto.getRandomValues(new Uint8Array(16));
@@ -255,7 +284,7 @@ export async function envelope(
     const version = certs.every((c) => c.keyType === "rsa") ? 0 : 2;
     const envelopedData = seq(
       int(version),
-      recipientInfos,
+      recipientInfoSet,
       seq(oid(Oid.data), algId(spec.oid, octets(iv)), tlv(0x80, ciphertext)),
     );
     return { der: seq(oid(Oid.envelopedData), explicit(0, envelopedData)), kind: "enveloped-data" };
@@ -275,7 +304,7 @@ export async function envelope(
   );
   const authEnvelopedData = seq(
     int(0), // RFC 5083 2.1: always 0
-    recipientInfos,
+    recipientInfoSet,
     seq(
       oid(Oid.data),
       algId(spec.oid, seq(octets(nonce), int(16))),
