@@ -20,8 +20,8 @@ import { sealOptionsOf } from "./core/cli/seal.ts";
 import { decryptMessage } from "./core/smime/decrypt_message.ts";
 import { reportLines } from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
-
-const VERSION = "0.1.0";
+import { suggest } from "./core/config/suggest.ts";
+import { VERSION, versionInfo, versionLines } from "./core/cli/version.ts";
 
 /** The exit status an action sets when it finishes without an exception. */
 let exitStatus: number = ExitCode.ok;
@@ -82,12 +82,32 @@ function withSealOptions<Args extends unknown[], Opts extends OptionValues>(
 
 // --------------------------------------------------------------- commands
 
+
 const program = new Command()
   .name("smimepost")
   .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
-  .version(VERSION)
+  .version(
+    VERSION,
+    "-V, --version",
+    "print the versions of smimepost, Deno, V8, TypeScript and OpenSSL (with --json: one object)",
+  )
   .exitOverride()
   .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
+
+program.addHelpText(
+  "after",
+  `
+send is the default command: "smimepost FILE --sign" is "smimepost send FILE --sign".
+The first argument is a command only when it is a word (letters and hyphens)
+and no file of that name exists; an argument with "/" or ".", "-", or an
+existing file is an input of send.
+
+Examples:
+  smimepost statement.eml --sign --encrypt > sealed.eml
+  smimepost send statements/ --sign --encrypt --profile pmta --journal run.jsonl
+  smimepost verify sealed.eml --trust ca.pem
+  smimepost config check --profile pmta`,
+);
 
 withRunOptions(withDeliveryOptions(withKeyOptions(
   withSealOptions(
@@ -554,11 +574,55 @@ async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boo
 /** Runs the CLI with `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    if (isVersionRequest(args)) {
+      const info = versionInfo();
+      await printLines(args.includes("--json") ? [JSON.stringify(info)] : versionLines(info));
+      return ExitCode.ok;
+    }
+    await refuseUnknownCommand(args[0]!);
     await program.parseAsync(args, { from: "user" });
     return exitStatus;
   } catch (err) {
     return reportError(err);
   }
+}
+
+/** `-V`, `--version`, either with `--json`, and nothing else. */
+function isVersionRequest(args: string[]): boolean {
+  const allowed = ["-V", "--version", "--json"];
+  return args.some((a) => a === "-V" || a === "--version") &&
+    args.every((a) => allowed.includes(a));
+}
+
+/**
+ * `send` is the default command, so the first argument is either a command
+ * or an input. It is taken for a command name only when it looks like one
+ * (letters and hyphens: no "/", no ".", not "-") and is not an existing
+ * file; an unknown one is then a usage error with a suggestion, not a
+ * missing input.
+ *
+ * @throws {SmimeError} E_USAGE for a word that names no command
+ */
+async function refuseUnknownCommand(first: string): Promise<void> {
+  if (!/^[A-Za-z][A-Za-z-]*$/.test(first)) return;
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (names.includes(first) || first === "help") return;
+  try {
+    await Deno.lstat(first);
+    return; // a file or folder of that name: an input of send
+  } catch {
+    // not a file: a command name
+  }
+  const hint = first.toLowerCase() === "version"
+    ? " (did you mean --version?)"
+    : ((hit) => hit ? ` (did you mean ${hit}?)` : " (see smimepost --help)")(
+      suggest(first, [...names, "help"]),
+    );
+  throw new SmimeError("E_USAGE", `unknown command "${first}"${hint}`);
 }
 
 function reportError(err: unknown): number {
