@@ -82,7 +82,6 @@ function withSealOptions<Args extends unknown[], Opts extends OptionValues>(
 
 // --------------------------------------------------------------- commands
 
-
 const program = new Command()
   .name("smimepost")
   .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")

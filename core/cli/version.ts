@@ -58,7 +58,9 @@ function opensslVersion(): string | undefined {
   }
   for (const name of LIBRARY_NAMES) {
     try {
-      const lib = Deno.dlopen(name, { OpenSSL_version: { parameters: ["i32"], result: "pointer" } });
+      const lib = Deno.dlopen(name, {
+        OpenSSL_version: { parameters: ["i32"], result: "pointer" },
+      });
       try {
         const text = lib.symbols.OpenSSL_version(0);
         if (text) return Deno.UnsafePointerView.getCString(text);

@@ -1,0 +1,97 @@
+/**
+ * The everyday CLI (issue 10): help without arguments, unknown commands,
+ * --version, the key folder and trust bundle from the config file and the
+ * environment, --json on the inspecting commands, examples in every --help.
+ */
+import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { runCli } from "../scripts/run_cli.ts";
+import { testPki } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+
+const MESSAGE = "From: Alice <alice@example.com>\nTo: Bob <bob@example.com>\n" +
+  "Subject: Statement\n\nHello Bob,\nbye\n";
+
+/** A scratch folder holding `files`. */
+async function scratch(files: Record<string, string> = {}): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-everyday-" });
+  for (const [name, content] of Object.entries(files)) {
+    await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeFile(`${dir}/${name}`, encoder.encode(content));
+  }
+  return dir;
+}
+
+/** Runs the CLI in a scratch folder holding `files`, with only `env` set. */
+async function inScratch(
+  args: string[],
+  files: Record<string, string> = {},
+  env: Record<string, string> = {},
+) {
+  const dir = await scratch(files);
+  try {
+    return await runCli(args, { cwd: dir, env: { HOME: dir, ...env } });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("smimepost with no arguments prints the help on stdout and exits 0", async () => {
+  const run = await inScratch([]);
+  assertEquals(run.code, 0, run.stderr);
+  assertEquals(run.stderr, "");
+  assertMatch(run.text, /^Usage: smimepost /);
+  assertIncludes(run.text, "Examples:");
+});
+
+Deno.test("an unknown command word is one usage line with a suggestion, exit 64", async () => {
+  for (
+    const [args, hint] of [
+      [["verfy", "m.eml"], 'unknown command "verfy" (did you mean verify?)'],
+      [["version"], 'unknown command "version" (did you mean --version?)'],
+      [["sned", "--sign"], 'unknown command "sned" (did you mean send?)'],
+    ] as const
+  ) {
+    const run = await inScratch([...args], { "m.eml": MESSAGE });
+    assertEquals(run.code, 64, run.stderr);
+    assertEquals(run.text, "");
+    assertEquals(run.stderr, `smimepost: ${hint}\n`);
+  }
+});
+
+Deno.test("a first argument that is a file or looks like a path still runs send", async () => {
+  const pki = await testPki();
+  // "statement" exists: a word, but a file, so an input of send.
+  const word = await inScratch(["statement", "--sign", "--keys", pki], { statement: MESSAGE });
+  assertEquals(word.code, 0, word.stderr);
+  assertIncludes(word.text, "smime-type=signed-data");
+  const old = await inScratch(["m.eml", "--sign", "--keys", pki], { "m.eml": MESSAGE });
+  assertEquals(old.code, 0, old.stderr);
+  assertIncludes(old.text, "smime-type=signed-data");
+  // A missing path is a missing input (66), not an unknown command.
+  const missing = await inScratch(["gone.eml", "--sign", "--keys", pki]);
+  assertEquals(missing.code, 66, missing.stderr);
+  assertIncludes(missing.stderr, "gone.eml");
+});
+
+Deno.test("--version prints smimepost, Deno, V8 and TypeScript; --json one object", async () => {
+  const run = await inScratch(["--version"]);
+  assertEquals(run.code, 0, run.stderr);
+  const lines = run.text.trimEnd().split("\n");
+  assertEquals(lines[0], "smimepost 0.1.0");
+  assertEquals(lines[1], `deno ${Deno.version.deno}`);
+  assertEquals(lines[2], `v8 ${Deno.version.v8}`);
+  assertEquals(lines[3], `typescript ${Deno.version.typescript}`);
+  assert(lines.length === 4 || /^libcrypto OpenSSL \d/.test(lines[4]!), run.text);
+  const short = await inScratch(["-V"]);
+  assertEquals(short.text, run.text);
+  const json = await inScratch(["--version", "--json"]);
+  assertEquals(json.code, 0, json.stderr);
+  assertEquals(json.text.trimEnd().split("\n").length, 1);
+  const info = JSON.parse(json.text);
+  assertEquals(info.smimepost, "0.1.0");
+  assertEquals(info.deno, Deno.version.deno);
+  assertEquals(info.v8, Deno.version.v8);
+  assertEquals(info.typescript, Deno.version.typescript);
+  assertEquals(info.openssl === undefined, lines.length === 4);
+});
