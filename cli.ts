@@ -12,7 +12,7 @@ import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
-import { deliveryInputs, loadDelivery } from "./core/cli/delivery.ts";
+import { deliveryInputs, loadDelivery, readEnv } from "./core/cli/delivery.ts";
 import { keyCandidates, loadTrust, openKeyStore, PASSPHRASE_ENV } from "./core/cli/keys.ts";
 import { output, printLines, setOutput, warn } from "./core/cli/output.ts";
 import type { RunFlags } from "./core/cli/run.ts";
@@ -42,8 +42,17 @@ function withKeyOptions<Args extends unknown[], Opts extends OptionValues>(
   command: Command<Args, Opts>,
 ) {
   return command
-    .option("--keys <dir>", "key folder: ADDRESS.crt, ADDRESS.pem, ADDRESS.p12", ".")
-    .option("--trust <file>", "PEM bundle of trust anchors; chains are checked against it")
+    .option(
+      "--keys <dir>",
+      "key folder: ADDRESS.crt, ADDRESS.pem, ADDRESS.p12 (also $SMIMEPOST_KEYS, keys in the " +
+        "config file)",
+      ".",
+    )
+    .option(
+      "--trust <file>",
+      "PEM bundle of trust anchors; chains are checked against it (also $SMIMEPOST_TRUST, " +
+        "trust in the config file)",
+    )
     .option("--passphrase-file <file>", `private-key passphrase (also $${PASSPHRASE_ENV})`)
     .option(
       "--allow-invalid-cert",
@@ -92,6 +101,23 @@ const program = new Command()
   )
   .exitOverride()
   .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
+
+// The key folder and the trust bundle of every command that takes --keys:
+// flags, then SMIMEPOST_KEYS / SMIMEPOST_TRUST, then the config file.
+program.hook("preAction", async (_program, command) => {
+  if (!command.options.some((option) => option.long === "--keys")) return;
+  const options = command.opts() as { keys?: string; trust?: string; config?: string };
+  const { resolveKeyPaths } = await import("./core/config/key_paths.ts");
+  const paths = await resolveKeyPaths(
+    { configFile: options.config, cwd: Deno.cwd(), env: readEnv },
+    {
+      keys: command.getOptionValueSource("keys") === "cli" ? options.keys : undefined,
+      trust: options.trust,
+    },
+  );
+  command.setOptionValue("keys", paths.keys.path);
+  if (paths.trust) command.setOptionValue("trust", paths.trust.path);
+});
 
 program.addHelpText(
   "after",
@@ -286,7 +312,11 @@ withKeyOptions(
 ).action(async (inputs, options) => {
   setOutput(options);
   if (!options.trust) {
-    throw new SmimeError("E_USAGE", "keys import needs --trust FILE (only trusted paths import)");
+    throw new SmimeError(
+      "E_USAGE",
+      "keys import needs --trust FILE, $SMIMEPOST_TRUST or trust in the config file " +
+        "(only trusted paths import)",
+    );
   }
   const trustAnchors = (await loadTrust(options.trust))!;
   const keys = await openKeyStore(options, inputs.includes("-"), trustAnchors);
@@ -311,8 +341,8 @@ const configCommand = program.command("config").description("delivery configurat
 withDeliveryOptions(
   configCommand.command("check")
     .description(
-      "print the resolved delivery profile (and the [nats] queue), secrets masked, with where " +
-        "each value came from",
+      "print the resolved delivery profile, the key folder and trust bundle (and the [nats] " +
+        "queue), secrets masked, with where each value came from",
     ),
 ).action(async (options) => {
   const delivery = await loadDelivery(deliveryInputs(options));
@@ -320,6 +350,8 @@ withDeliveryOptions(
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
+  const { keyPathLines, resolveKeyPaths } = await import("./core/config/key_paths.ts");
+  lines.push(...keyPathLines(await resolveKeyPaths(deliveryInputs(options), {})));
   const { queueLines } = await import("./core/cli/queue.ts");
   lines.push(...await queueLines(deliveryInputs(options)));
   await printLines(lines);
@@ -365,8 +397,16 @@ program.command("harvest")
       "and the signature, and store the senders' certificates in the key folder",
   )
   .option("--listen <host:port>", "address to listen on", "127.0.0.1:8080")
-  .option("--keys <dir>", "key folder the certificates go into", ".")
-  .requiredOption("--trust <file>", "PEM bundle of trust anchors the signers' paths must reach")
+  .option(
+    "--keys <dir>",
+    "key folder the certificates go into (also $SMIMEPOST_KEYS, keys in the config file)",
+    ".",
+  )
+  .option(
+    "--trust <file>",
+    "PEM bundle of trust anchors the signers' paths must reach (required; also " +
+      "$SMIMEPOST_TRUST, trust in the config file)",
+  )
   .option(
     "--token-file <file>",
     "X-MessageSystems-Webhook-Token to require (also $SMIMEPOST_HARVEST_TOKEN)",
@@ -377,6 +417,12 @@ program.command("harvest")
   .option("--tls-cert <file>", "serve HTTPS with this certificate chain (PEM)")
   .option("--tls-key <file>", "and this private key (PEM)")
   .action(async (options) => {
+    if (!options.trust) {
+      throw new SmimeError(
+        "E_USAGE",
+        "harvest needs --trust FILE ($SMIMEPOST_TRUST, or trust in the config file)",
+      );
+    }
     const [hostname, port] = hostPort(options.listen, "--listen");
     const maxBytes = Number(options.maxBytes);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {

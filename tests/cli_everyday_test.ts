@@ -95,3 +95,51 @@ Deno.test("--version prints smimepost, Deno, V8 and TypeScript; --json one objec
   assertEquals(info.typescript, Deno.version.typescript);
   assertEquals(info.openssl === undefined, lines.length === 4);
 });
+
+Deno.test("keys and trust come from flags, then SMIMEPOST_KEYS / SMIMEPOST_TRUST, then the config file", async () => {
+  const pki = await testPki();
+  const dir = await scratch({
+    "m.eml": MESSAGE,
+    // Relative to the config file's folder, not to the current one.
+    "conf/smimepost.toml": 'keys = "keys"\ntrust = "keys/trust.pem"\n',
+  });
+  try {
+    await Deno.symlink(pki, `${dir}/conf/keys`);
+    const config = ["--config", "conf/smimepost.toml"];
+    const fromFile = await runCli(["m.eml", "--sign", ...config], { cwd: dir });
+    assertEquals(fromFile.code, 0, fromFile.stderr);
+    assertIncludes(fromFile.text, "smime-type=signed-data");
+    // The trust bundle from the file checks the chain: no "chain not checked" warning.
+    assert(!fromFile.stderr.includes("chain not checked"), fromFile.stderr);
+
+    const check = await runCli(["config", "check", ...config], {
+      cwd: dir,
+      env: { SMIMEPOST_TRUST: `${pki}/trust.pem` },
+    });
+    assertEquals(check.code, 0, check.stderr);
+    assertMatch(check.text, new RegExp(`keys = ${dir}/conf/keys +\\(file conf/smimepost.toml\\)`));
+    assertMatch(check.text, /trust = \S+\/trust\.pem +\(env SMIMEPOST_TRUST\)/);
+
+    // The flag beats the environment, which beats the file.
+    const flag = await runCli(["m.eml", "--sign", ...config, "--keys", pki], {
+      cwd: dir,
+      env: { SMIMEPOST_KEYS: `${dir}/nowhere` },
+    });
+    assertEquals(flag.code, 0, flag.stderr);
+    const env = await runCli(["m.eml", "--sign", ...config], {
+      cwd: dir,
+      env: { SMIMEPOST_KEYS: `${dir}/nowhere` },
+    });
+    assertEquals(env.code, 66, env.stderr);
+    assertIncludes(env.stderr, "nowhere");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without a trust bundle from any source, send still warns that the chain is unchecked", async () => {
+  const pki = await testPki();
+  const run = await inScratch(["m.eml", "--sign", "--keys", pki], { "m.eml": MESSAGE });
+  assertEquals(run.code, 0, run.stderr);
+  assertIncludes(run.stderr, "chain not checked");
+});
