@@ -17,8 +17,8 @@ import { keyCandidates, loadTrust, openKeyStore, PASSPHRASE_ENV } from "./core/c
 import { output, printLines, setOutput, warn } from "./core/cli/output.ts";
 import type { RunFlags } from "./core/cli/run.ts";
 import { sealOptionsOf } from "./core/cli/seal.ts";
-import { decryptMessage } from "./core/smime/decrypt_message.ts";
-import { reportLines } from "./core/report.ts";
+import { decryptedJson, decryptMessage } from "./core/smime/decrypt_message.ts";
+import { keyReportJson, reportLines } from "./core/report.ts";
 import { describeMessage } from "./core/smime/show.ts";
 import { suggest } from "./core/config/suggest.ts";
 import { VERSION, versionInfo, versionLines } from "./core/cli/version.ts";
@@ -256,7 +256,12 @@ withKeyOptions(
       "--key <file...>",
       "private key file(s), tried in turn: PEM, DER or .p12; no certificate needed (repeatable)",
     )
-    .option("-o, --output <file>", "write the entity to a file instead of stdout"),
+    .option("-o, --output <file>", "write the entity to a file instead of stdout")
+    .option(
+      "--json",
+      "print what was decrypted (cipher, recipients, key, signed or not) as one JSON object " +
+        "instead of the entity; the entity goes only to -o",
+    ),
 ).action(async (file, options) => {
   setOutput(options);
   const { bytes, source } = await readInput(file);
@@ -268,7 +273,10 @@ withKeyOptions(
     keyCandidates(keys, bytes, source, options.key),
   );
   if (options.output) await writeFileAtomic(options.output, decrypted.content);
-  else await writeStdout(decrypted.content);
+  else if (!options.json) await writeStdout(decrypted.content);
+  if (options.json) {
+    await printLines([JSON.stringify(decryptedJson(source, decrypted, options.output))]);
+  }
 });
 
 withKeyOptions(
@@ -289,13 +297,18 @@ withKeyOptions(
 const keysCommand = program.command("keys").description("work with the key folder");
 withKeyOptions(
   keysCommand.command("check")
-    .description("check every certificate and key in the key folder"),
+    .description("check every certificate and key in the key folder")
+    .option("--json", "one JSON object per file on stdout"),
 ).action(async (options) => {
   setOutput(options);
   const keys = await openKeyStore(options, false);
   const reports = await keys.check();
-  const lines = reports.flatMap(reportLines);
-  lines.push(`${reports.length} file(s), ${reports.filter((r) => !r.ok).length} with problems`);
+  const lines = options.json
+    ? reports.map((r) => JSON.stringify(keyReportJson(r)))
+    : reports.flatMap(reportLines);
+  if (!options.json) {
+    lines.push(`${reports.length} file(s), ${reports.filter((r) => !r.ok).length} with problems`);
+  }
   await printLines(lines);
   if (reports.some((r) => !r.ok)) {
     throw new SmimeError("E_CERT_INVALID", `problems found in ${options.keys}`);
@@ -343,17 +356,31 @@ withDeliveryOptions(
     .description(
       "print the resolved delivery profile, the key folder and trust bundle (and the [nats] " +
         "queue), secrets masked, with where each value came from",
-    ),
+    )
+    .option("--json", "one JSON object on stdout (secrets masked)"),
 ).action(async (options) => {
-  const delivery = await loadDelivery(deliveryInputs(options));
-  const { describeDelivery } = await import("./core/config/mod.ts");
+  const inputs = deliveryInputs(options);
+  const delivery = await loadDelivery(inputs);
+  const { describeDelivery, deliveryJson } = await import("./core/config/mod.ts");
+  const { keyPathLines, keyPathsJson, resolveKeyPaths } = await import(
+    "./core/config/key_paths.ts"
+  );
+  const paths = await resolveKeyPaths(inputs, {});
+  const { queueLines, queueJson, queueSettings } = await import("./core/cli/queue.ts");
+  const queue = await queueSettings(inputs);
+  if (options.json) {
+    await printLines([JSON.stringify({
+      delivery: delivery ? deliveryJson(delivery) : null,
+      ...keyPathsJson(paths),
+      queue: queue ? queueJson(queue) : null,
+    })]);
+    return;
+  }
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
-  const { keyPathLines, resolveKeyPaths } = await import("./core/config/key_paths.ts");
-  lines.push(...keyPathLines(await resolveKeyPaths(deliveryInputs(options), {})));
-  const { queueLines } = await import("./core/cli/queue.ts");
-  lines.push(...await queueLines(deliveryInputs(options)));
+  lines.push(...keyPathLines(paths));
+  if (queue) lines.push(...queueLines(queue));
   await printLines(lines);
 });
 

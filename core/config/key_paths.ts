@@ -70,3 +70,11 @@ export function keyPathLines(paths: KeyPaths): string[] {
   const width = Math.max(...rows.map(([text]) => text.length));
   return rows.map(([text, source]) => `${text.padEnd(width)}   (${source})`);
 }
+
+/** The key folder and trust bundle as `config check --json` prints them. */
+export function keyPathsJson(paths: KeyPaths): Record<string, unknown> {
+  return {
+    keys: { path: paths.keys.path, source: paths.keys.source },
+    trust: paths.trust ? { path: paths.trust.path, source: paths.trust.source } : null,
+  };
+}
