@@ -19,7 +19,7 @@ import type { RunFlags } from "./core/cli/run.ts";
 import { sealOptionsOf } from "./core/cli/seal.ts";
 import { decryptedJson, decryptMessage } from "./core/smime/decrypt_message.ts";
 import { keyReportJson, reportLines } from "./core/report.ts";
-import { describeMessage } from "./core/smime/show.ts";
+import { describeShown, showMessage, shownJson } from "./core/smime/show.ts";
 import { suggest } from "./core/config/suggest.ts";
 import { VERSION, versionInfo, versionLines } from "./core/cli/version.ts";
 
@@ -283,15 +283,18 @@ withKeyOptions(
   program.command("show")
     .description("print the MIME tree of a message, indented, with its S/MIME layers")
     .argument("<file>", 'message, or "-" for stdin')
-    .option("--key <file...>", "private key(s) to look inside encrypted layers"),
+    .option("--key <file...>", "private key(s) to look inside encrypted layers")
+    .option("--json", "the tree as one JSON object on stdout"),
 ).action(async (file, options) => {
   setOutput(options);
   const { bytes, source } = await readInput(file);
   const keys = options.key ? await openKeyStore(options, file === "-") : undefined;
-  const lines = await describeMessage(bytes, source, {
+  const shown = await showMessage(bytes, source, {
     keys: keys && keyCandidates(keys, bytes, source, options.key),
   });
-  await printLines(lines);
+  await printLines(
+    options.json ? [JSON.stringify(shownJson(source, shown))] : describeShown(shown),
+  );
 });
 
 const keysCommand = program.command("keys").description("work with the key folder");
