@@ -143,3 +143,88 @@ Deno.test("without a trust bundle from any source, send still warns that the cha
   assertEquals(run.code, 0, run.stderr);
   assertIncludes(run.stderr, "chain not checked");
 });
+
+/** Fails unless every object key in `value`, at any depth, is snake_case. */
+function assertSnakeCase(value: unknown, path = "$"): void {
+  if (Array.isArray(value)) value.forEach((v, i) => assertSnakeCase(v, `${path}[${i}]`));
+  else if (value !== null && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      assertMatch(key, /^[a-z][a-z0-9_]*$/, `${path}.${key} is not snake_case`);
+      assertSnakeCase(v, `${path}.${key}`);
+    }
+  }
+}
+
+/** Each stdout line as JSON, every key snake_case. */
+function jsonLines(text: string): Record<string, unknown>[] {
+  const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+  lines.forEach((line) => assertSnakeCase(line));
+  return lines;
+}
+
+Deno.test("decrypt --json and show --json describe the layers, never print the plaintext", async () => {
+  const pki = await testPki();
+  const dir = await scratch({ "m.eml": MESSAGE });
+  try {
+    const sealed = await runCli(["m.eml", "--sign", "--encrypt", "--keys", pki, "-o", "s.eml"], {
+      cwd: dir,
+    });
+    assertEquals(sealed.code, 0, sealed.stderr);
+    const key = ["--key", `${pki}/bob@example.com.pem`, "--keys", pki];
+    const run = await runCli(["decrypt", "s.eml", "--json", ...key], { cwd: dir });
+    assertEquals(run.code, 0, run.stderr);
+    assert(!run.text.includes("Hello Bob"), "no plaintext on stdout");
+    const [meta] = jsonLines(run.text);
+    assertEquals(meta!.file, "s.eml");
+    assertEquals(meta!.kind, "enveloped-data");
+    assertMatch(String(meta!.content_cipher), /^aes-(128|256)-(cbc|gcm)$/);
+    assertEquals((meta!.recipients as unknown[]).length, 2); // bob and the sender
+    assertIncludes(String(meta!.decrypted_with), "bob@example.com.pem");
+    assertEquals(meta!.signed_inside, true);
+    assertEquals(meta!.output, null);
+
+    const toFile = await runCli(["decrypt", "s.eml", "--json", "-o", "inner.eml", ...key], {
+      cwd: dir,
+    });
+    assertEquals(toFile.code, 0, toFile.stderr);
+    assertEquals(jsonLines(toFile.text)[0]!.output, "inner.eml");
+    assertIncludes(await Deno.readTextFile(`${dir}/inner.eml`), "smime-type=signed-data");
+
+    const show = await runCli(["show", "s.eml", "--json", ...key], { cwd: dir });
+    assertEquals(show.code, 0, show.stderr);
+    const [tree] = jsonLines(show.text);
+    const entity = tree!.entity as { cms: Record<string, unknown> };
+    assertEquals(entity.cms.kind, "enveloped-data");
+    assertIncludes(String(entity.cms.decrypted_with), "bob@example.com.pem");
+    const inner = entity.cms.content as { cms: Record<string, unknown> };
+    assertEquals(inner.cms.kind, "signed-data");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("keys check --json prints one object per file; config check --json masks secrets", async () => {
+  const pki = await testPki();
+  const keys = await runCli(["keys", "check", "--json", "--keys", pki]);
+  assertEquals(keys.code, 65, keys.stderr);
+  const reports = jsonLines(keys.text);
+  assert(reports.some((r) => r.ok === false && String(r.file).includes("expired@")));
+  assert(reports.some((r) => r.ok === true && r.address === "alice@example.com"));
+
+  const check = await inScratch(["config", "check", "--json"], {
+    "smimepost.toml": 'keys = "k"\ndefault_profile = "r"\n[profiles.r]\n' +
+      'plugin = "smtp-generic"\nhost = "relay.example"\nuser = "u"\npassword = "hunter2"\n',
+  });
+  assertEquals(check.code, 0, check.stderr);
+  assert(!check.text.includes("hunter2"), "the password is masked");
+  const [config] = jsonLines(check.text);
+  const delivery = config!.delivery as {
+    profile: string;
+    values: { key: string; value: string }[];
+  };
+  assertEquals(delivery.profile, "r");
+  assertEquals(delivery.values.find((v) => v.key === "password")?.value, "****");
+  assertEquals((config!.keys as { source: string }).source, "file smimepost.toml");
+  assertEquals(config!.trust, null);
+  assertEquals(config!.queue, null);
+});
