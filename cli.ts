@@ -551,6 +551,89 @@ withQueueOptions(
   exitStatus = await statusCommand(options);
 });
 
+// ------------------------------------------------------------- examples
+
+/** Two to four examples at the end of each command's --help. */
+const EXAMPLES: Record<string, string[]> = {
+  send: [
+    "smimepost send statement.eml --sign --encrypt > sealed.eml",
+    "smimepost statement.eml --sign --send_smtp          # the old form: send is the default",
+    "smimepost send statements/ --sign --encrypt --profile pmta --journal run.jsonl",
+    "smimepost send --mbox november.mbox --sign --profile sp --json",
+  ],
+  verify: [
+    "smimepost verify sealed.eml --trust ca.pem",
+    "smimepost verify inbox/ --trust ca.pem --json",
+    "smimepost verify - --key bob@example.com.pem < sealed.eml",
+  ],
+  decrypt: [
+    "smimepost decrypt sealed.eml --key bob@example.com.pem",
+    "smimepost decrypt sealed.eml --keys keys/ -o inner.eml",
+    "smimepost decrypt sealed.eml --key bob.p12 --json      # who it was for, cipher, signed",
+  ],
+  show: [
+    "smimepost show sealed.eml",
+    "smimepost show sealed.eml --key bob@example.com.pem    # look inside the encrypted layer",
+    "smimepost show sealed.eml --json",
+  ],
+  keys: [
+    "smimepost keys check --keys keys/",
+    "smimepost keys import replies/ partner.p7b --keys keys/ --trust ca.pem",
+  ],
+  "keys check": [
+    "smimepost keys check --keys keys/ --trust ca.pem",
+    "SMIMEPOST_KEYS=/srv/smimepost/keys smimepost keys check --json",
+  ],
+  "keys import": [
+    "smimepost keys import inbox.mbox replies/ --keys keys/ --trust ca.pem",
+    "smimepost keys import partner.p7b --trust ca.pem --dry-run",
+    "smimepost keys import - --trust ca.pem --json < signed.eml",
+  ],
+  config: [
+    "smimepost config check",
+    "smimepost config check --profile pmta --json",
+  ],
+  "config check": [
+    "smimepost config check",
+    "smimepost config check --config /etc/smimepost/smimepost.toml --profile pmta",
+    "smimepost config check --json",
+  ],
+  sink: [
+    "smimepost sink --port 2525 --dir captured/",
+    "smimepost sink --host 0.0.0.0 --port 2525 --no-strict",
+  ],
+  harvest: [
+    "smimepost harvest --trust ca.pem --keys keys/",
+    "smimepost harvest --listen 0.0.0.0:8443 --trust ca.pem --token-file token \\\n" +
+    "    --tls-cert cert.pem --tls-key key.pem",
+  ],
+  enqueue: [
+    "smimepost enqueue statements/ --nats nats://queue.internal:4222 --stream NOV",
+    "smimepost enqueue --manifest run.jsonl --stream NOV --json",
+  ],
+  worker: [
+    "smimepost worker --stream NOV --sign --encrypt --profile pmta",
+    "smimepost worker --stream NOV --sign --profile pmta --until-empty --json",
+  ],
+  status: [
+    "smimepost status --stream NOV",
+    "smimepost status --stream NOV --json --report nov.json",
+  ],
+};
+
+for (const command of program.commands) {
+  for (const sub of [command, ...command.commands]) {
+    const path = sub === command ? command.name() : `${command.name()} ${sub.name()}`;
+    const examples = EXAMPLES[path];
+    if (examples) {
+      sub.addHelpText(
+        "after",
+        `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`,
+      );
+    }
+  }
+}
+
 function hostPort(value: string, flag: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
   const port = m ? Number(m[2]) : NaN;

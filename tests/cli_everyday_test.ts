@@ -228,3 +228,39 @@ Deno.test("keys check --json prints one object per file; config check --json mas
   assertEquals(config!.trust, null);
   assertEquals(config!.queue, null);
 });
+
+Deno.test("every command's --help ends with two to four examples", async () => {
+  const commands = [
+    "send",
+    "verify",
+    "decrypt",
+    "show",
+    "keys",
+    "keys check",
+    "keys import",
+    "config",
+    "config check",
+    "sink",
+    "harvest",
+    "enqueue",
+    "worker",
+    "status",
+  ];
+  // Four at a time: each run is a whole deno process.
+  for (let at = 0; at < commands.length; at += 4) {
+    await Promise.all(
+      commands.slice(at, at + 4).map(async (command) => {
+        const run = await runCli([...command.split(" "), "--help"]);
+        assertEquals(run.code, 0, `${command}: ${run.stderr}`);
+        const tail = run.text.trimEnd().split("\nExamples:\n");
+        assertEquals(tail.length, 2, `${command}: no Examples section at the end`);
+        const examples = tail[1]!.split("\n").filter((line) =>
+          line.startsWith("  smimepost ") ||
+          line.startsWith("  SMIMEPOST_")
+        );
+        assert(examples.length >= 2 && examples.length <= 4, `${command}: ${tail[1]}`);
+        assert(examples.every((e) => e.includes(command.split(" ")[0]!)), `${command}: ${tail[1]}`);
+      }),
+    );
+  }
+});
