@@ -12,16 +12,16 @@ import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts
 import { readInput, writeFileAtomic, writeStdout } from "./core/io.ts";
 import { parseMessage } from "./core/message/mod.ts";
 import { sealMessage } from "./core/pipeline.ts";
-import { deliveryInputs, loadDelivery } from "./core/cli/delivery.ts";
+import { deliveryInputs, loadDelivery, readEnv } from "./core/cli/delivery.ts";
 import { keyCandidates, loadTrust, openKeyStore, PASSPHRASE_ENV } from "./core/cli/keys.ts";
 import { output, printLines, setOutput, warn } from "./core/cli/output.ts";
 import type { RunFlags } from "./core/cli/run.ts";
 import { sealOptionsOf } from "./core/cli/seal.ts";
-import { decryptMessage } from "./core/smime/decrypt_message.ts";
-import { reportLines } from "./core/report.ts";
-import { describeMessage } from "./core/smime/show.ts";
-
-const VERSION = "0.1.0";
+import { decryptedJson, decryptMessage } from "./core/smime/decrypt_message.ts";
+import { keyReportJson, reportLines } from "./core/report.ts";
+import { describeShown, showMessage, shownJson } from "./core/smime/show.ts";
+import { suggest } from "./core/config/suggest.ts";
+import { VERSION, versionInfo, versionLines } from "./core/cli/version.ts";
 
 /** The exit status an action sets when it finishes without an exception. */
 let exitStatus: number = ExitCode.ok;
@@ -42,8 +42,17 @@ function withKeyOptions<Args extends unknown[], Opts extends OptionValues>(
   command: Command<Args, Opts>,
 ) {
   return command
-    .option("--keys <dir>", "key folder: ADDRESS.crt, ADDRESS.pem, ADDRESS.p12", ".")
-    .option("--trust <file>", "PEM bundle of trust anchors; chains are checked against it")
+    .option(
+      "--keys <dir>",
+      "key folder: ADDRESS.crt, ADDRESS.pem, ADDRESS.p12 (also $SMIMEPOST_KEYS, keys in the " +
+        "config file)",
+      ".",
+    )
+    .option(
+      "--trust <file>",
+      "PEM bundle of trust anchors; chains are checked against it (also $SMIMEPOST_TRUST, " +
+        "trust in the config file)",
+    )
     .option("--passphrase-file <file>", `private-key passphrase (also $${PASSPHRASE_ENV})`)
     .option(
       "--allow-invalid-cert",
@@ -85,9 +94,45 @@ function withSealOptions<Args extends unknown[], Opts extends OptionValues>(
 const program = new Command()
   .name("smimepost")
   .description("Sign and encrypt mail with S/MIME, and hand it to a mail platform.")
-  .version(VERSION)
+  .version(
+    VERSION,
+    "-V, --version",
+    "print the versions of smimepost, Deno, V8, TypeScript and OpenSSL (with --json: one object)",
+  )
   .exitOverride()
   .configureOutput({ outputError: (text) => console.error(`smimepost: ${text.trim()}`) });
+
+// The key folder and the trust bundle of every command that takes --keys:
+// flags, then SMIMEPOST_KEYS / SMIMEPOST_TRUST, then the config file.
+program.hook("preAction", async (_program, command) => {
+  if (!command.options.some((option) => option.long === "--keys")) return;
+  const options = command.opts() as { keys?: string; trust?: string; config?: string };
+  const { resolveKeyPaths } = await import("./core/config/key_paths.ts");
+  const paths = await resolveKeyPaths(
+    { configFile: options.config, cwd: Deno.cwd(), env: readEnv },
+    {
+      keys: command.getOptionValueSource("keys") === "cli" ? options.keys : undefined,
+      trust: options.trust,
+    },
+  );
+  command.setOptionValue("keys", paths.keys.path);
+  if (paths.trust) command.setOptionValue("trust", paths.trust.path);
+});
+
+program.addHelpText(
+  "after",
+  `
+send is the default command: "smimepost FILE --sign" is "smimepost send FILE --sign".
+The first argument is a command only when it is a word (letters and hyphens)
+and no file of that name exists; an argument with "/" or ".", "-", or an
+existing file is an input of send.
+
+Examples:
+  smimepost statement.eml --sign --encrypt > sealed.eml
+  smimepost send statements/ --sign --encrypt --profile pmta --journal run.jsonl
+  smimepost verify sealed.eml --trust ca.pem
+  smimepost config check --profile pmta`,
+);
 
 withRunOptions(withDeliveryOptions(withKeyOptions(
   withSealOptions(
@@ -211,7 +256,12 @@ withKeyOptions(
       "--key <file...>",
       "private key file(s), tried in turn: PEM, DER or .p12; no certificate needed (repeatable)",
     )
-    .option("-o, --output <file>", "write the entity to a file instead of stdout"),
+    .option("-o, --output <file>", "write the entity to a file instead of stdout")
+    .option(
+      "--json",
+      "print what was decrypted (cipher, recipients, key, signed or not) as one JSON object " +
+        "instead of the entity; the entity goes only to -o",
+    ),
 ).action(async (file, options) => {
   setOutput(options);
   const { bytes, source } = await readInput(file);
@@ -223,34 +273,45 @@ withKeyOptions(
     keyCandidates(keys, bytes, source, options.key),
   );
   if (options.output) await writeFileAtomic(options.output, decrypted.content);
-  else await writeStdout(decrypted.content);
+  else if (!options.json) await writeStdout(decrypted.content);
+  if (options.json) {
+    await printLines([JSON.stringify(decryptedJson(source, decrypted, options.output))]);
+  }
 });
 
 withKeyOptions(
   program.command("show")
     .description("print the MIME tree of a message, indented, with its S/MIME layers")
     .argument("<file>", 'message, or "-" for stdin')
-    .option("--key <file...>", "private key(s) to look inside encrypted layers"),
+    .option("--key <file...>", "private key(s) to look inside encrypted layers")
+    .option("--json", "the tree as one JSON object on stdout"),
 ).action(async (file, options) => {
   setOutput(options);
   const { bytes, source } = await readInput(file);
   const keys = options.key ? await openKeyStore(options, file === "-") : undefined;
-  const lines = await describeMessage(bytes, source, {
+  const shown = await showMessage(bytes, source, {
     keys: keys && keyCandidates(keys, bytes, source, options.key),
   });
-  await printLines(lines);
+  await printLines(
+    options.json ? [JSON.stringify(shownJson(source, shown))] : describeShown(shown),
+  );
 });
 
 const keysCommand = program.command("keys").description("work with the key folder");
 withKeyOptions(
   keysCommand.command("check")
-    .description("check every certificate and key in the key folder"),
+    .description("check every certificate and key in the key folder")
+    .option("--json", "one JSON object per file on stdout"),
 ).action(async (options) => {
   setOutput(options);
   const keys = await openKeyStore(options, false);
   const reports = await keys.check();
-  const lines = reports.flatMap(reportLines);
-  lines.push(`${reports.length} file(s), ${reports.filter((r) => !r.ok).length} with problems`);
+  const lines = options.json
+    ? reports.map((r) => JSON.stringify(keyReportJson(r)))
+    : reports.flatMap(reportLines);
+  if (!options.json) {
+    lines.push(`${reports.length} file(s), ${reports.filter((r) => !r.ok).length} with problems`);
+  }
   await printLines(lines);
   if (reports.some((r) => !r.ok)) {
     throw new SmimeError("E_CERT_INVALID", `problems found in ${options.keys}`);
@@ -267,7 +328,11 @@ withKeyOptions(
 ).action(async (inputs, options) => {
   setOutput(options);
   if (!options.trust) {
-    throw new SmimeError("E_USAGE", "keys import needs --trust FILE (only trusted paths import)");
+    throw new SmimeError(
+      "E_USAGE",
+      "keys import needs --trust FILE, $SMIMEPOST_TRUST or trust in the config file " +
+        "(only trusted paths import)",
+    );
   }
   const trustAnchors = (await loadTrust(options.trust))!;
   const keys = await openKeyStore(options, inputs.includes("-"), trustAnchors);
@@ -292,17 +357,33 @@ const configCommand = program.command("config").description("delivery configurat
 withDeliveryOptions(
   configCommand.command("check")
     .description(
-      "print the resolved delivery profile (and the [nats] queue), secrets masked, with where " +
-        "each value came from",
-    ),
+      "print the resolved delivery profile, the key folder and trust bundle (and the [nats] " +
+        "queue), secrets masked, with where each value came from",
+    )
+    .option("--json", "one JSON object on stdout (secrets masked)"),
 ).action(async (options) => {
-  const delivery = await loadDelivery(deliveryInputs(options));
-  const { describeDelivery } = await import("./core/config/mod.ts");
+  const inputs = deliveryInputs(options);
+  const delivery = await loadDelivery(inputs);
+  const { describeDelivery, deliveryJson } = await import("./core/config/mod.ts");
+  const { keyPathLines, keyPathsJson, resolveKeyPaths } = await import(
+    "./core/config/key_paths.ts"
+  );
+  const paths = await resolveKeyPaths(inputs, {});
+  const { queueLines, queueJson, queueSettings } = await import("./core/cli/queue.ts");
+  const queue = await queueSettings(inputs);
+  if (options.json) {
+    await printLines([JSON.stringify({
+      delivery: delivery ? deliveryJson(delivery) : null,
+      ...keyPathsJson(paths),
+      queue: queue ? queueJson(queue) : null,
+    })]);
+    return;
+  }
   const lines = delivery
     ? [...describeDelivery(delivery), ...delivery.warnings.map((w) => `warning: ${w}`)]
     : ["no delivery configured: sealed messages go to stdout"];
-  const { queueLines } = await import("./core/cli/queue.ts");
-  lines.push(...await queueLines(deliveryInputs(options)));
+  lines.push(...keyPathLines(paths));
+  if (queue) lines.push(...queueLines(queue));
   await printLines(lines);
 });
 
@@ -346,8 +427,16 @@ program.command("harvest")
       "and the signature, and store the senders' certificates in the key folder",
   )
   .option("--listen <host:port>", "address to listen on", "127.0.0.1:8080")
-  .option("--keys <dir>", "key folder the certificates go into", ".")
-  .requiredOption("--trust <file>", "PEM bundle of trust anchors the signers' paths must reach")
+  .option(
+    "--keys <dir>",
+    "key folder the certificates go into (also $SMIMEPOST_KEYS, keys in the config file)",
+    ".",
+  )
+  .option(
+    "--trust <file>",
+    "PEM bundle of trust anchors the signers' paths must reach (required; also " +
+      "$SMIMEPOST_TRUST, trust in the config file)",
+  )
   .option(
     "--token-file <file>",
     "X-MessageSystems-Webhook-Token to require (also $SMIMEPOST_HARVEST_TOKEN)",
@@ -358,6 +447,12 @@ program.command("harvest")
   .option("--tls-cert <file>", "serve HTTPS with this certificate chain (PEM)")
   .option("--tls-key <file>", "and this private key (PEM)")
   .action(async (options) => {
+    if (!options.trust) {
+      throw new SmimeError(
+        "E_USAGE",
+        "harvest needs --trust FILE ($SMIMEPOST_TRUST, or trust in the config file)",
+      );
+    }
     const [hostname, port] = hostPort(options.listen, "--listen");
     const maxBytes = Number(options.maxBytes);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
@@ -455,6 +550,89 @@ withQueueOptions(
   const { statusCommand } = await import("./core/cli/queue.ts");
   exitStatus = await statusCommand(options);
 });
+
+// ------------------------------------------------------------- examples
+
+/** Two to four examples at the end of each command's --help. */
+const EXAMPLES: Record<string, string[]> = {
+  send: [
+    "smimepost send statement.eml --sign --encrypt > sealed.eml",
+    "smimepost statement.eml --sign --send_smtp          # the old form: send is the default",
+    "smimepost send statements/ --sign --encrypt --profile pmta --journal run.jsonl",
+    "smimepost send --mbox november.mbox --sign --profile sp --json",
+  ],
+  verify: [
+    "smimepost verify sealed.eml --trust ca.pem",
+    "smimepost verify inbox/ --trust ca.pem --json",
+    "smimepost verify - --key bob@example.com.pem < sealed.eml",
+  ],
+  decrypt: [
+    "smimepost decrypt sealed.eml --key bob@example.com.pem",
+    "smimepost decrypt sealed.eml --keys keys/ -o inner.eml",
+    "smimepost decrypt sealed.eml --key bob.p12 --json      # who it was for, cipher, signed",
+  ],
+  show: [
+    "smimepost show sealed.eml",
+    "smimepost show sealed.eml --key bob@example.com.pem    # look inside the encrypted layer",
+    "smimepost show sealed.eml --json",
+  ],
+  keys: [
+    "smimepost keys check --keys keys/",
+    "smimepost keys import replies/ partner.p7b --keys keys/ --trust ca.pem",
+  ],
+  "keys check": [
+    "smimepost keys check --keys keys/ --trust ca.pem",
+    "SMIMEPOST_KEYS=/srv/smimepost/keys smimepost keys check --json",
+  ],
+  "keys import": [
+    "smimepost keys import inbox.mbox replies/ --keys keys/ --trust ca.pem",
+    "smimepost keys import partner.p7b --trust ca.pem --dry-run",
+    "smimepost keys import - --trust ca.pem --json < signed.eml",
+  ],
+  config: [
+    "smimepost config check",
+    "smimepost config check --profile pmta --json",
+  ],
+  "config check": [
+    "smimepost config check",
+    "smimepost config check --config /etc/smimepost/smimepost.toml --profile pmta",
+    "smimepost config check --json",
+  ],
+  sink: [
+    "smimepost sink --port 2525 --dir captured/",
+    "smimepost sink --host 0.0.0.0 --port 2525 --no-strict",
+  ],
+  harvest: [
+    "smimepost harvest --trust ca.pem --keys keys/",
+    "smimepost harvest --listen 0.0.0.0:8443 --trust ca.pem --token-file token \\\n" +
+    "    --tls-cert cert.pem --tls-key key.pem",
+  ],
+  enqueue: [
+    "smimepost enqueue statements/ --nats nats://queue.internal:4222 --stream NOV",
+    "smimepost enqueue --manifest run.jsonl --stream NOV --json",
+  ],
+  worker: [
+    "smimepost worker --stream NOV --sign --encrypt --profile pmta",
+    "smimepost worker --stream NOV --sign --profile pmta --until-empty --json",
+  ],
+  status: [
+    "smimepost status --stream NOV",
+    "smimepost status --stream NOV --json --report nov.json",
+  ],
+};
+
+for (const command of program.commands) {
+  for (const sub of [command, ...command.commands]) {
+    const path = sub === command ? command.name() : `${command.name()} ${sub.name()}`;
+    const examples = EXAMPLES[path];
+    if (examples) {
+      sub.addHelpText(
+        "after",
+        `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`,
+      );
+    }
+  }
+}
 
 function hostPort(value: string, flag: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
@@ -554,11 +732,55 @@ async function isSingleMessage(inputs: string[], options: RunFlags): Promise<boo
 /** Runs the CLI with `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    if (isVersionRequest(args)) {
+      const info = versionInfo();
+      await printLines(args.includes("--json") ? [JSON.stringify(info)] : versionLines(info));
+      return ExitCode.ok;
+    }
+    await refuseUnknownCommand(args[0]!);
     await program.parseAsync(args, { from: "user" });
     return exitStatus;
   } catch (err) {
     return reportError(err);
   }
+}
+
+/** `-V`, `--version`, either with `--json`, and nothing else. */
+function isVersionRequest(args: string[]): boolean {
+  const allowed = ["-V", "--version", "--json"];
+  return args.some((a) => a === "-V" || a === "--version") &&
+    args.every((a) => allowed.includes(a));
+}
+
+/**
+ * `send` is the default command, so the first argument is either a command
+ * or an input. It is taken for a command name only when it looks like one
+ * (letters and hyphens: no "/", no ".", not "-") and is not an existing
+ * file; an unknown one is then a usage error with a suggestion, not a
+ * missing input.
+ *
+ * @throws {SmimeError} E_USAGE for a word that names no command
+ */
+async function refuseUnknownCommand(first: string): Promise<void> {
+  if (!/^[A-Za-z][A-Za-z-]*$/.test(first)) return;
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (names.includes(first) || first === "help") return;
+  try {
+    await Deno.lstat(first);
+    return; // a file or folder of that name: an input of send
+  } catch {
+    // not a file: a command name
+  }
+  const hint = first.toLowerCase() === "version"
+    ? " (did you mean --version?)"
+    : ((hit) => hit ? ` (did you mean ${hit}?)` : " (see smimepost --help)")(
+      suggest(first, [...names, "help"]),
+    );
+  throw new SmimeError("E_USAGE", `unknown command "${first}"${hint}`);
 }
 
 function reportError(err: unknown): number {

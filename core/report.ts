@@ -64,6 +64,19 @@ export function reportLines(report: KeyReport): string[] {
   ];
 }
 
+/** One file of `keys check --json`. */
+export function keyReportJson(report: KeyReport): Record<string, unknown> {
+  return {
+    file: report.file,
+    address: report.address ?? null,
+    kind: report.kind,
+    ok: report.ok,
+    summary: report.summary,
+    problems: report.problems,
+    warnings: report.warnings,
+  };
+}
+
 /** The old tool's line before a message goes out. */
 export function sendingLine(label: string, sender: string, recipients: readonly string[]): string {
   return `Sending ${label}\tFrom: ${sender}\tTo: ${recipients.join(", ")}`;

@@ -255,8 +255,12 @@ Deno.test("config check prints every option with its source, the password as ***
   await inScratch({ "smimepost.toml": profiles(2525, 2526) }, async (dir) => {
     const run = await cli(dir, ["config", "check", "--option", "tls=never"], { SMTP_PORT: "2600" });
     assertExit(run, 0);
-    const [head, ...lines] = run.text.trimEnd().split("\n");
+    const [head, ...rest] = run.text.trimEnd().split("\n");
     assertEquals(head, "profile main (plugin smtp-generic) from smimepost.toml");
+    // The profile's options are indented; the key folder and trust bundle follow.
+    const lines = rest.filter((line) => line.startsWith("  "));
+    assertMatch(rest.at(-2)!, /^keys = \. +\(default\)$/);
+    assertMatch(rest.at(-1)!, /^trust = \(none: .*\) +\(default\)$/);
     const file = "file smimepost.toml [profiles.main]";
     const shown = Object.fromEntries(lines.map((line) => {
       const match = /^ {2}(\w+) = (.*?) +\((.+)\)$/.exec(line);

@@ -260,20 +260,22 @@ export async function statusCommand(options: StatusFlags): Promise<number> {
 }
 
 /**
- * What `config check` adds for the queue: the resolved [nats] settings with
- * where each came from, secrets masked; nothing when no queue is configured.
- *
- * @throws {SmimeError} E_USAGE / E_CONFIG as the queue commands would
+ * The [nats] settings `config check` shows, or undefined when no queue is
+ * configured (no [nats] table, no SMIMEPOST_NATS_URL).
  */
-export async function queueLines(inputs: ConfigInputs): Promise<string[]> {
+export async function queueSettings(inputs: ConfigInputs): Promise<NatsSettings | undefined> {
   const [{ loadConfig, locateConfig }, { NATS_ENV, resolveNats }] = await Promise.all([
     import("../config/file.ts"),
     import("../config/nats.ts"),
   ]);
   const location = await locateConfig(inputs);
   const config = location ? await loadConfig(location) : undefined;
-  if (!config?.nats && !inputs.env(NATS_ENV.url!)) return [];
-  const settings = await resolveNats(inputs, {});
+  if (!config?.nats && !inputs.env(NATS_ENV.url!)) return undefined;
+  return await resolveNats(inputs, {});
+}
+
+/** The lines `config check` prints for the queue, secrets masked. */
+export function queueLines(settings: NatsSettings): string[] {
   const settingLines = settings.values.map((v) => `  ${v.key} = ${v.display}`);
   const width = Math.max(0, ...settingLines.map((line) => line.length));
   return [
@@ -281,6 +283,16 @@ export async function queueLines(inputs: ConfigInputs): Promise<string[]> {
     ...settings.values.map((v, i) => `${settingLines[i]!.padEnd(width)}   (${v.source})`),
     ...settings.warnings.map((w) => `warning: ${w}`),
   ];
+}
+
+/** The queue as `config check --json` prints it, secrets masked. */
+export function queueJson(settings: NatsSettings): Record<string, unknown> {
+  return {
+    stream: settings.stream,
+    server: settings.display,
+    values: settings.values.map((v) => ({ key: v.key, value: v.display, source: v.source })),
+    warnings: settings.warnings,
+  };
 }
 
 /** The [nats] settings with --nats / --stream on top; warnings printed. */

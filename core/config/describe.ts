@@ -26,3 +26,14 @@ export function describeDelivery(resolved: ResolvedDelivery): string[] {
   });
   return lines;
 }
+
+/** The resolved delivery as `config check --json` prints it; secrets are "****". */
+export function deliveryJson(resolved: ResolvedDelivery): Record<string, unknown> {
+  return {
+    profile: resolved.profile,
+    plugin: resolved.plugin.id,
+    file: resolved.file ?? null,
+    values: resolved.values.map((v) => ({ key: v.key, value: v.display, source: v.source })),
+    warnings: resolved.warnings,
+  };
+}

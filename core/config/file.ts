@@ -7,6 +7,7 @@
  * @module
  */
 import { parse, TomlError } from "smol-toml";
+import { z } from "zod";
 import { SmimeError } from "../errors.ts";
 import { didYouMean } from "./suggest.ts";
 import { showValue } from "./schema.ts";
@@ -22,11 +23,24 @@ export {
 export type { ConfigLocation } from "./locate.ts";
 
 /** The keys allowed at the top of the file. */
-export const TOP_LEVEL_KEYS: readonly string[] = ["default_profile", "profiles", "nats"];
+export const TOP_LEVEL_KEYS: readonly string[] = [
+  "default_profile",
+  "keys",
+  "trust",
+  "profiles",
+  "nats",
+];
+
+/** A top-level path setting: `keys = "keys/"`, `trust = "ca.pem"`. */
+const pathSetting = z.string().min(1, "expected a path, got an empty string").optional();
 
 /** A parsed and shape-checked config file. */
 export interface ConfigFile extends ConfigLocation {
   defaultProfile?: string;
+  /** The key folder, as written (relative to the file's folder). */
+  keys?: string;
+  /** The trust bundle, as written (relative to the file's folder). */
+  trust?: string;
   profiles: Record<string, Record<string, unknown>>;
   /** The [nats] table: the job queue of `enqueue`, `worker` and `status` (checked when used). */
   nats?: Record<string, unknown>;
@@ -62,7 +76,7 @@ export async function loadConfig(location: ConfigLocation): Promise<ConfigFile> 
 export function parseConfig(
   text: string,
   display: string,
-): Pick<ConfigFile, "defaultProfile" | "profiles" | "nats"> {
+): Pick<ConfigFile, "defaultProfile" | "keys" | "trust" | "profiles" | "nats"> {
   let data: Record<string, unknown>;
   try {
     data = parse(text);
@@ -81,6 +95,18 @@ export function parseConfig(
       "E_CONFIG",
       `default_profile: expected a string, got ${showValue(defaultProfile, false)}`,
     );
+  }
+  const paths: { keys?: string; trust?: string } = {};
+  for (const key of ["keys", "trust"] as const) {
+    const checked = pathSetting.safeParse(data[key]);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      const reason = issue.code === "invalid_type"
+        ? `expected a path (string), got ${showValue(data[key], false)}`
+        : issue.message;
+      throw new SmimeError("E_CONFIG", `${display}: ${key}: ${reason}`);
+    }
+    if (checked.data !== undefined) paths[key] = checked.data;
   }
   const profiles = data.profiles ?? {};
   if (!isTable(profiles)) {
@@ -103,6 +129,7 @@ export function parseConfig(
   }
   return {
     defaultProfile,
+    ...paths,
     profiles: profiles as Record<string, Record<string, unknown>>,
     ...(nats === undefined ? {} : { nats }),
   };

@@ -109,3 +109,11 @@ Deno.test("fixtures/config/smimepost.example.toml parses and covers every plugin
     assert(plugins.has(id), `no profile for ${id}`);
   }
 });
+
+Deno.test("parseConfig() reads top-level keys and trust, and refuses what is not a path", async () => {
+  const parsed = parseConfig('keys = "keys/"\ntrust = "ca.pem"\n', "smimepost.toml");
+  assertEquals([parsed.keys, parsed.trust], ["keys/", "ca.pem"]);
+  assertEquals(parseConfig("", "smimepost.toml").keys, undefined);
+  await assertSmimeError(() => parseConfig("keys = 1\n", "smimepost.toml"), "E_CONFIG");
+  await assertSmimeError(() => parseConfig('trust = ""\n', "smimepost.toml"), "E_CONFIG");
+});

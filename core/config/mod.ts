@@ -14,7 +14,7 @@
  */
 export type { ConfigInputs, ResolvedDelivery, ResolvedValue } from "./types.ts";
 export { resolveDelivery } from "./resolve.ts";
-export { describeDelivery } from "./describe.ts";
+export { deliveryJson, describeDelivery } from "./describe.ts";
 export { MASK, redact, secretsOf } from "./secrets.ts";
 export { parseConfig } from "./file.ts";
 export { CONFIG_FILE_NAME, homeConfigDir, locateConfig } from "./locate.ts";

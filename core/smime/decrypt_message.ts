@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { cmsKind, unverifiedContent } from "../cms/mod.ts";
+import { cmsKind, inspect, unverifiedContent } from "../cms/mod.ts";
+import type { RecipientSummary } from "../cms/mod.ts";
 import { isSmimeError, SmimeError } from "../errors.ts";
 import { decodeBody, parseMimeTree, toCrlf } from "../message/mod.ts";
 import {
@@ -30,6 +31,10 @@ export interface DecryptedMessage {
   content: Uint8Array;
   /** How many signed layers were peeled, unverified, to reach it. */
   signedLayersSkipped: number;
+  /** The content cipher, e.g. "aes-256-cbc" (or its OID when unknown). */
+  contentCipher: string;
+  /** Whom the layer was encrypted for, as its RecipientInfos name them. */
+  recipients: RecipientSummary[];
 }
 
 /**
@@ -61,11 +66,14 @@ export async function decryptMessage(
       const kind = named(source, () => cmsKind(der));
       if (kind !== "signed-data") {
         const opened = await named(source, async () => decryptWithAny(der, await keys(), source));
+        const info = named(source, () => inspect(der));
         return {
           kind,
           decryptedWith: opened.file,
           content: opened.content,
           signedLayersSkipped: depth,
+          contentCipher: info.kind === "signed-data" ? "" : info.contentCipher,
+          recipients: info.kind === "signed-data" ? [] : info.recipients,
         };
       }
       inner = named(source, () => unverifiedContent(der));
@@ -92,5 +100,45 @@ function named<T>(source: string, fn: () => T): T {
     return result instanceof Promise ? result.catch(rename) as T : result;
   } catch (err) {
     return rename(err);
+  }
+}
+
+/**
+ * The metadata `decrypt --json` prints: which layer, the cipher, whom it was
+ * for, the key that opened it, the signed layers around it and whether the
+ * entity inside is signed (unverified: `verify` checks signatures). Never
+ * the plaintext.
+ */
+export function decryptedJson(
+  source: string,
+  decrypted: DecryptedMessage,
+  output: string | undefined,
+): Record<string, unknown> {
+  return {
+    file: source,
+    kind: decrypted.kind,
+    content_cipher: decrypted.contentCipher,
+    recipients: decrypted.recipients.map((r) => ({
+      issuer: r.issuer ?? null,
+      serial_number: r.serialNumber ?? null,
+      subject_key_identifier: r.subjectKeyIdentifier ?? null,
+      key_encryption: r.keyEncryption,
+    })),
+    decrypted_with: decrypted.decryptedWith,
+    signed_layers_outside: decrypted.signedLayersSkipped,
+    signed_inside: isSignedEntity(decrypted.content, source),
+    content_bytes: decrypted.content.length,
+    output: output ?? null,
+  };
+}
+
+/** True when the entity is multipart/signed or an S/MIME signed-data, best effort. */
+function isSignedEntity(content: Uint8Array, source: string): boolean {
+  try {
+    const node = parseMimeTree(content, source);
+    if (node.contentType.type === "multipart" && node.contentType.subtype === "signed") return true;
+    return isPkcs7Mime(node) && cmsKind(decodeBody(node)) === "signed-data";
+  } catch {
+    return false;
   }
 }

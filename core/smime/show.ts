@@ -24,6 +24,37 @@ const MAX_VALUE = 300;
 /** Deepest nesting shown. */
 const MAX_DEPTH = 64;
 
+/** One MIME entity as `show` sees it. */
+export interface ShownEntity {
+  headers: { name: string; value: string }[];
+  /** A leaf's body size. */
+  bodyBytes?: number;
+  parts: ShownEntity[];
+  /** Parts not looked at past the deepest nesting shown. */
+  partsNotShown?: number;
+  /** The CMS object in the body of an application/pkcs7-* entity. */
+  cms?: ShownCms;
+}
+
+/** A CMS object as `show` sees it, and the entity inside it when it could be had. */
+export interface ShownCms {
+  info?: CmsInfo;
+  /** Why it could not be read. */
+  unreadable?: string;
+  /** For an encrypted layer with --key: the key file that opened it, or null when none did. */
+  decryptedWith?: string | null;
+  content?: ShownEntity;
+}
+
+/** The MIME tree of a message with its S/MIME layers. */
+export async function showMessage(
+  bytes: Uint8Array,
+  source: string,
+  options: ShowOptions = {},
+): Promise<ShownEntity> {
+  return await showNode(parseMimeTree(bytes, source), 0, source, options);
+}
+
 /** The lines `show` prints for a message. */
 export async function describeMessage(
   bytes: Uint8Array,
@@ -31,82 +62,156 @@ export async function describeMessage(
   options: ShowOptions = {},
 ): Promise<string[]> {
   const lines: string[] = [];
-  await describeNode(parseMimeTree(bytes, source), 0, lines, source, options);
+  entityLines(await showMessage(bytes, source, options), 0, lines);
   return lines;
 }
 
-async function describeNode(
-  node: MimeNode,
-  depth: number,
-  lines: string[],
-  source: string,
-  options: ShowOptions,
-): Promise<void> {
-  const pad = "  ".repeat(depth);
-  for (const field of node.headers) {
-    const value = field.value.length > MAX_VALUE
-      ? `${field.value.slice(0, MAX_VALUE)}... (${field.value.length} characters)`
-      : field.value;
-    lines.push(`${pad}${field.name}: ${value}`);
-  }
-  if (node.children.length === 0) {
-    lines.push(`${pad}[body: ${node.body.length} bytes]`);
-  }
-  lines.push("");
-  if (depth >= MAX_DEPTH) {
-    if (node.children.length) {
-      lines.push(`${pad}  [${node.children.length} parts deeper: not shown]`);
-    }
-    return;
-  }
-  for (const child of node.children) {
-    await describeNode(child, depth + 1, lines, source, options);
-  }
-  if (isCms(node)) await describeCms(decodeBody(node), depth + 1, lines, source, options);
+/** The lines `show` prints for a tree {@link showMessage} made. */
+export function describeShown(entity: ShownEntity): string[] {
+  const lines: string[] = [];
+  entityLines(entity, 0, lines);
+  return lines;
 }
 
-async function describeCms(
-  der: Uint8Array,
+/** The tree as `show --json` prints it. */
+export function shownJson(source: string, entity: ShownEntity): Record<string, unknown> {
+  return { file: source, entity: entityJson(entity) };
+}
+
+async function showNode(
+  node: MimeNode,
   depth: number,
-  lines: string[],
   source: string,
   options: ShowOptions,
-): Promise<void> {
-  const pad = "  ".repeat(depth);
+): Promise<ShownEntity> {
+  const shown: ShownEntity = {
+    headers: node.headers.map((field) => ({
+      name: field.name,
+      value: field.value.length > MAX_VALUE
+        ? `${field.value.slice(0, MAX_VALUE)}... (${field.value.length} characters)`
+        : field.value,
+    })),
+    parts: [],
+  };
+  if (node.children.length === 0) shown.bodyBytes = node.body.length;
+  if (depth >= MAX_DEPTH) {
+    if (node.children.length) shown.partsNotShown = node.children.length;
+    return shown;
+  }
+  for (const child of node.children) {
+    shown.parts.push(await showNode(child, depth + 1, source, options));
+  }
+  if (isCms(node)) shown.cms = await showCms(decodeBody(node), depth + 2, source, options);
+  return shown;
+}
+
+async function showCms(
+  der: Uint8Array,
+  depth: number,
+  source: string,
+  options: ShowOptions,
+): Promise<ShownCms> {
   let info: CmsInfo;
   try {
     info = inspect(der);
   } catch (err) {
-    lines.push(`${pad}[CMS: unreadable: ${reasonOf(err)}]`, "");
-    return;
+    return { unreadable: reasonOf(err) };
   }
-  lines.push(...cmsSummary(info).map((line) => `${pad}${line}`), "");
-  const inner = info.kind === "signed-data"
-    ? (info.detached ? undefined : (await verify(der, {})).content)
-    : await tryDecrypt(der, options, lines, pad);
+  const shown: ShownCms = { info };
+  let inner: Uint8Array | undefined;
+  if (info.kind === "signed-data") {
+    inner = info.detached ? undefined : (await verify(der, {})).content;
+  } else if (options.keys) {
+    const opened = await tryDecrypt(der, options.keys);
+    shown.decryptedWith = opened?.file ?? null;
+    inner = opened?.content;
+  }
   if (inner && inner.length > 0) {
-    await describeNode(parseMimeTree(inner, source), depth + 1, lines, source, options);
+    shown.content = await showNode(parseMimeTree(inner, source), depth, source, options);
   }
+  return shown;
 }
 
 async function tryDecrypt(
   der: Uint8Array,
-  options: ShowOptions,
-  lines: string[],
-  pad: string,
-): Promise<Uint8Array | undefined> {
-  if (!options.keys) return undefined;
-  for (const key of await options.keys()) {
+  keys: KeyCandidates,
+): Promise<{ file: string; content: Uint8Array } | undefined> {
+  for (const key of await keys()) {
     try {
-      const content = await decrypt(der, key);
-      lines.push(`${pad}[decrypted with ${key.file}]`, "");
-      return content;
+      return { file: key.file, content: await decrypt(der, key) };
     } catch (err) {
       if (!isSmimeError(err)) throw err;
     }
   }
-  lines.push(`${pad}[none of the given keys opens it]`, "");
   return undefined;
+}
+
+function entityLines(entity: ShownEntity, depth: number, lines: string[]): void {
+  const pad = "  ".repeat(depth);
+  for (const { name, value } of entity.headers) lines.push(`${pad}${name}: ${value}`);
+  if (entity.bodyBytes !== undefined) lines.push(`${pad}[body: ${entity.bodyBytes} bytes]`);
+  lines.push("");
+  if (entity.partsNotShown) lines.push(`${pad}  [${entity.partsNotShown} parts deeper: not shown]`);
+  for (const part of entity.parts) entityLines(part, depth + 1, lines);
+  const cms = entity.cms;
+  if (!cms) return;
+  const cmsPad = "  ".repeat(depth + 1);
+  if (!cms.info) {
+    lines.push(`${cmsPad}[CMS: unreadable: ${cms.unreadable}]`, "");
+    return;
+  }
+  lines.push(...cmsSummary(cms.info).map((line) => `${cmsPad}${line}`), "");
+  if (cms.decryptedWith !== undefined) {
+    lines.push(
+      cms.decryptedWith === null
+        ? `${cmsPad}[none of the given keys opens it]`
+        : `${cmsPad}[decrypted with ${cms.decryptedWith}]`,
+      "",
+    );
+  }
+  if (cms.content) entityLines(cms.content, depth + 2, lines);
+}
+
+function entityJson(entity: ShownEntity): Record<string, unknown> {
+  return {
+    headers: entity.headers,
+    ...(entity.bodyBytes === undefined ? {} : { body_bytes: entity.bodyBytes }),
+    parts: entity.parts.map(entityJson),
+    ...(entity.partsNotShown ? { parts_not_shown: entity.partsNotShown } : {}),
+    ...(entity.cms ? { cms: cmsJson(entity.cms) } : {}),
+  };
+}
+
+function cmsJson(cms: ShownCms): Record<string, unknown> {
+  if (!cms.info) return { unreadable: cms.unreadable };
+  const info = cms.info;
+  const id = (i: CmsIdentifierInfo) => ({
+    issuer: i.issuer ?? null,
+    serial_number: i.serialNumber ?? null,
+    subject_key_identifier: i.subjectKeyIdentifier ?? null,
+  });
+  const head = info.kind === "signed-data"
+    ? {
+      kind: info.kind,
+      detached: info.detached,
+      digest_algorithms: info.digestAlgorithms,
+      certificate_count: info.certificateCount,
+      signers: info.signers.map((s) => ({
+        ...id(s),
+        digest_algorithm: s.digestAlgorithm,
+        signature_algorithm: s.signatureAlgorithm,
+      })),
+    }
+    : {
+      kind: info.kind,
+      content_cipher: info.contentCipher,
+      recipients: info.recipients.map((r) => ({ ...id(r), key_encryption: r.keyEncryption })),
+    };
+  return {
+    ...head,
+    ...(cms.decryptedWith === undefined ? {} : { decrypted_with: cms.decryptedWith }),
+    ...(cms.content ? { content: entityJson(cms.content) } : {}),
+  };
 }
 
 /** The summary lines of a CMS object. */
