@@ -66,7 +66,10 @@ export class ReportFile {
 
   /** Writes the summary and renames the file into place. */
   async finish(summary: BatchSummary): Promise<void> {
-    this.#write(`\n],\n"summary":${JSON.stringify(summary)}}\n`);
+    const { elapsedMs, transportFailure, ...counts } = summary;
+    // The JSON names are snake_case, as everywhere smimepost writes JSON.
+    const json = { ...counts, transport_failure: transportFailure ?? null, elapsed_ms: elapsedMs };
+    this.#write(`\n],\n"summary":${JSON.stringify(json)}}\n`);
     await this.#chain;
     this.#file.close();
     try {
