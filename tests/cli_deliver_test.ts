@@ -12,22 +12,13 @@ import type { CliRun } from "../scripts/run_cli.ts";
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkFaults, SinkServer } from "../core/sink/mod.ts";
 import { contractReply, startFakeApi } from "../core/http/test_server.ts";
+import { CLEAN_ENV } from "./support/batch.ts";
 
 const MESSAGE = "From: Alice <alice@example.com>\nTo: Bob <bob@example.com>\n" +
   "Cc: carol@example.net\nBcc: dave@example.org\nSubject: Statement\n\nHello Bob,\n.dot\nbye\n";
 const NO_BCC = MESSAGE.replace("Bcc: dave@example.org\n", "");
 
 /** Variables a run must not inherit from the test runner's environment. */
-const CLEAN_ENV: Record<string, string> = {
-  SMTP_HOST: "",
-  SMTP_PORT: "",
-  SMTP_USER: "",
-  SMTP_PASSWORD: "",
-  SMTP_TLS: "",
-  SMTP_CA_FILE: "",
-  SPARKPOST_API_KEY: "",
-  SPARKPOST_HOST: "",
-};
 
 /** A scratch folder with `files`, its own XDG_CONFIG_HOME, removed after `fn`. */
 async function inScratch<T>(

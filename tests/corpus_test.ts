@@ -37,22 +37,13 @@ import {
 } from "./corpus/messages.ts";
 import { acceptedKeyCases, type KeyCase, keyCases, ZED } from "./corpus/keys.ts";
 import { type ConfigCase, configCases } from "./corpus/configs.ts";
+import { CLEAN_ENV } from "./support/batch.ts";
 
 const decoder = new TextDecoder();
 
 // ------------------------------------------------------------------ set-up
 
 /** Variables a run must not inherit from the test runner's environment. */
-const CLEAN_ENV: Record<string, string> = {
-  SMTP_HOST: "",
-  SMTP_PORT: "",
-  SMTP_USER: "",
-  SMTP_PASSWORD: "",
-  SMTP_TLS: "",
-  SMTP_CA_FILE: "",
-  SPARKPOST_API_KEY: "",
-  SPARKPOST_HOST: "",
-};
 
 let pkiPromise: Promise<TestPki> | undefined;
 

@@ -13,19 +13,7 @@ import { startSink } from "../core/sink/mod.ts";
 import type { StoredMessage } from "../core/sink/mod.ts";
 import { consumerState, messageIdOf, spawnCli, waitFor, writeMessages } from "./support/queue.ts";
 import type { CliProcess } from "./support/queue.ts";
-
-const CLEAN_ENV: Record<string, string> = {
-  SMTP_HOST: "",
-  SMTP_PORT: "",
-  SMTP_USER: "",
-  SMTP_PASSWORD: "",
-  SPARKPOST_API_KEY: "",
-  SMIMEPOST_NATS_URL: "",
-  SMIMEPOST_NATS_STREAM: "",
-  SMIMEPOST_NATS_USER: "",
-  SMIMEPOST_NATS_PASSWORD: "",
-  SMIMEPOST_NATS_TOKEN: "",
-};
+import { CLEAN_ENV } from "./support/batch.ts";
 
 const COUNT = 2000;
 /** What one worker holds at most with the flags below (see workerCommand: 2*1*3 + 4). */

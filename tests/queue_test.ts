@@ -24,23 +24,7 @@ import {
   waitFor,
   writeMessages,
 } from "./support/queue.ts";
-
-const CLEAN_ENV: Record<string, string> = {
-  SMTP_HOST: "",
-  SMTP_PORT: "",
-  SMTP_USER: "",
-  SMTP_PASSWORD: "",
-  SMTP_TLS: "",
-  SMTP_CA_FILE: "",
-  SPARKPOST_API_KEY: "",
-  SPARKPOST_HOST: "",
-  SMIMEPOST_NATS_URL: "",
-  SMIMEPOST_NATS_STREAM: "",
-  SMIMEPOST_NATS_USER: "",
-  SMIMEPOST_NATS_PASSWORD: "",
-  SMIMEPOST_NATS_TOKEN: "",
-  SMIMEPOST_NATS_CREDS: "",
-};
+import { CLEAN_ENV } from "./support/batch.ts";
 
 const ignore = !natsAvailable();
 

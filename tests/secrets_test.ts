@@ -23,19 +23,10 @@ import type { FakeApi } from "../core/http/test_server.ts";
 import { postfixAvailable, startPostfix } from "./support/rig.ts";
 import type { PostfixRig } from "./support/rig.ts";
 import { createPrivateKey } from "node:crypto";
+import { CLEAN_ENV as SHARED_CLEAN_ENV } from "./support/batch.ts";
 
 /** Variables a run must not inherit from the test runner's environment. */
-const CLEAN_ENV: Record<string, string> = {
-  SMTP_HOST: "",
-  SMTP_PORT: "",
-  SMTP_USER: "",
-  SMTP_PASSWORD: "",
-  SMTP_TLS: "",
-  SMTP_CA_FILE: "",
-  SPARKPOST_API_KEY: "",
-  SPARKPOST_HOST: "",
-  SMIMEPOST_PASSPHRASE: "",
-};
+const CLEAN_ENV: Record<string, string> = { ...SHARED_CLEAN_ENV, SMIMEPOST_PASSPHRASE: "" };
 
 const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
 

@@ -21,6 +21,14 @@ export const CLEAN_ENV: Record<string, string> = {
   SMTP_CA_FILE: "",
   SPARKPOST_API_KEY: "",
   SPARKPOST_HOST: "",
+  SMIMEPOST_KEYS: "",
+  SMIMEPOST_TRUST: "",
+  SMIMEPOST_NATS_URL: "",
+  SMIMEPOST_NATS_STREAM: "",
+  SMIMEPOST_NATS_USER: "",
+  SMIMEPOST_NATS_PASSWORD: "",
+  SMIMEPOST_NATS_TOKEN: "",
+  SMIMEPOST_NATS_CREDS: "",
 };
 
 /** One generated message and the envelope recipients it should reach. */
