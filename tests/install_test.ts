@@ -28,7 +28,7 @@ Deno.test("the installed smimepost runs from a folder outside the checkout", asy
     };
     const version = await run(["--version"]);
     assertEquals([version.code, version.stderr], [0, ""]);
-    assertMatch(version.stdout, /^\d+\.\d+\.\d+/);
+    assertMatch(version.stdout, /^smimepost \d+\.\d+\.\d+\n/);
 
     // The old tool's way: the key folder is the working folder.
     const pki = await testPki();
