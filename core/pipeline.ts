@@ -173,7 +173,7 @@ export async function sealMessage<const O extends SealOptions>(
 
 /**
  * Folds the same warning about several files into one line:
- * "chain not checked (no --trust given): a.crt, b.crt".
+ * "chain not checked (no trust bundle: ...): a.crt, b.crt".
  */
 function mergeWarnings(warnings: string[]): string[] {
   const byText = new Map<string, string[]>();

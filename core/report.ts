@@ -34,7 +34,7 @@ export function verdictLines(source: string, verdict: MessageVerdict): string[] 
         s.chain === "trusted"
           ? "  chain: trusted (judged now)"
           : s.chain === "unchecked"
-          ? "  chain: not checked (no --trust given)"
+          ? "  chain: not checked (no trust bundle: --trust, SMIMEPOST_TRUST or trust in the config file)"
           : `  chain: NOT trusted (${s.chainError})`,
         s.from === "matches"
           ? "  from: the signer's address"
@@ -49,7 +49,7 @@ export function verdictLines(source: string, verdict: MessageVerdict): string[] 
       ? `${source}: TRUSTED`
       : verdict.problems.length
       ? `${source}: NOT trusted: ${verdict.problems.join("; ")}`
-      : `${source}: intact, but NOT trusted: no --trust given`,
+      : `${source}: intact, but NOT trusted: no trust bundle: --trust, SMIMEPOST_TRUST or trust in the config file`,
   );
   return lines;
 }

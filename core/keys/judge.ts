@@ -25,7 +25,8 @@ export interface Verdict {
 }
 
 /** The warning when there are no trust anchors. */
-export const CHAIN_UNCHECKED = "chain not checked (no --trust given)";
+export const CHAIN_UNCHECKED =
+  "chain not checked (no trust bundle: --trust, SMIMEPOST_TRUST or trust in the config file)";
 
 /**
  * Judges `leaf` (with the intermediates from its file) for `address`.

@@ -75,7 +75,9 @@ Deno.test("certificateFor() warns that the chain is unchecked without --trust", 
     "bob@example.com",
     "encrypt",
   );
-  assert.deepEqual(entry.warnings, ["chain not checked (no --trust given)"]);
+  assert.deepEqual(entry.warnings, [
+    "chain not checked (no trust bundle: --trust, SMIMEPOST_TRUST or trust in the config file)",
+  ]);
 });
 
 Deno.test("signerFor() reads PKCS#1, SEC1, legacy-encrypted, 3DES PKCS#8 and DER keys made by openssl", async () => {

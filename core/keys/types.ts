@@ -43,7 +43,7 @@ export interface CertificateEntry {
    * first), when it has a readable block; absent otherwise.
    */
   capabilities?: readonly SmimeCapability[];
-  /** One-line texts, e.g. "chain not checked (no --trust given)". */
+  /** One-line texts, e.g. "chain not checked (no trust bundle: ...)". */
   warnings: string[];
 }
 
