@@ -186,17 +186,17 @@ export async function resumeState(
     recipients.set(entry.recipient.toLowerCase(), entry.status);
     last.set(entry.key, recipients);
   }
-  const state: ResumeState = { doneKeys: new Set(), finalRecipients: new Map() };
+  const finalRecipients = new Map<string, Map<string, FinalStatus>>();
   for (const [key, recipients] of last) {
     const final = new Map<string, FinalStatus>();
     for (const [recipient, status] of recipients) {
       if (status !== "deferred" && settled(status, guarantee)) final.set(recipient, status);
     }
-    if (final.size) state.finalRecipients.set(key, final);
+    if (final.size) finalRecipients.set(key, final);
+    // A message marked done with a recipient still unsettled under this guarantee is not.
     if (final.size < recipients.size) marked.delete(key);
   }
-  state.doneKeys = marked;
-  return state;
+  return { doneKeys: marked, finalRecipients };
 }
 
 /** How many messages and recipient outcomes a journal records (0 when it does not exist). */
