@@ -9,7 +9,7 @@ import { SmimeError } from "../errors.ts";
 import { locateConfig } from "../config/locate.ts";
 import type { ConfigInputs, ResolvedDelivery } from "../config/mod.ts";
 
-/** The delivery options of a command (see withDeliveryOptions in cli.ts). */
+/** The delivery options of a command (see withDeliveryOptions in options.ts). */
 export type DeliveryFlags = {
   config?: string;
   profile?: string;

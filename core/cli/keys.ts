@@ -16,7 +16,7 @@ export const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
 
 const encoder = new TextEncoder();
 
-/** The key-folder options of a command (see withKeyOptions in cli.ts). */
+/** The key-folder options of a command (see withKeyOptions in options.ts). */
 export type KeyOptions = {
   keys: string;
   trust?: string;

@@ -24,7 +24,7 @@ import { output, warn } from "./output.ts";
 
 const encoder = new TextEncoder();
 
-/** The options of a run (see withRunOptions in cli.ts). */
+/** The options of a run (see withRunOptions in options.ts). */
 export type RunFlags = {
   mbox?: string[];
   manifest?: string[];

@@ -7,7 +7,7 @@
 import type { CipherName, DigestName } from "../cms/types.ts";
 import type { SealOptions } from "../pipeline.ts";
 
-/** The sealing options of a command (see withSealOptions in cli.ts). */
+/** The sealing options of a command (see withSealOptions in options.ts). */
 export type SealFlags = {
   sign?: true;
   signDetached?: true;
