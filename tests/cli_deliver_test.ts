@@ -148,7 +148,7 @@ Deno.test("send --send_api: a wrong key exits 77 with the server's words; a 429 
   }
 });
 
-Deno.test("send --json: a JSON object per message on stdout, progress on stderr", async () => {
+Deno.test("send --json: a JSON object per message and one for the summary on stdout, progress on stderr", async () => {
   const refusal = "550 5.1.1 <carol@example.net>: Recipient address rejected: User unknown";
   const faults = { onRcpt: (a: string) => a === "carol@example.net" ? refusal : undefined };
   await withSinks([faults], async ([sink]) => {
@@ -157,8 +157,12 @@ Deno.test("send --json: a JSON object per message on stdout, progress on stderr"
       const run = await cli(dir, ["m.eml", "--sign", "--send_smtp", "--json"], smtpEnv(sink!));
       assertExit(run, 3);
       const lines = run.text.trimEnd().split("\n");
-      assertEquals(lines.length, 1, run.text);
+      assertEquals(lines.length, 2, run.text);
       const object = JSON.parse(lines[0]!);
+      const { summary } = JSON.parse(lines[1]!);
+      assertEquals(summary.messages, { accepted: 0, partial: 1, failed: 0, skipped: 0 });
+      assertEquals(summary.recipients, { accepted: 2, rejected: 1, failed: 0, uncertain: 0 });
+      assertEquals(summary.reasons, [{ reason: "rejected 550 5.1.1", count: 1, example: refusal }]);
       assertEquals(object.file, "m.eml");
       const recipients = object.recipients.map((
         r: { recipient: string; status: string; code: number; response: string },

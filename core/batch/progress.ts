@@ -13,6 +13,8 @@ export class Progress {
   #done = 0;
   #failed = 0;
   #deferred = 0;
+  /** The latest reason a recipient was deferred or failed, so a stalled run says why. */
+  #last: string | undefined;
 
   constructor(total?: number) {
     this.#total = total;
@@ -22,11 +24,21 @@ export class Progress {
   update(event: BatchEvent): void {
     if (event.type === "message") {
       this.#done++;
-      if (event.outcome === "failed" || event.outcome === "partial") this.#failed++;
-    } else if (event.type === "deferred") this.#deferred++;
+      if (event.outcome === "failed" || event.outcome === "partial") {
+        this.#failed++;
+        this.#last = event.error ??
+          event.recipients.find((r) => r.status !== "accepted")?.response ?? this.#last;
+      }
+    } else if (event.type === "deferred") {
+      this.#deferred++;
+      this.#last = event.response;
+    }
   }
 
-  /** e.g. "[#########-----------] 4,512/10,000 1,203 msg/s ETA 0:05 failures 3 retries 12" */
+  /**
+   * e.g. "[#########-----------] 4,512/10,000 1,203 msg/s ETA 0:05 failures 3 retries 12
+   * (last: 451 4.3.0 try again later)"
+   */
   line(width = 20): string {
     const seconds = (performance.now() - this.#start) / 1000;
     const rate = seconds > 0 ? this.#done / seconds : 0;
@@ -41,10 +53,16 @@ export class Progress {
       }`;
       if (rate > 0 && this.#done < total) eta = ` ETA ${clock((total - this.#done) / rate)}`;
     }
+    const last = this.#last === undefined ? "" : ` (last: ${shorten(this.#last, 80)})`;
     return `${head} ${fmt(rate)} msg/s${eta} failures ${fmt(this.#failed)} retries ${
       fmt(this.#deferred)
-    }`;
+    }${last}`;
   }
+}
+
+function shorten(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
 function clock(seconds: number): string {

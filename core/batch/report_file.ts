@@ -9,6 +9,7 @@ import { SmimeError } from "../errors.ts";
 import { fileErrorReason } from "../io.ts";
 import type { BatchEvent } from "./run.ts";
 import type { BatchSummary } from "./summary.ts";
+import { summaryJson } from "./summary.ts";
 
 /** One message's line in the report: a run's message event, or a queue's result. */
 export type ReportEntry =
@@ -66,10 +67,7 @@ export class ReportFile {
 
   /** Writes the summary and renames the file into place. */
   async finish(summary: BatchSummary): Promise<void> {
-    const { elapsedMs, transportFailure, ...counts } = summary;
-    // The JSON names are snake_case, as everywhere smimepost writes JSON.
-    const json = { ...counts, transport_failure: transportFailure ?? null, elapsed_ms: elapsedMs };
-    this.#write(`\n],\n"summary":${JSON.stringify(json)}}\n`);
+    this.#write(`\n],\n"summary":${JSON.stringify(summaryJson(summary))}}\n`);
     await this.#chain;
     this.#file.close();
     try {

@@ -11,8 +11,8 @@ import { isSmimeError, reasonOf } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import type {
   DeliveryFields,
-  DeliveryPlugin,
   DeliveryResult,
+  DeliveryTarget,
   EnhancedStatus,
   PluginContext,
   RecipientResult,
@@ -45,7 +45,7 @@ export interface RetryPolicy {
 export interface BatchOptions {
   inputs: AsyncIterable<BatchInput>;
   pool: SealPool;
-  plugin: DeliveryPlugin;
+  plugin: DeliveryTarget;
   pluginOptions: unknown;
   context: PluginContext;
   sessions: number;

@@ -31,7 +31,7 @@ export interface SealPoolOptions {
   /** Messages in flight per worker (or on the main thread with no workers). Default 4. */
   perWorker?: number;
   keys: KeySettings;
-  seal: Omit<SealOptions, "singleCopy">;
+  seal: SealOptions;
   /** Asked (by any worker) for a key file's passphrase; the caller caches it. */
   passphrase: (file: string) => Promise<string | undefined>;
 }

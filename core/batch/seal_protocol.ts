@@ -33,7 +33,7 @@ export type SealReply =
 
 /** Main thread -> worker. */
 export type ToWorker =
-  | { type: "init"; keys: KeySettings; seal: Omit<SealOptions, "singleCopy"> }
+  | { type: "init"; keys: KeySettings; seal: SealOptions }
   | { type: "seal"; id: number; job: SealJob }
   | { type: "passphrase"; request: number; value: string | undefined };
 

@@ -14,11 +14,11 @@ import type { KeySettings, SealJob, SealReply } from "./seal_protocol.ts";
 /** Seals jobs with one KeyStore (its certificate cache serves the whole run). */
 export class Sealer {
   readonly #keys: KeyStore;
-  readonly #options: Omit<SealOptions, "singleCopy">;
+  readonly #options: SealOptions;
 
   constructor(
     keys: KeySettings,
-    options: Omit<SealOptions, "singleCopy">,
+    options: SealOptions,
     passphrase: (file: string) => Promise<string | undefined>,
   ) {
     this.#keys = new KeyStore({ ...keys, passphrase });

@@ -26,6 +26,29 @@ export interface BatchSummary {
   elapsedMs: number;
 }
 
+/** How the summary's reasons name a final status. */
+const STATUS_WORDS: Record<Exclude<FinalStatus, "accepted">, string> = {
+  rejected: "rejected",
+  failed: "deferred then failed",
+  uncertain: "possibly delivered (connection lost after the data)",
+};
+
+/** How the summary's reasons name why a message was not sealed. */
+const UNSEALED: Partial<Record<ErrorCode, string>> = {
+  E_INPUT: "unreadable input",
+  E_MESSAGE: "not a valid message",
+  E_CERT_NOT_FOUND: "no certificate",
+  E_CERT_INVALID: "certificate not usable",
+  E_CHAIN: "no trusted path to a certificate",
+  E_KEY_NOT_FOUND: "no private key",
+  E_KEY_INVALID: "private key not usable",
+  E_KEY_MISMATCH: "private key and certificate do not match",
+  E_KEY_PERMISSIONS: "key file readable by others",
+  E_PASSPHRASE: "no passphrase for the key",
+  E_UNSUPPORTED: "unsupported",
+  E_USAGE: "refused by the options",
+};
+
 /** Collects outcomes; `result()` gives the summary. */
 export class Summary {
   readonly #start = performance.now();
@@ -54,7 +77,7 @@ export class Summary {
   /** A message that could not be sealed (bad message, missing certificate). */
   unsealed(code: ErrorCode, reason: string): void {
     this.#unsealed[code] = (this.#unsealed[code] ?? 0) + 1;
-    this.#reason(`not sealed: ${code}`, reason);
+    this.#reason(`not sealed, ${UNSEALED[code] ?? code}`, reason);
   }
 
   /** Recipients failed because the connection did (after the retries). */
@@ -68,10 +91,9 @@ export class Summary {
     this.#recipients[status]++;
     if (outcome.resent) this.#resent++;
     if (status === "accepted") return;
-    const reason = status === "uncertain"
-      ? "possibly delivered (connection lost after the data)"
-      : [code, enhanced].filter(Boolean).join(" ") || response.slice(0, 60);
-    this.#reason(`${status}: ${reason}`, response);
+    // Grouped by reply code; without one (a connection that failed) by status alone.
+    const reply = [code, enhanced].filter(Boolean).join(" ");
+    this.#reason(reply ? `${STATUS_WORDS[status]} ${reply}` : STATUS_WORDS[status], response);
   }
 
   #reason(reason: string, example: string): void {
@@ -92,4 +114,14 @@ export class Summary {
       elapsedMs: performance.now() - this.#start,
     };
   }
+}
+
+/** The summary as JSON (snake_case, as everywhere smimepost writes JSON). */
+export function summaryJson(summary: BatchSummary): Record<string, unknown> {
+  const { elapsedMs, transportFailure, ...counts } = summary;
+  return {
+    ...counts,
+    transport_failure: transportFailure ?? null,
+    elapsed_ms: Math.round(elapsedMs * 1000) / 1000,
+  };
 }

@@ -13,7 +13,7 @@ import type { ConfigInputs } from "../config/mod.ts";
 import { deliveryInputs, loadDelivery, readEnv } from "./delivery.ts";
 import type { DeliveryFlags } from "./delivery.ts";
 import { output, printLines, setOutput, warn } from "./output.ts";
-import { count } from "./run.ts";
+import { count } from "./run_flags.ts";
 import type { DeliverFlags, RunSource } from "./run.ts";
 import { sealOptionsOf } from "./seal.ts";
 import type { SealFlags } from "./seal.ts";
@@ -191,8 +191,9 @@ export async function workerCommand(options: WorkerFlags): Promise<number> {
       inputs: () => jobs,
       count: () => Promise.resolve(undefined),
       stdinIsMessage: false,
+      one: false,
     };
-    await deliverRun(delivery, runSource, options, seal, false, {
+    await deliverRun(delivery, runSource, options, seal, {
       onEvent: (event) => jobs.onEvent(event),
       drain: () => {
         if (!output.quiet) console.error("smimepost: stopping: finishing the jobs in hand");

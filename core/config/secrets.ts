@@ -7,6 +7,7 @@
 import { SmimeError } from "../errors.ts";
 import { ioReason } from "./locate.ts";
 import type { ResolvedDelivery } from "./types.ts";
+import type { DeliveryTarget } from "../deliver/types.ts";
 
 /** How every secret is shown. */
 export const MASK = "****";
@@ -128,7 +129,9 @@ function quotedPrintable(text: string): string {
 }
 
 /** The secret values in resolved options, for {@link redact}. */
-export function secretsOf(resolved: ResolvedDelivery): string[] {
+export function secretsOf(
+  resolved: Pick<ResolvedDelivery, "options"> & { plugin: Pick<DeliveryTarget, "secrets"> },
+): string[] {
   const options = resolved.options as Record<string, unknown> | undefined;
   const found: string[] = [];
   for (const key of resolved.plugin.secrets) {

@@ -86,21 +86,16 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** A delivery plugin: its config id, its options schema, and a factory. */
-export interface DeliveryPlugin<O = unknown> {
+/**
+ * What a run needs of where it delivers: a name, its defaults, and a
+ * transport factory. Config plugins are one kind ({@link DeliveryPlugin});
+ * writing to stdout or files (core/deliver/write.ts) is the other.
+ */
+export interface DeliveryTarget<O = unknown> {
   /** Config id and folder name, e.g. "smtp-generic". */
   readonly id: string;
-  /** One line for `--help` and `config check`. */
-  readonly description: string;
-  /** Validates the profile's options (flat keys); strict: unknown keys are errors. */
-  readonly options: z.ZodType<O>;
   /** Option keys whose values are secrets (masked in every output). */
   readonly secrets: readonly string[];
-  /**
-   * Environment variables that set options, e.g. `{ host: "SMTP_HOST" }`
-   * (precedence: flags > environment > config file).
-   */
-  readonly env?: Readonly<Record<string, string>>;
   /** Delivery sessions a run uses by default (--sessions). */
   readonly sessions?: number;
   /** Most sessions the platform allows (SparkPost SMTP: about 10). */
@@ -109,4 +104,17 @@ export interface DeliveryPlugin<O = unknown> {
   readonly window?: number;
   /** Creates a transport; no I/O happens until open(). */
   create(options: O, context: PluginContext): Transport;
+}
+
+/** A delivery plugin: a target a config profile names, with its options schema. */
+export interface DeliveryPlugin<O = unknown> extends DeliveryTarget<O> {
+  /** One line for `--help` and `config check`. */
+  readonly description: string;
+  /** Validates the profile's options (flat keys); strict: unknown keys are errors. */
+  readonly options: z.ZodType<O>;
+  /**
+   * Environment variables that set options, e.g. `{ host: "SMTP_HOST" }`
+   * (precedence: flags > environment > config file).
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
