@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { isAscii as isAsciiBytes } from "node:buffer";
 import { SmimeError } from "../errors.ts";
 
 const CR = 13;
@@ -44,10 +45,13 @@ export function isAscii(text: string): boolean {
   return /^[\x00-\x7f]*$/.test(text);
 }
 
-/** True when any byte has the high bit set (BODY=8BITMIME is then declared, RFC 6152). */
+/**
+ * True when any byte has the high bit set (BODY=8BITMIME is then declared,
+ * RFC 6152). Node's native check: a loop in JS over each message was a
+ * tenth of the client's CPU in the raw injection bench.
+ */
 export function hasEightBit(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! & 0x80) return true;
-  return false;
+  return !isAsciiBytes(bytes);
 }
 
 /** True when [start, end) (starting a line) needs no change: CRLF only, no leading dot. */

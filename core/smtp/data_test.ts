@@ -58,3 +58,15 @@ Deno.test("hasEightBit() finds a high byte", () => {
   assertEquals(hasEightBit(enc.encode("plain")), false);
   assertEquals(hasEightBit(enc.encode("caf\u00e9")), true);
 });
+
+Deno.test("hasEightBit() looks at every byte of a view, and only those", () => {
+  const bytes = enc.encode("x".repeat(37) + "\u00e9" + "y".repeat(41));
+  for (let at = 0; at < bytes.length; at += 5) {
+    for (let end = at; end <= bytes.length; end += 7) {
+      const view = bytes.subarray(at, end);
+      assertEquals(hasEightBit(view), view.some((b) => b >= 0x80), `${at}..${end}`);
+    }
+  }
+  assertEquals(hasEightBit(new Uint8Array(0)), false);
+  assertEquals(hasEightBit(Uint8Array.of(0x7f, 0x00, 0xff)), true);
+});
