@@ -258,16 +258,32 @@ export class SmtpConnection {
   }
 
   /**
-   * Writes bytes; when the socket's buffer is full waits for it to drain, at
-   * most `timeout` ms (the data-block timeout).
+   * Writes bytes, several chunks in one go when given a list (corked: one
+   * writev); when the socket's buffer is full waits for it to drain, at most
+   * `timeout` ms (the data-block timeout).
    *
+   * @param written called for each chunk once the socket has written it, with
+   *   the error instead when it never will
    * @throws the connection's failure when it is dead or dies meanwhile
    */
-  async write(chunk: Uint8Array | string, timeout: number, label: string): Promise<void> {
+  async write(
+    chunk: Uint8Array | string | readonly (Uint8Array | string)[],
+    timeout: number,
+    label: string,
+    written?: (chunk: Uint8Array | string, err?: Error | null) => void,
+  ): Promise<void> {
     if (this.#failureKind) throw this.#failure;
-    if (this.#socket.write(chunk)) return;
+    const socket = this.#socket;
+    const put = (c: Uint8Array | string) =>
+      written ? socket.write(c, (err) => written(c, err)) : socket.write(c);
+    if (typeof chunk === "string" || chunk instanceof Uint8Array) put(chunk);
+    else {
+      socket.cork();
+      for (const c of chunk) put(c);
+      socket.uncork();
+    }
+    if (!socket.writableNeedDrain) return;
     await new Promise<void>((resolve, reject) => {
-      const socket = this.#socket;
       const cleanup = () => {
         clearTimeout(timer);
         socket.off("drain", onDrain);

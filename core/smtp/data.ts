@@ -71,23 +71,63 @@ function isCleanWindow(msg: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Copies [start, end) with line ends made CRLF and leading dots doubled. */
-function encodeWindow(msg: Uint8Array, start: number, end: number): Uint8Array {
-  const out = new Uint8Array((end - start) * 2 + 2);
+/**
+ * Output buffers for encoded windows, used again once the socket has
+ * written them: a fresh buffer per message was, with its page faults and
+ * collection, as costly as the encoding itself. At most {@link POOLED}
+ * buffers of at most {@link POOLED_MAX} bytes are kept, so one client holds
+ * a bounded amount; larger windows get a buffer of their own.
+ */
+export class DataBuffers {
+  #free: Uint8Array[] = [];
+  #mine = new WeakSet<ArrayBufferLike>();
+
+  /** A buffer of at least `size` bytes, a kept one when one is big enough. */
+  take(size: number): Uint8Array {
+    const i = this.#free.findIndex((b) => b.length >= size);
+    if (i >= 0) return this.#free.splice(i, 1)[0]!;
+    const buffer = new Uint8Array(size <= POOLED_MAX ? POOLED_MAX : size);
+    this.#mine.add(buffer.buffer);
+    return buffer;
+  }
+
+  /**
+   * Takes back the buffer behind `view`, when it is one of these and nothing
+   * refers to it any more (its write has completed); ignores any other.
+   */
+  give(view: Uint8Array): void {
+    const buffer = view.buffer;
+    if (!this.#mine.has(buffer) || buffer.byteLength > POOLED_MAX) return;
+    if (this.#free.length >= POOLED) return;
+    if (this.#free.some((b) => b.buffer === buffer)) return;
+    this.#free.push(new Uint8Array(buffer));
+  }
+}
+
+/** Buffers a {@link DataBuffers} keeps. */
+const POOLED = 2;
+/** Largest buffer a {@link DataBuffers} keeps: windows up to half of it. */
+const POOLED_MAX = 128 * 1024;
+
+/**
+ * Copies [start, end) into `out` with line ends made CRLF and leading dots
+ * doubled; `out` holds at least 2 * (end - start) bytes. Most bytes are
+ * above CR, so the loop tests that first.
+ */
+function encodeWindow(msg: Uint8Array, start: number, end: number, out: Uint8Array): Uint8Array {
   let o = 0;
-  let atLineStart = true;
+  // A window starts a line.
+  if (start < end && msg[start] === DOT) out[o++] = DOT;
   for (let i = start; i < end; i++) {
     const b = msg[i]!;
-    if (b === CR || b === LF) {
-      out[o++] = CR;
-      out[o++] = LF;
-      atLineStart = true;
-      if (b === CR && msg[i + 1] === LF) i++;
+    if (b > CR || (b !== CR && b !== LF)) {
+      out[o++] = b;
       continue;
     }
-    if (atLineStart && b === DOT) out[o++] = DOT;
-    out[o++] = b;
-    atLineStart = false;
+    out[o++] = CR;
+    out[o++] = LF;
+    if (b === CR && msg[i + 1] === LF) i++;
+    if (i + 1 < end && msg[i + 1] === DOT) out[o++] = DOT;
   }
   return out.subarray(0, o);
 }
@@ -100,14 +140,24 @@ function encodeWindow(msg: Uint8Array, start: number, end: number): Uint8Array {
  *
  * @param msg the message, any line ends
  * @param window approximate chunk size
+ * @param buffers where the copies go; give each back once written
  */
-export function* bodyChunks(msg: Uint8Array, window = DATA_WINDOW): Generator<Uint8Array> {
+export function* bodyChunks(
+  msg: Uint8Array,
+  window = DATA_WINDOW,
+  buffers?: DataBuffers,
+): Generator<Uint8Array> {
   let start = 0;
   while (start < msg.length) {
     // End each window just after an LF so no CRLF pair or line start is split.
     const lf = msg.indexOf(LF, Math.min(msg.length, start + window) - 1);
     const end = lf < 0 ? msg.length : lf + 1;
-    yield isCleanWindow(msg, start, end) ? msg.subarray(start, end) : encodeWindow(msg, start, end);
+    if (isCleanWindow(msg, start, end)) yield msg.subarray(start, end);
+    else {
+      const size = (end - start) * 2;
+      const out = buffers ? buffers.take(size) : new Uint8Array(size);
+      yield encodeWindow(msg, start, end, out);
+    }
     start = end;
   }
 }
