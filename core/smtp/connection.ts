@@ -24,7 +24,8 @@ interface Waiter {
   timeout: number;
   resolve(reply: SmtpReply): void;
   reject(err: unknown): void;
-  timer?: ReturnType<typeof setTimeout>;
+  /** performance.now() by which the reply must have come; set once it is the head. */
+  deadline?: number;
   discardAfter?: boolean;
 }
 
@@ -55,6 +56,9 @@ export class SmtpConnection {
   #discarding = false;
   #closed: Promise<void>;
   #log?: (line: string) => void;
+  /** The one reply timer, armed to fire at #armedAt (performance.now() ms). */
+  #timer?: ReturnType<typeof setTimeout>;
+  #armedAt = 0;
 
   private constructor(socket: net.Socket, where: string, log?: (line: string) => void) {
     this.#socket = socket;
@@ -148,6 +152,11 @@ export class SmtpConnection {
     this.#log?.(line);
   }
 
+  /** True when a transcript is on: lines worth formatting. */
+  get isLogging(): boolean {
+    return this.#log !== undefined;
+  }
+
   #attach(socket: net.Socket): void {
     socket.on("data", this.#onData);
     socket.on("error", this.#onError);
@@ -188,7 +197,6 @@ export class SmtpConnection {
     const waiter = this.#waiters.shift();
     if (reply.code === 421) {
       // RFC 5321 3.8: 421 means the server is closing the channel.
-      waiter && clearTimeout(waiter.timer);
       const err = new SmimeError(
         "E_TEMPFAIL",
         `SMTP server ${this.where} closed the connection: ${reply.text}`,
@@ -201,7 +209,6 @@ export class SmtpConnection {
       this.#log?.("*: ignored an unexpected reply");
       return;
     }
-    clearTimeout(waiter.timer);
     if (waiter.discardAfter && reply.code === 220) {
       // RFC 3207 4.2 / CVE-2011-0411: nothing read before the handshake may be used after it.
       this.#discarding = true;
@@ -210,7 +217,7 @@ export class SmtpConnection {
         this.#log?.(`*: discarded ${dropped} bytes received before the TLS handshake`);
       }
     }
-    this.#startHeadTimer();
+    this.#startHeadClock();
     waiter.resolve(reply);
   }
 
@@ -230,18 +237,45 @@ export class SmtpConnection {
     });
   }
 
-  #startHeadTimer(): void {
+  /**
+   * Starts the head waiter's clock (every earlier reply has arrived) and sees
+   * that the one timer fires no later than its deadline. A timer per command
+   * cost more CPU than the reply parsing; the one timer is armed again only
+   * for an earlier deadline than the armed one, or after it fired early.
+   */
+  #startHeadClock(): void {
     const head = this.#waiters[0];
-    if (!head || head.timer !== undefined) return;
-    head.timer = setTimeout(() => {
-      const err = new SmimeError(
-        "E_TEMPFAIL",
-        `Cannot go on with ${this.where}: timeout waiting for reply to ${head.label} after ` +
-          formatSeconds(head.timeout),
-      );
-      this.fail(err, "timeout");
-    }, head.timeout);
+    if (!head) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    if (head.deadline !== undefined) return;
+    head.deadline = performance.now() + head.timeout;
+    if (this.#timer === undefined || head.deadline < this.#armedAt) this.#arm(head.deadline);
   }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#armedAt = at;
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, at - performance.now()));
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    const head = this.#waiters[0];
+    if (!head || head.deadline === undefined) return;
+    if (performance.now() < head.deadline) {
+      this.#arm(head.deadline);
+      return;
+    }
+    const err = new SmimeError(
+      "E_TEMPFAIL",
+      `Cannot go on with ${this.where}: timeout waiting for reply to ${head.label} after ` +
+        formatSeconds(head.timeout),
+    );
+    this.fail(err, "timeout");
+  };
 
   /**
    * Waits for the next reply in order, as the reply to `label`. The timeout
@@ -253,7 +287,7 @@ export class SmtpConnection {
     if (this.#failureKind) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#waiters.push({ label, timeout, resolve, reject, discardAfter });
-      this.#startHeadTimer();
+      this.#startHeadClock();
     });
   }
 
@@ -372,10 +406,9 @@ export class SmtpConnection {
     this.#failureKind = kind;
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) {
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const w of waiters) w.reject(err);
     this.#socket.destroy();
     this.#plain?.destroy();
   }

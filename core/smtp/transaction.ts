@@ -225,7 +225,7 @@ async function sendBody(
   takeNext: () => Job | undefined,
 ): Promise<TransactionOutcome> {
   const { conn, timeouts: t } = ctx;
-  conn.log(`C: <message, ${job.message.length} bytes>`);
+  if (conn.isLogging) conn.log(`C: <message, ${job.message.length} bytes>`);
   const given = (chunk: Uint8Array | string, err?: Error | null) => {
     if (!err && typeof chunk !== "string") ctx.buffers?.give(chunk);
   };
@@ -250,7 +250,7 @@ async function sendBody(
   const nextJob = ctx.pipelining ? takeNext() : undefined;
   if (nextJob) {
     const prepared = prepareGroup(ctx, nextJob);
-    for (const line of prepared.lines) conn.log(`C: ${line}`);
+    if (conn.isLogging) { for (const line of prepared.lines) conn.log(`C: ${line}`); }
     parts.push(prepared.lines.map((l) => l + "\r\n").join(""));
     next = { job: nextJob, group: prepared.group };
   }
