@@ -241,16 +241,13 @@ export class SmtpConnection {
    * Starts the head waiter's clock (every earlier reply has arrived) and sees
    * that the one timer fires no later than its deadline. A timer per command
    * cost more CPU than the reply parsing; the one timer is armed again only
-   * for an earlier deadline than the armed one, or after it fired early.
+   * for an earlier deadline than the armed one, or after it fired early. It
+   * stays armed while no reply is due (the open socket keeps the process
+   * alive anyway) and is cleared when the connection dies.
    */
   #startHeadClock(): void {
     const head = this.#waiters[0];
-    if (!head) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    if (head.deadline !== undefined) return;
+    if (!head || head.deadline !== undefined) return;
     head.deadline = performance.now() + head.timeout;
     if (this.#timer === undefined || head.deadline < this.#armedAt) this.#arm(head.deadline);
   }
