@@ -4,15 +4,16 @@
  * ratios A/smtp-source and B/smtp-source of msg/s and CPU per message, round
  * by round (on a shared machine only such paired ratios mean anything). With
  * `--profile DIR`, one more run of tree B under `--cpu-prof` writes a V8 CPU
- * profile to DIR and prints its top functions by self time. A developer
- * tool, not part of `deno task bench`:
+ * profile to DIR and prints its top functions by self time. With `--crlf`
+ * the messages have CRLF line ends, as sealing makes them (the bench's files
+ * have LF). A developer tool, not part of `deno task bench`:
  *
  *     git archive HEAD~3 | tar -x -C /tmp/base     # or any other tree
  *     deno run --allow-all scripts/bench/raw_ab.ts TREE_A TREE_B [N] [ROUNDS] [SESSIONS] \
- *       [--profile DIR]
+ *       [--profile DIR] [--crlf]
  *
  * Each tree runs its own scripts/bench/inprocess.ts (its SmtpClient) on the
- * same pre-built ~19 KB sealed messages (LF line ends, as the bench has them).
+ * same pre-built ~19 KB sealed messages (LF line ends unless --crlf).
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { parseMessage } from "../../core/message/mod.ts";
 import { sealMessage } from "../../core/pipeline.ts";
 import { makeTestPki } from "../make_pki.ts";
 import { runMeasured, shJoin, startSink } from "./measure.ts";
-import { RECIPIENTS, SENDER, statement, toLf } from "./messages.ts";
+import { RECIPIENTS, SENDER, statement, toCrlfBytes, toLf } from "./messages.ts";
 import type { InjectTask, InProcessResult } from "./inprocess.ts";
 
 interface Figures {
@@ -124,10 +125,13 @@ if (import.meta.main) {
   const args = [...Deno.args];
   const p = args.indexOf("--profile");
   const profileDir = p >= 0 ? args.splice(p, 2)[1] : undefined;
+  const c = args.indexOf("--crlf");
+  const isCrlf = c >= 0 && args.splice(c, 1).length > 0;
   const [a, b, count, rounds, sessions] = args;
   if (!a || !b) {
     console.error(
-      "usage: scripts/bench/raw_ab.ts TREE_A TREE_B [N] [ROUNDS] [SESSIONS] [--profile DIR]",
+      "usage: scripts/bench/raw_ab.ts TREE_A TREE_B [N] [ROUNDS] [SESSIONS] [--profile DIR] " +
+        "[--crlf]",
     );
     Deno.exit(64);
   }
@@ -151,7 +155,7 @@ if (import.meta.main) {
       const plain = parseMessage(statement(7_800, `bench-${i}`), "bench.eml");
       const sealed = (await sealMessage(plain, keys, options)).copies[0]!.bytes;
       files.push(`${work}/sealed-${i}.eml`);
-      await Deno.writeFile(files[i]!, toLf(sealed));
+      await Deno.writeFile(files[i]!, isCrlf ? toCrlfBytes(sealed) : toLf(sealed));
     }
     const task: InjectTask = {
       mode: "inject",
@@ -165,7 +169,8 @@ if (import.meta.main) {
       recipients: [...RECIPIENTS],
     };
     console.log(
-      `${task.count} messages of ${(await Deno.stat(files[0]!)).size} bytes (LF), ` +
+      `${task.count} messages of ${(await Deno.stat(files[0]!)).size} bytes ` +
+        `(${isCrlf ? "CRLF" : "LF"}), ` +
         `${task.sessions} sessions x ${task.depth} in flight`,
     );
     const ratios = { aRate: [] as number[], aCpu: [] as number[], bRate: [], bCpu: [] } as Record<
