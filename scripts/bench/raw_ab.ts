@@ -3,8 +3,10 @@
  * and `smtp-source`, in alternating rounds into one `smtp-sink`, with the
  * ratios A/smtp-source and B/smtp-source of msg/s and CPU per message, round
  * by round (on a shared machine only such paired ratios mean anything). With
- * `--profile DIR`, one more run of tree B under `--cpu-prof` writes a V8 CPU
- * profile to DIR and prints its top functions by self time. With `--crlf`
+ * `--profile DIR`, one more run of each tree under `--cpu-prof` writes V8 CPU
+ * profiles to DIR/a and DIR/b and prints their top functions by self time
+ * (busy samples only; a thread that waits for a core still counts as busy,
+ * so compare the two tables of one run). With `--crlf`
  * the messages have CRLF line ends, as sealing makes them (the bench's files
  * have LF). A developer tool, not part of `deno task bench`:
  *
@@ -93,7 +95,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
-/** The top `n` functions of a .cpuprofile by self time, as table lines. */
+/** The top `n` functions of a .cpuprofile by self time, idle left out, as table lines. */
 export function topSelfTime(profile: {
   nodes: ProfileNode[];
   samples: number[];
@@ -105,7 +107,7 @@ export function topSelfTime(profile: {
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
     const dt = profile.timeDeltas[i] ?? 0;
-    if (!node) return;
+    if (!node || node.callFrame.functionName === "(idle)") return;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url.split("/").slice(-2).join("/");
     const key = `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`;
@@ -197,15 +199,18 @@ if (import.meta.main) {
         `  B: msg/s ${show(ratios.bRate!)}, CPU/msg ${show(ratios.bCpu!)}`,
     );
     if (profileDir) {
-      await Deno.mkdir(profileDir, { recursive: true });
-      const before = new Set([...Deno.readDirSync(profileDir)].map((e) => e.name));
-      await inject(b, task, ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]);
-      const written = [...Deno.readDirSync(profileDir)].map((e) => e.name)
-        .filter((name) => name.endsWith(".cpuprofile") && !before.has(name));
-      for (const name of written) {
-        console.log(`profile ${profileDir}/${name}, top self time:`);
-        const profile = JSON.parse(await Deno.readTextFile(`${profileDir}/${name}`));
-        for (const line of topSelfTime(profile)) console.log(line);
+      for (const [name, tree] of [["a", a], ["b", b]] as const) {
+        const dir = `${profileDir}/${name}`;
+        await Deno.mkdir(dir, { recursive: true });
+        const before = new Set([...Deno.readDirSync(dir)].map((e) => e.name));
+        await inject(tree, task, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+        const written = [...Deno.readDirSync(dir)].map((e) => e.name)
+          .filter((file) => file.endsWith(".cpuprofile") && !before.has(file));
+        for (const file of written) {
+          console.log(`profile of ${name.toUpperCase()} ${dir}/${file}, top self time:`);
+          const profile = JSON.parse(await Deno.readTextFile(`${dir}/${file}`));
+          for (const line of topSelfTime(profile)) console.log(line);
+        }
       }
     }
   } finally {
