@@ -54,19 +54,22 @@ export function hasEightBit(bytes: Uint8Array): boolean {
   return !isAsciiBytes(bytes);
 }
 
-/** True when [start, end) (starting a line) needs no change: CRLF only, no leading dot. */
+/**
+ * True when [start, end) (starting a line) needs no change: CRLF only, no
+ * leading dot. A plain loop over the bytes: one indexOf() call per line for
+ * LF and another for CR cost more than looking at each byte once.
+ */
 function isCleanWindow(msg: Uint8Array, start: number, end: number): boolean {
-  let pos = start;
-  while (pos < end) {
-    if (msg[pos] === DOT) return false;
-    const lf = msg.indexOf(LF, pos);
-    if (lf < 0 || lf >= end) {
-      const cr = msg.indexOf(CR, pos);
-      return cr < 0 || cr >= end;
+  if (start < end && msg[start] === DOT) return false;
+  for (let i = start; i < end; i++) {
+    const b = msg[i]!;
+    if (b > CR) continue;
+    if (b === LF) return false;
+    if (b === CR) {
+      if (i + 1 >= end || msg[i + 1] !== LF) return false;
+      i++;
+      if (i + 1 < end && msg[i + 1] === DOT) return false;
     }
-    if (lf === pos || msg[lf - 1] !== CR) return false;
-    if (msg.indexOf(CR, pos) < lf - 1) return false;
-    pos = lf + 1;
   }
   return true;
 }
