@@ -16,6 +16,9 @@ import { ReplyParser } from "./reply.ts";
 import { isTlsFailure, tlsError } from "./tls_options.ts";
 import type { SmtpReply } from "./types.ts";
 
+/** The longest delay setTimeout() takes (larger ones fire at once). */
+const MAX_DELAY = 2 ** 31 - 1;
+
 /** Why a connection died. */
 export type FailureKind = "lost" | "timeout" | "421" | "garbage" | "abort" | "closed";
 
@@ -255,7 +258,9 @@ export class SmtpConnection {
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#armedAt = at;
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, at - performance.now()));
+    // setTimeout() takes at most 2^31 - 1 ms; a later deadline is checked again then.
+    const delay = Math.min(MAX_DELAY, Math.max(1, at - performance.now()));
+    this.#timer = setTimeout(this.#onTimer, delay);
   }
 
   #onTimer = (): void => {

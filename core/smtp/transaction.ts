@@ -242,20 +242,20 @@ async function sendBody(
     throw lostDuringData(conn, err);
   }
   const dot = quiet(conn.expect("end of data", t.dataEnd));
-  const parts: (Uint8Array | string)[] = last ? [last, dataTail(job.message)] : [
-    dataTail(job.message),
-  ];
+  const parts: (Uint8Array | string)[] = last ? [last] : [];
+  parts.push(dataTail(job.message));
   conn.log("C: .");
   let next: TransactionOutcome["next"];
   const nextJob = ctx.pipelining ? takeNext() : undefined;
   if (nextJob) {
     const prepared = prepareGroup(ctx, nextJob);
-    if (conn.isLogging) { for (const line of prepared.lines) conn.log(`C: ${line}`); }
+    if (conn.isLogging) prepared.lines.forEach((line) => conn.log(`C: ${line}`));
     parts.push(prepared.lines.map((l) => l + "\r\n").join(""));
     next = { job: nextJob, group: prepared.group };
   }
   if (!conn.isOpen) throw lostDuringData(conn, conn.failure);
-  // Until the socket has taken the whole body a failure is one during DATA, as before.
+  // The last window and the dot go in one write: until the socket reports it written, a
+  // failure is one during DATA (nothing delivered); after, the dot may have arrived.
   let isBodyWritten = !last;
   const written = (chunk: Uint8Array | string, err?: Error | null) => {
     if (chunk === last && !err) isBodyWritten = true;
