@@ -6,7 +6,7 @@
  */
 import { SmimeError } from "../errors.ts";
 import { SmtpConnection } from "./connection.ts";
-import { checkEnvelopeAddress } from "./data.ts";
+import { checkEnvelopeAddress, DataBuffers } from "./data.ts";
 import { openSession } from "./handshake.ts";
 import { normalisePin, tlsConnectOptions } from "./tls_options.ts";
 import { type Job, localRefusal, runTransaction, type SentGroup } from "./transaction.ts";
@@ -43,6 +43,7 @@ export class SmtpClient {
   /** Set and cleared synchronously, so a send() racing the pump's end is never stranded. */
   #running = false;
   #closing?: Promise<void>;
+  #buffers = new DataBuffers();
 
   /**
    * @throws {SmimeError} E_CONFIG for an EHLO name with spaces or control characters,
@@ -193,6 +194,7 @@ export class SmtpClient {
       session: this.#session!,
       timeouts: this.#timeouts,
       pipelining: this.#session!.extensions.has("PIPELINING"),
+      buffers: this.#buffers,
     };
     let job = this.#takeNext();
     let sent: SentGroup | undefined;

@@ -16,6 +16,9 @@ import { ReplyParser } from "./reply.ts";
 import { isTlsFailure, tlsError } from "./tls_options.ts";
 import type { SmtpReply } from "./types.ts";
 
+/** The longest delay setTimeout() takes (larger ones fire at once). */
+const MAX_DELAY = 2 ** 31 - 1;
+
 /** Why a connection died. */
 export type FailureKind = "lost" | "timeout" | "421" | "garbage" | "abort" | "closed";
 
@@ -24,7 +27,8 @@ interface Waiter {
   timeout: number;
   resolve(reply: SmtpReply): void;
   reject(err: unknown): void;
-  timer?: ReturnType<typeof setTimeout>;
+  /** performance.now() by which the reply must have come; set once it is the head. */
+  deadline?: number;
   discardAfter?: boolean;
 }
 
@@ -55,6 +59,9 @@ export class SmtpConnection {
   #discarding = false;
   #closed: Promise<void>;
   #log?: (line: string) => void;
+  /** The one reply timer, armed to fire at #armedAt (performance.now() ms). */
+  #timer?: ReturnType<typeof setTimeout>;
+  #armedAt = 0;
 
   private constructor(socket: net.Socket, where: string, log?: (line: string) => void) {
     this.#socket = socket;
@@ -148,6 +155,11 @@ export class SmtpConnection {
     this.#log?.(line);
   }
 
+  /** True when a transcript is on: lines worth formatting. */
+  get isLogging(): boolean {
+    return this.#log !== undefined;
+  }
+
   #attach(socket: net.Socket): void {
     socket.on("data", this.#onData);
     socket.on("error", this.#onError);
@@ -188,7 +200,6 @@ export class SmtpConnection {
     const waiter = this.#waiters.shift();
     if (reply.code === 421) {
       // RFC 5321 3.8: 421 means the server is closing the channel.
-      waiter && clearTimeout(waiter.timer);
       const err = new SmimeError(
         "E_TEMPFAIL",
         `SMTP server ${this.where} closed the connection: ${reply.text}`,
@@ -201,7 +212,6 @@ export class SmtpConnection {
       this.#log?.("*: ignored an unexpected reply");
       return;
     }
-    clearTimeout(waiter.timer);
     if (waiter.discardAfter && reply.code === 220) {
       // RFC 3207 4.2 / CVE-2011-0411: nothing read before the handshake may be used after it.
       this.#discarding = true;
@@ -210,7 +220,7 @@ export class SmtpConnection {
         this.#log?.(`*: discarded ${dropped} bytes received before the TLS handshake`);
       }
     }
-    this.#startHeadTimer();
+    this.#startHeadClock();
     waiter.resolve(reply);
   }
 
@@ -230,18 +240,44 @@ export class SmtpConnection {
     });
   }
 
-  #startHeadTimer(): void {
+  /**
+   * Starts the head waiter's clock (every earlier reply has arrived) and sees
+   * that the one timer fires no later than its deadline. A timer per command
+   * cost more CPU than the reply parsing; the one timer is armed again only
+   * for an earlier deadline than the armed one, or after it fired early. It
+   * stays armed while no reply is due (the open socket keeps the process
+   * alive anyway) and is cleared when the connection dies.
+   */
+  #startHeadClock(): void {
     const head = this.#waiters[0];
-    if (!head || head.timer !== undefined) return;
-    head.timer = setTimeout(() => {
-      const err = new SmimeError(
-        "E_TEMPFAIL",
-        `Cannot go on with ${this.where}: timeout waiting for reply to ${head.label} after ` +
-          formatSeconds(head.timeout),
-      );
-      this.fail(err, "timeout");
-    }, head.timeout);
+    if (!head || head.deadline !== undefined) return;
+    head.deadline = performance.now() + head.timeout;
+    if (this.#timer === undefined || head.deadline < this.#armedAt) this.#arm(head.deadline);
   }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#armedAt = at;
+    // setTimeout() takes at most 2^31 - 1 ms; a later deadline is checked again then.
+    const delay = Math.min(MAX_DELAY, Math.max(1, at - performance.now()));
+    this.#timer = setTimeout(this.#onTimer, delay);
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    const head = this.#waiters[0];
+    if (!head || head.deadline === undefined) return;
+    if (performance.now() < head.deadline) {
+      this.#arm(head.deadline);
+      return;
+    }
+    const err = new SmimeError(
+      "E_TEMPFAIL",
+      `Cannot go on with ${this.where}: timeout waiting for reply to ${head.label} after ` +
+        formatSeconds(head.timeout),
+    );
+    this.fail(err, "timeout");
+  };
 
   /**
    * Waits for the next reply in order, as the reply to `label`. The timeout
@@ -253,21 +289,37 @@ export class SmtpConnection {
     if (this.#failureKind) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#waiters.push({ label, timeout, resolve, reject, discardAfter });
-      this.#startHeadTimer();
+      this.#startHeadClock();
     });
   }
 
   /**
-   * Writes bytes; when the socket's buffer is full waits for it to drain, at
-   * most `timeout` ms (the data-block timeout).
+   * Writes bytes, several chunks in one go when given a list (corked: one
+   * writev); when the socket's buffer is full waits for it to drain, at most
+   * `timeout` ms (the data-block timeout).
    *
+   * @param written called for each chunk once the socket has written it, with
+   *   the error instead when it never will
    * @throws the connection's failure when it is dead or dies meanwhile
    */
-  async write(chunk: Uint8Array | string, timeout: number, label: string): Promise<void> {
+  async write(
+    chunk: Uint8Array | string | readonly (Uint8Array | string)[],
+    timeout: number,
+    label: string,
+    written?: (chunk: Uint8Array | string, err?: Error | null) => void,
+  ): Promise<void> {
     if (this.#failureKind) throw this.#failure;
-    if (this.#socket.write(chunk)) return;
+    const socket = this.#socket;
+    const put = (c: Uint8Array | string) =>
+      written ? socket.write(c, (err) => written(c, err)) : socket.write(c);
+    if (typeof chunk === "string" || chunk instanceof Uint8Array) put(chunk);
+    else {
+      socket.cork();
+      for (const c of chunk) put(c);
+      socket.uncork();
+    }
+    if (!socket.writableNeedDrain) return;
     await new Promise<void>((resolve, reject) => {
-      const socket = this.#socket;
       const cleanup = () => {
         clearTimeout(timer);
         socket.off("drain", onDrain);
@@ -356,10 +408,9 @@ export class SmtpConnection {
     this.#failureKind = kind;
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) {
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const w of waiters) w.reject(err);
     this.#socket.destroy();
     this.#plain?.destroy();
   }

@@ -1,6 +1,13 @@
 import { assertEquals, assertThrows, latin1, normaliseLines } from "./test_helpers.ts";
 import { isSmimeError } from "../errors.ts";
-import { bodyChunks, checkEnvelopeAddress, encodeData, hasEightBit } from "./data.ts";
+import {
+  bodyChunks,
+  checkEnvelopeAddress,
+  DataBuffers,
+  dataTail,
+  encodeData,
+  hasEightBit,
+} from "./data.ts";
 
 const enc = new TextEncoder();
 const wire = (text: string) => latin1(encodeData(enc.encode(text)));
@@ -57,4 +64,86 @@ Deno.test("checkEnvelopeAddress() refuses CR, LF, NUL, space and <> (smuggling)"
 Deno.test("hasEightBit() finds a high byte", () => {
   assertEquals(hasEightBit(enc.encode("plain")), false);
   assertEquals(hasEightBit(enc.encode("caf\u00e9")), true);
+});
+
+Deno.test("hasEightBit() looks at every byte of a view, and only those", () => {
+  const bytes = enc.encode("x".repeat(37) + "\u00e9" + "y".repeat(41));
+  for (let at = 0; at < bytes.length; at += 5) {
+    for (let end = at; end <= bytes.length; end += 7) {
+      const view = bytes.subarray(at, end);
+      assertEquals(hasEightBit(view), view.some((b) => b >= 0x80), `${at}..${end}`);
+    }
+  }
+  assertEquals(hasEightBit(new Uint8Array(0)), false);
+  assertEquals(hasEightBit(Uint8Array.of(0x7f, 0x00, 0xff)), true);
+});
+
+/** The byte-at-a-time encoder bodyChunks() had before, kept as the reference. */
+function referenceData(msg: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let atLineStart = true;
+  for (let i = 0; i < msg.length; i++) {
+    const b = msg[i]!;
+    if (b === 13 || b === 10) {
+      out.push(13, 10);
+      atLineStart = true;
+      if (b === 13 && msg[i + 1] === 10) i++;
+      continue;
+    }
+    if (atLineStart && b === 46) out.push(46);
+    out.push(b);
+    atLineStart = false;
+  }
+  return Uint8Array.from([...out, ...dataTail(msg)]);
+}
+
+Deno.test("bodyChunks() with reused buffers gives the reference bytes for odd messages, any window", () => {
+  const odd = [
+    "",
+    ".",
+    "\n",
+    "\r",
+    ".\n.\r\n.",
+    "a\n.\nb",
+    "..\r\r\n\n.x",
+    "no line end",
+    "x\r\n.\r\n",
+    "\r.\r.\n.",
+    "caf\u00e9\n.\u00e9\r",
+  ].map((t) => enc.encode(t));
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let n = 0; n < 300; n++) {
+    odd.push(Uint8Array.from({ length: Math.floor(rand() * 200) }, () => {
+      const r = rand();
+      return r < 0.15 ? 13 : r < 0.3 ? 10 : r < 0.45 ? 46 : Math.floor(rand() * 256);
+    }));
+  }
+  const buffers = new DataBuffers();
+  for (const msg of odd) {
+    for (const window of [1, 2, 3, 7, 64, 1 << 20]) {
+      const chunks: Uint8Array[] = [];
+      for (const c of bodyChunks(msg, window, buffers)) {
+        // Given back as soon as "written": the next window may reuse the buffer.
+        chunks.push(c.slice());
+        buffers.give(c);
+      }
+      const out = latin1(Uint8Array.from([...chunks.flatMap((c) => [...c]), ...dataTail(msg)]));
+      assertEquals(out, latin1(referenceData(msg)), JSON.stringify(latin1(msg)));
+    }
+    assertEquals(latin1(encodeData(msg)), latin1(referenceData(msg)));
+  }
+});
+
+Deno.test("DataBuffers hands a given-back buffer out again, and only its own", () => {
+  const buffers = new DataBuffers();
+  const a = buffers.take(100);
+  buffers.give(a.subarray(3, 9));
+  assertEquals(buffers.take(50).buffer, a.buffer);
+  const foreign = new Uint8Array(200_000);
+  buffers.give(foreign);
+  assertEquals(buffers.take(100).buffer === foreign.buffer, false);
+  const big = buffers.take(1 << 20);
+  buffers.give(big);
+  assertEquals(buffers.take(1 << 20).buffer === big.buffer, false);
 });

@@ -71,6 +71,21 @@ Deno.test("a reply slower than the configured timeout fails with E_TEMPFAIL and 
   });
 });
 
+Deno.test("a short timeout that has passed does not cut a later, longer wait (one timer per connection)", async () => {
+  // Pipelined MAIL's 50 ms arms the connection's timer; it fires while the RCPT reply
+  // (default timeout, minutes) is still due, and must wait again, not fail.
+  const reply = (line: string) =>
+    line.startsWith("RCPT")
+      ? new Promise<string>((r) => setTimeout(() => r("250 2.1.5 late"), 200))
+      : undefined;
+  await withStrict({ reply }, { timeouts: { mail: 50 } }, async (c) => {
+    await c.connect();
+    const r = await c.send(env, enc.encode("Subject: x\r\n\r\nbody\r\n"));
+    assertEquals(r.recipients.map((x) => x.accepted), [true, true]);
+    assertEquals(c.isOpen, true);
+  });
+});
+
 for (
   const [name, garbage] of [["garbage", "hello there"], ["over-long", "250 " + "x".repeat(9000)]]
 ) {

@@ -4,7 +4,9 @@ import {
   assert,
   assertEquals,
   assertRejects,
+  latin1,
   makeCert,
+  normaliseLines,
   startSmtpServer,
   type TestCert,
 } from "./test_helpers.ts";
@@ -164,6 +166,36 @@ Deno.test("implicit TLS (port 465 style) connects, verifies with ca and sends", 
       assertEquals(r.data?.code, 250);
     },
   );
+});
+
+Deno.test("over TLS, concurrent LF messages arrive intact while the client reuses its data buffers", async () => {
+  const { key, cert: pem } = await cert();
+  const server = await startSmtpServer({ secure: true, key, cert: pem });
+  const c = new SmtpClient({
+    host: "127.0.0.1",
+    port: server.port,
+    tls: { mode: "implicit", ca: pem },
+  });
+  try {
+    await c.connect();
+    // Distinct lines per message, each needing a CRLF copy: a buffer used again before
+    // TLS had read it would show up as another message's bytes.
+    const bodies = Array.from(
+      { length: 12 },
+      (_, i) => enc.encode(`Subject: m${i}\n\n` + `line ${i} ${"x".repeat(70)}\n`.repeat(500)),
+    );
+    const results = await Promise.all(
+      bodies.map((b, i) => c.send({ from: "a@x.example", to: [`r${i}@x.example`] }, b)),
+    );
+    assertEquals(results.map((r) => r.data?.code), bodies.map(() => 250));
+    assertEquals(server.received.map((m) => m.to[0]), bodies.map((_, i) => `r${i}@x.example`));
+    bodies.forEach((b, i) => {
+      assertEquals(latin1(server.received[i]!.data), normaliseLines(b));
+    });
+  } finally {
+    await c.close();
+    await server.close();
+  }
 });
 
 Deno.test("implicit TLS with an untrusted certificate fails with E_TLS", async () => {

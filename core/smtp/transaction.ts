@@ -7,7 +7,14 @@
  */
 import { reasonOf, SmimeError } from "../errors.ts";
 import type { SmtpConnection } from "./connection.ts";
-import { bodyChunks, dataTail, hasEightBit, isAscii } from "./data.ts";
+import {
+  bodyChunks,
+  DATA_WINDOW,
+  type DataBuffers,
+  dataTail,
+  hasEightBit,
+  isAscii,
+} from "./data.ts";
 import { parseQueueId, syntheticReply } from "./reply.ts";
 import type {
   SmtpEnvelope,
@@ -24,6 +31,8 @@ export interface TransactionContext {
   session: SmtpSession;
   timeouts: SmtpTimeouts;
   pipelining: boolean;
+  /** Where encoded message windows are copied; reused once written. */
+  buffers?: DataBuffers;
 }
 
 /** Replies still to come for a MAIL..DATA group already written. */
@@ -50,7 +59,6 @@ export interface TransactionOutcome {
 }
 
 const isPositive = (r: SmtpReply) => r.code >= 200 && r.code < 300;
-const encoder = new TextEncoder();
 
 function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
@@ -217,35 +225,48 @@ async function sendBody(
   takeNext: () => Job | undefined,
 ): Promise<TransactionOutcome> {
   const { conn, timeouts: t } = ctx;
-  conn.log(`C: <message, ${job.message.length} bytes>`);
+  if (conn.isLogging) conn.log(`C: <message, ${job.message.length} bytes>`);
+  const given = (chunk: Uint8Array | string, err?: Error | null) => {
+    if (!err && typeof chunk !== "string") ctx.buffers?.give(chunk);
+  };
+  // Every window but the last is written alone, waiting for the socket to take it; the last
+  // one goes in one write with the end of data and the next envelope (RFC 2920 3.1).
+  const chunks = bodyChunks(job.message, DATA_WINDOW, ctx.buffers);
+  let last: Uint8Array | undefined;
   try {
-    for (const chunk of bodyChunks(job.message)) {
-      await conn.write(chunk, t.dataBlock, "message data");
+    for (let c = chunks.next(); !c.done; c = chunks.next()) {
+      if (last) await conn.write(last, t.dataBlock, "message data", given);
+      last = c.value;
     }
   } catch (err) {
     throw lostDuringData(conn, err);
   }
   const dot = quiet(conn.expect("end of data", t.dataEnd));
-  let tail = dataTail(job.message);
+  const parts: (Uint8Array | string)[] = last ? [last] : [];
+  parts.push(dataTail(job.message));
   conn.log("C: .");
   let next: TransactionOutcome["next"];
   const nextJob = ctx.pipelining ? takeNext() : undefined;
   if (nextJob) {
     const prepared = prepareGroup(ctx, nextJob);
-    for (const line of prepared.lines) conn.log(`C: ${line}`);
-    const commands = encoder.encode(prepared.lines.map((l) => l + "\r\n").join(""));
-    const both = new Uint8Array(tail.length + commands.length);
-    both.set(tail);
-    both.set(commands, tail.length);
-    tail = both;
+    if (conn.isLogging) prepared.lines.forEach((line) => conn.log(`C: ${line}`));
+    parts.push(prepared.lines.map((l) => l + "\r\n").join(""));
     next = { job: nextJob, group: prepared.group };
   }
   if (!conn.isOpen) throw lostDuringData(conn, conn.failure);
+  // The last window and the dot go in one write: until the socket reports it written, a
+  // failure is one during DATA (nothing delivered); after, the dot may have arrived.
+  let isBodyWritten = !last;
+  const written = (chunk: Uint8Array | string, err?: Error | null) => {
+    if (chunk === last && !err) isBodyWritten = true;
+    given(chunk, err);
+  };
   let final: SmtpReply;
   try {
-    await conn.write(tail, t.dataBlock, "end of data");
+    await conn.write(parts, t.dataBlock, "end of data", written);
     final = await dot;
   } catch (err) {
+    if (!isBodyWritten) throw lostDuringData(conn, err);
     // The dot may have reached the server; only a reply is definite (421 is one). A
     // garbled or over-long line may have been the 250; a late one may still come.
     if (conn.failureKind === "421") throw err;
