@@ -254,19 +254,13 @@ async function sendBody(
     next = { job: nextJob, group: prepared.group };
   }
   if (!conn.isOpen) throw lostDuringData(conn, conn.failure);
-  // The last window and the dot go in one write: until the socket reports it written, a
-  // failure is one during DATA (nothing delivered); after, the dot may have arrived.
-  let isBodyWritten = !last;
-  const written = (chunk: Uint8Array | string, err?: Error | null) => {
-    if (chunk === last && !err) isBodyWritten = true;
-    given(chunk, err);
-  };
+  // The last window and the dot go in one write. Once it is issued, a failure is no longer
+  // one during DATA: a write that fails part way may have put the dot on the wire already.
   let final: SmtpReply;
   try {
-    await conn.write(parts, t.dataBlock, "end of data", written);
+    await conn.write(parts, t.dataBlock, "end of data", given);
     final = await dot;
   } catch (err) {
-    if (!isBodyWritten) throw lostDuringData(conn, err);
     // The dot may have reached the server; only a reply is definite (421 is one). A
     // garbled or over-long line may have been the 250; a late one may still come.
     if (conn.failureKind === "421") throw err;
