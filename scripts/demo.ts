@@ -156,7 +156,9 @@ try {
     failed ||= !ok;
   }
 } finally {
-  await Deno.remove(work, { recursive: true });
+  // Left in place, as the steps above say: the keys, what was sealed, what the sink captured.
+  console.log(`\nthe demo's files are in ${work} (keys/, captured/, sealed.eml, inner.eml...);`);
+  console.log(`remove them with: rm -r ${work}`);
 }
 console.log(
   failed ? "\ndemo: something went wrong (see above)" : "\ndemo: all steps did what they should",

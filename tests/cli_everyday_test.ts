@@ -264,3 +264,46 @@ Deno.test("every command's --help ends with two to four examples", async () => {
     );
   }
 });
+
+Deno.test("error lines say what to do next: plaintext AUTH, a failing password_command, --sign with --sign-detached", async () => {
+  const { startSink } = await import("../core/sink/mod.ts");
+  const sink = await startSink({ port: 0 });
+  try {
+    const pki = await testPki();
+    const keys = ["--keys", pki];
+    const plain = await inScratch(["m.eml", "--sign", "--send_smtp", ...keys], {
+      "m.eml": MESSAGE,
+    }, {
+      SMTP_HOST: "127.0.0.1",
+      SMTP_PORT: String(sink.port),
+      SMTP_USER: "u",
+      SMTP_PASSWORD: "pw-a8d3f1e9c2",
+    });
+    assertEquals(plain.code, 78, plain.stderr);
+    assertIncludes(plain.stderr, "--option allow_plaintext_auth=true");
+    assert(!plain.stderr.includes("pw-a8d3f1e9c2"), "password printed");
+
+    const config =
+      `[profiles.x]\nplugin = "smtp-generic"\nhost = "127.0.0.1"\nport = ${sink.port}\n` +
+      `user = "u"\npassword_command = "echo pw-a8d3f1e9c2; echo 'vault: permission denied' >&2; exit 2"\n`;
+    const command = await inScratch(["m.eml", "--sign", "--profile", "x", ...keys], {
+      "m.eml": MESSAGE,
+      "smimepost.toml": config,
+    });
+    assertEquals(command.code, 78, command.stderr);
+    assertEquals(
+      command.stderr,
+      "smimepost: profiles.x.password_command: the command failed (exit status 2): " +
+        "vault: permission denied\n",
+    );
+
+    const both = await inScratch(["m.eml", "--sign", "--sign-detached", ...keys], {
+      "m.eml": MESSAGE,
+    });
+    assertEquals(both.code, 64, both.stderr);
+    assertIncludes(both.stderr, "conflicting: --sign (opaque) and --sign-detached");
+    assertEquals(sink.count, 0);
+  } finally {
+    await sink.close();
+  }
+});

@@ -2,7 +2,7 @@
  * The README's first command, `deno task demo`, must keep doing what it
  * says: every step of the walk-through exits as expected and openssl agrees.
  */
-import { assertEquals, assertIncludes } from "./assert.ts";
+import { assert, assertEquals, assertIncludes } from "./assert.ts";
 
 Deno.test("deno task demo: every step does what it should", async () => {
   // Exactly the task's command line, from deno.json.
@@ -21,4 +21,14 @@ Deno.test("deno task demo: every step does what it should", async () => {
   assertEquals(out.code, 0, text);
   assertIncludes(text, "demo: all steps did what they should");
   assertIncludes(text, "openssl cms -decrypt: ok; openssl cms -verify: ok");
+  // Its files stay where it says they are.
+  const work = /the demo's files are in (\S+) /.exec(text)?.[1];
+  assert(work, text);
+  try {
+    for (const file of ["sealed.eml", "inner.eml", "signed.eml", "keys/trust.pem"]) {
+      assert((await Deno.stat(`${work}/${file}`)).isFile, `${work}/${file}`);
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 });

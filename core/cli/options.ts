@@ -47,7 +47,10 @@ export function withSealOptions<Args extends unknown[], Opts extends OptionValue
 ) {
   return command
     .option("--sign", "sign (opaque application/pkcs7-mime, as before)")
-    .option("--sign-detached", "sign as multipart/signed, readable without S/MIME")
+    .option(
+      "--sign-detached",
+      "sign as multipart/signed, readable without S/MIME (also --sign_detached)",
+    )
     .addOption(new Option("--sign_detached").hideHelp())
     .option("--encrypt", "encrypt to every recipient and to the sender")
     .addOption(
@@ -87,11 +90,14 @@ export function withDeliveryOptions<Args extends unknown[], Opts extends OptionV
       "config file (default: ./smimepost.toml, then the user's config folder)",
     )
     .option("--profile <name>", "delivery profile from the config file")
-    .option("--send-smtp", "deliver over SMTP using SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD")
+    .option(
+      "--send-smtp",
+      "deliver over SMTP using SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD (also --send_smtp)",
+    )
     .addOption(new Option("--send_smtp").hideHelp())
     .option(
       "--send-api",
-      "deliver through the SparkPost API using SPARKPOST_API_KEY, SPARKPOST_HOST",
+      "deliver through the SparkPost API using SPARKPOST_API_KEY, SPARKPOST_HOST (also --send_api)",
     )
     .addOption(new Option("--send_api").hideHelp())
     .option(
@@ -112,10 +118,17 @@ export function withRunOptions<Args extends unknown[], Opts extends OptionValues
       "JSON Lines: file + envelope and delivery fields; repeatable",
       collect,
     )
-    .option("--sessions <n>", "delivery sessions (SMTP connections / HTTP requests) at once")
-    .option("--window <n>", "messages in flight per session (pipelined over SMTP)")
+    .option(
+      "--sessions <n>",
+      "delivery sessions (SMTP connections / HTTP requests) at once (default: the plugin's, " +
+        "4 or 8; 1 for one message)",
+    )
+    .option(
+      "--window <n>",
+      "messages in flight per session, pipelined over SMTP (default: the plugin's, 4 for SMTP)",
+    )
     .option("--workers <n>", "signing/encryption threads (default: one per core; 0: none)")
-    .option("--rate <n>", "at most this many messages a second")
+    .option("--rate <n>", "at most this many messages a second (default: no limit)")
     .option("--retries <n>", "retries of a deferred recipient (default 5; 0 for one message)")
     .option("--retry-max-age <seconds>", "stop retrying a recipient after this long", "600")
     .option("--journal <file>", "append every outcome here, flushed per outcome (for --resume)")

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SmimeError } from "../errors.ts";
 import type { CipherName, DigestName } from "../cms/types.ts";
 import type { SealOptions } from "../pipeline.ts";
 
@@ -22,9 +23,19 @@ export type SealFlags = {
   singleCopy?: true;
 };
 
-/** What to do to each message, from the flags. */
+/**
+ * What to do to each message, from the flags.
+ *
+ * @throws {SmimeError} E_USAGE for --sign with --sign-detached (one signature, one form)
+ */
 export function sealOptionsOf(options: SealFlags): Omit<SealOptions, "singleCopy"> {
   const detached = Boolean(options.signDetached || options.sign_detached);
+  if (detached && options.sign) {
+    throw new SmimeError(
+      "E_USAGE",
+      "conflicting: --sign (opaque) and --sign-detached (multipart/signed); give one",
+    );
+  }
   const sign = Boolean(options.sign) || detached;
   return {
     sign,

@@ -36,8 +36,9 @@ export async function readSecretFile(path: string, where: string): Promise<strin
 
 /**
  * Runs `/bin/sh -c command` and returns its trimmed stdout. Stdin is closed
- * (the message may be arriving on ours); neither stdout nor stderr is ever
- * shown, and the command itself is not repeated in messages.
+ * (the message may be arriving on ours). Stdout is never shown, nor is the
+ * command; when it fails, the last line of its stderr is, with whatever it
+ * printed on stdout masked (a secret it echoed there too).
  * @param where the config key for messages, e.g. `profiles.sp.api_key_command`
  * @throws SmimeError E_CONFIG naming the key when it cannot run, fails or prints nothing
  */
@@ -57,11 +58,27 @@ export async function runSecretCommand(command: string, where: string): Promise<
   }
   if (!output.success) {
     const status = output.signal ? `signal ${output.signal}` : `exit status ${output.code}`;
-    throw new SmimeError("E_CONFIG", `${where}: the command failed (${status})`);
+    const said = lastLine(output.stderr, output.stdout);
+    throw new SmimeError(
+      "E_CONFIG",
+      `${where}: the command failed (${status})${said ? `: ${said}` : ""}`,
+    );
   }
   const secret = new TextDecoder().decode(output.stdout).trim();
   if (secret === "") throw new SmimeError("E_CONFIG", `${where}: the command printed nothing`);
   return secret;
+}
+
+/** The last non-empty line of `stderr`, printable, at most 200 characters, `stdout` masked. */
+function lastLine(stderr: Uint8Array, stdout: Uint8Array): string {
+  const decoder = new TextDecoder();
+  const line = decoder.decode(stderr).split(/\r?\n/).map((l) => l.trim()).filter(Boolean).at(-1);
+  if (!line) return "";
+  const printed = decoder.decode(stdout);
+  const masked = redact(line, [printed.trim(), ...printed.split(/\r?\n/).map((l) => l.trim())]);
+  // deno-lint-ignore no-control-regex
+  const clean = masked.replace(/[\x00-\x1f\x7f]/g, " ");
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
 }
 
 /**

@@ -43,7 +43,7 @@ Deno.test("resolveDelivery() runs no command when a higher layer gives the secre
   assertEquals(resolved?.values.find((v) => v.key === "api_key")?.source, "env SPARKPOST_API_KEY");
 });
 
-Deno.test("resolveDelivery() secret errors name the key, never the value or output", async () => {
+Deno.test("resolveDelivery() secret errors name the key, never the value; a failed command its stderr, its stdout masked", async () => {
   const leaked = "leak-SECRET-i9j0k1";
   const cases: [string, string | RegExp][] = [
     [
@@ -56,7 +56,11 @@ Deno.test("resolveDelivery() secret errors name the key, never the value or outp
     ],
     [
       SP(`api_key_command = "printf ${leaked}; echo ${leaked} >&2; exit 4"`),
-      "profiles.sp.api_key_command: the command failed (exit status 4)",
+      "profiles.sp.api_key_command: the command failed (exit status 4): ****",
+    ],
+    [
+      SP('api_key_command = "echo vault: permission denied >&2; exit 2"'),
+      "profiles.sp.api_key_command: the command failed (exit status 2): vault: permission denied",
     ],
     [SP('api_key_command = "true"'), "profiles.sp.api_key_command: the command printed nothing"],
     [

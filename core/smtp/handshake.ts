@@ -146,7 +146,8 @@ export async function openSession(
       throw new SmimeError(
         "E_CONFIG",
         `Cannot log in to ${conn.where}: the connection is not encrypted and sending the ` +
-          "password in clear text was not allowed (use TLS, or allow plaintext AUTH explicitly)",
+          "password in clear text was not allowed (use TLS, or allow it: allow_plaintext_auth = true in " +
+          "the profile, or --option allow_plaintext_auth=true)",
       );
     }
     session.authMethod = await authenticate(conn, session.extensions, options.auth, timeouts.auth);
