@@ -3,10 +3,10 @@
  * permissions. Every refusal asserts its exit code, an empty stdout and one
  * line naming the file, address or option.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 
 const encoder = new TextEncoder();
 

@@ -19,8 +19,8 @@
  * refusals are not repeated here.
  */
 import { join } from "node:path";
-import { assert, assertEquals, assertIncludes } from "./assert.ts";
-import { openssl, toLf } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes } from "./support/assert.ts";
+import { openssl, toLf } from "./support/helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { makeTestPki } from "../scripts/make_pki.ts";

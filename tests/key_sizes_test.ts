@@ -7,9 +7,9 @@
  * it starts when the module loads); the 16400-bit certificate carries a
  * crafted public key, since OpenSSL won't make such keys in reasonable time.
  */
-import { assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
-import { tool } from "./helpers.ts";
+import { tool } from "./support/helpers.ts";
 import { bitString, encode, NULL, oid, seq, Tag, tlv } from "../core/cms/der.ts";
 
 const EXT = `[user]

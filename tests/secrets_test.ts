@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { assert, assertEquals } from "./assert.ts";
+import { bytesToLatin1 } from "../core/bytes.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { makePkcs12, makeTestPki, writeTestFile } from "../scripts/make_pki.ts";
 import type { TestPki } from "../scripts/make_pki.ts";
 import { runCli } from "../scripts/run_cli.ts";
@@ -47,12 +48,6 @@ const SMTP_USER = "secrets-user";
 
 // ----------------------------------------------------------------- scanner
 
-function bytesToBinary(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += String.fromCharCode(byte);
-  return out;
-}
-
 /**
  * The base64 text that `secret` turns into at each of the three byte
  * alignments within a longer stream, minus the characters shared with its
@@ -63,7 +58,7 @@ function base64Cores(secret: Uint8Array): string[] {
   for (let shift = 0; shift < 3; shift++) {
     const padded = new Uint8Array(shift + secret.length);
     padded.set(secret, shift);
-    const text = btoa(bytesToBinary(padded)).replace(/=+$/, "");
+    const text = btoa(bytesToLatin1(padded)).replace(/=+$/, "");
     const core = text.slice(shift ? 4 : 0, text.length - 4);
     if (core.length >= 12) cores.push(core);
   }
@@ -83,7 +78,7 @@ class Scanner {
   addSecret(name: string, value: string): void {
     const bytes = new TextEncoder().encode(value);
     this.forms.push({ name, form: value });
-    this.forms.push({ name: `${name} (base64)`, form: btoa(bytesToBinary(bytes)) });
+    this.forms.push({ name: `${name} (base64)`, form: btoa(bytesToLatin1(bytes)) });
     for (const core of base64Cores(bytes)) {
       this.forms.push({ name: `${name} (base64)`, form: core });
     }
@@ -107,7 +102,7 @@ class Scanner {
 
   scan(where: string, data: string | Uint8Array): void {
     this.#scanned++;
-    const text = typeof data === "string" ? data : bytesToBinary(data);
+    const text = typeof data === "string" ? data : bytesToLatin1(data);
     const utf8 = typeof data === "string" ? data : new TextDecoder().decode(data);
     for (const { name, form } of this.forms) {
       if (text.includes(form) || utf8.includes(form)) this.#findings.push(`${name} in ${where}`);
@@ -805,10 +800,10 @@ Deno.test("secrets: a server that echoes the password in every form gets it mask
   const { startStrictServer } = await import("../core/smtp/test_server.ts");
   // '=' and non-ASCII make the quoted-printable forms differ from the raw one.
   const password = `${unique("echo-pass")}=\u00e9t\u00e9`;
-  const plain = btoa(bytesToBinary(new TextEncoder().encode(`\0${SMTP_USER}\0${password}`)));
+  const plain = btoa(bytesToLatin1(new TextEncoder().encode(`\0${SMTP_USER}\0${password}`)));
   const echoes = [
     password,
-    btoa(bytesToBinary(new TextEncoder().encode(password))),
+    btoa(bytesToLatin1(new TextEncoder().encode(password))),
     plain,
     quotedPrintable(password),
     quotedPrintable(plain),

@@ -4,7 +4,7 @@
  * with a third part. The bounds are by construction (core/trust/pool.ts,
  * MAX_SIGNERS); these tests prove the answers, not the timings.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { sign } from "../core/cms/sign.ts";
 import { verify } from "../core/cms/verify.ts";
 import { MAX_SIGNERS } from "../core/cms/parse.ts";

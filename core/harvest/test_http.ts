@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concatBytes } from "../message/line_ends.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** An answer as it came off the wire. */
 export interface RawResponse {

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import {
   AsnError,
   childrenOf,
@@ -94,7 +95,7 @@ const END = `-----END ${CAPABILITIES_LABEL}-----`;
  */
 export function splitCapabilities(bytes: Uint8Array): CapabilitySplit {
   if (bytes[0] === 0x30) return { rest: bytes }; // a DER certificate file
-  const text = new TextDecoder("latin1").decode(bytes);
+  const text = bytesToLatin1(bytes);
   const start = text.indexOf(BEGIN);
   if (start === -1) return { rest: bytes };
   const endAt = text.indexOf(END, start);

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../cms/test_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { childrenOf, DerReader, encode, parseTlv, seq, Tag, tlv } from "../cms/der.ts";
 import { getTestPki, openssl, type TestPki } from "../cms/test_pki.ts";
 import type { RecipientKey } from "../cms/types.ts";

@@ -1,9 +1,11 @@
-import { assertEquals, assertThrows, latin1, normaliseLines } from "./test_helpers.ts";
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
+import { normaliseLines } from "./test_helpers.ts";
 import { isSmimeError } from "../errors.ts";
 import { bodyChunks, checkEnvelopeAddress, encodeData, hasEightBit } from "./data.ts";
 
 const enc = new TextEncoder();
-const wire = (text: string) => latin1(encodeData(enc.encode(text)));
+const wire = (text: string) => bytesToLatin1(encodeData(enc.encode(text)));
 
 Deno.test("encodeData() makes every bare CR and LF a CRLF and ends with CRLF.CRLF", () => {
   assertEquals(wire("a\nb\rc\r\nd"), "a\r\nb\r\nc\r\nd\r\n.\r\n");
@@ -26,7 +28,7 @@ Deno.test("encodeData() never puts a bare CR or LF on the wire (random bytes)", 
       const r = rand();
       return r < 0.15 ? 13 : r < 0.3 ? 10 : r < 0.4 ? 46 : Math.floor(rand() * 256);
     });
-    const out = latin1(encodeData(bytes));
+    const out = bytesToLatin1(encodeData(bytes));
     assertEquals(/\r(?!\n)|(?<!\r)\n/.test(out), false);
     assertEquals(out.endsWith("\r\n.\r\n") || out === ".\r\n", true);
     // Un-stuffing gives back the input with normalised line ends.

@@ -1,13 +1,7 @@
 import { isSmimeError } from "../errors.ts";
 import { SmtpClient } from "./client.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  makeCert,
-  startSmtpServer,
-  type TestCert,
-} from "./test_helpers.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { makeCert, startSmtpServer, type TestCert } from "./test_helpers.ts";
 import type { SmtpClientOptions, SmtpTlsOptions } from "./types.ts";
 
 const PASSWORD = "pw-Zq81-unique-9f3c";

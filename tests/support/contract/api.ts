@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
+import { assert, assertEquals, assertIncludes, assertSmimeError } from "../assert.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";
 import { contractReply, startFakeApi } from "../../../core/http/test_server.ts";
 import type { FakeApi } from "../../../core/http/test_server.ts";

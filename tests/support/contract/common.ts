@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
-import { sameBytes } from "../../helpers.ts";
+import { assert, assertEquals, assertIncludes, assertSmimeError } from "../assert.ts";
+import { bytesEqual } from "../../../core/bytes.ts";
 import type {
   DeliveryResult,
   PluginContext,
@@ -92,7 +92,7 @@ export function assertHeadersOnlyInFront(
 ): Map<string, string> {
   assert(data.length >= sealed.length, "the delivered message is shorter than the sealed one");
   const tail = data.subarray(data.length - sealed.length);
-  assert(sameBytes(tail, sealed), "the bytes after the added headers differ from the sealed ones");
+  assert(bytesEqual(tail, sealed), "the bytes after the added headers differ from the sealed ones");
   const { names, values } = addedHeaders(data.subarray(0, data.length - sealed.length));
   assertEquals(names, expected);
   return values;

@@ -7,8 +7,8 @@
  * @module
  */
 import { join } from "node:path";
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
-import { toLf } from "../../helpers.ts";
+import { assert, assertEquals, assertIncludes, assertSmimeError } from "../assert.ts";
+import { toLf } from "../helpers.ts";
 import { postfixAvailable, sharedPostfix } from "../rig.ts";
 import type { PostfixRig } from "../rig.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";

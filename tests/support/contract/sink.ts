@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes } from "../../assert.ts";
+import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";
 import type { SinkServer } from "../../../core/sink/mod.ts";
 import {
