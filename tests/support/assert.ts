@@ -57,6 +57,20 @@ export async function assertRejects(
   throw new Error("expected a rejection");
 }
 
+/** Fails unless `fn` rejects with exactly `reason` (the signal's reason, rethrown as is). */
+export async function assertRejectsWith(
+  fn: () => Promise<unknown>,
+  reason: unknown,
+): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    assert(err === reason, `expected the rejection ${String(reason)}, got ${err}`);
+    return;
+  }
+  throw new Error("expected a rejection, nothing was thrown");
+}
+
 /** Fails unless `fn` throws or rejects with a SmimeError of `code`; returns it. */
 export async function assertSmimeError(
   fn: () => unknown,

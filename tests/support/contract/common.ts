@@ -118,20 +118,6 @@ export async function errorText(fn: () => Promise<unknown>): Promise<string> {
   return "";
 }
 
-/** Fails unless `fn` rejects with exactly `reason` (the signal's reason, rethrown as is). */
-export async function assertRejectsWith(
-  fn: () => Promise<unknown>,
-  reason: unknown,
-): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    assert(err === reason, `expected the abort reason, got ${err}`);
-    return;
-  }
-  throw new Error("expected a rejection, nothing was thrown");
-}
-
 /** Checks the fields on the wire: the target's own check, or that they changed nothing. */
 export function checkFields(target: Bound, wire: Wire): void {
   if (target.fields) target.fields(wire);
