@@ -44,13 +44,18 @@ interface Target {
  * legacy flag, no file, or a file without default_profile and no --profile):
  * the CLI then writes to stdout.
  *
- * @example
- * ```ts ignore
+ * @example The old tool's --send_smtp, configured by the environment alone
+ * ```ts
+ * import { plugins } from "../../plugins/mod.ts";
+ * import { resolveDelivery } from "./resolve.ts";
+ *
+ * const env: Record<string, string | undefined> = { SMTP_HOST: "mx.example", SMTP_PORT: "587" };
  * const resolved = await resolveDelivery(plugins, {
  *   cwd: Deno.cwd(),
- *   env: (name) => Deno.env.get(name),
- *   profile: "pmta",
+ *   env: (name) => env[name],
+ *   legacy: "smtp",
  * });
+ * if (resolved?.plugin.id !== "smtp-generic") throw new Error("not resolved");
  * ```
  * @throws SmimeError E_USAGE for conflicting flags; E_CONFIG (one line naming
  *   the profile and key, or the variable or flag) for everything else
