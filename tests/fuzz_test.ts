@@ -683,7 +683,7 @@ function editLines(
   bytes: Uint8Array,
   edit: { kind: string; at: number; with: string },
 ): Uint8Array {
-  const text = String.fromCharCode(...bytes);
+  const text = bytesToLatin1(bytes);
   const lines = text.split("\r\n");
   const at = edit.at % Math.max(1, lines.length);
   switch (edit.kind) {

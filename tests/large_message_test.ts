@@ -7,7 +7,7 @@
  * OpenSSL's AES (libcrypto) and with node:crypto's, and smimepost's own
  * `decrypt` agrees with openssl's.
  */
-import { bytesEqual } from "../core/bytes.ts";
+import { bytesEqual, latin1ToBytes } from "../core/bytes.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { decrypt } from "../core/cms/mod.ts";
 import { overrideLibcrypto } from "../core/cms/libcrypto.ts";
@@ -74,7 +74,7 @@ for (const engine of ["libcrypto", "node:crypto"] as const) {
         const der = decodeBody(parseMimeTree(sealed, "large.eml"));
         const bob = await Deno.readFile(`${dir}/bob@example.com.pem`);
         const pem = new TextDecoder().decode(bob).replace(/-----[^-]+-----|\s/g, "");
-        const privateKey = Uint8Array.from(atob(pem), (ch) => ch.charCodeAt(0));
+        const privateKey = latin1ToBytes(atob(pem));
         if (engine === "node:crypto") overrideLibcrypto(undefined);
         try {
           assert(bytesEqual(await decrypt(der, { privateKey }), signed), "decrypt() differs");

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { bytesToLatin1 } from "../core/bytes.ts";
+import { bytesToLatin1, latin1ToBytes } from "../core/bytes.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { makePkcs12, makeTestPki, writeTestFile } from "../scripts/make_pki.ts";
 import type { TestPki } from "../scripts/make_pki.ts";
@@ -138,7 +138,7 @@ function addPrivateKey(scanner: Scanner, name: string, pem: string): void {
     for (const line of lines) scanner.addLiteral(`key line of ${name}`, line);
     return;
   }
-  const der = Uint8Array.from(atob(lines.join("")), (c) => c.charCodeAt(0));
+  const der = latin1ToBytes(atob(lines.join("")));
   // ECPrivateKey: version 1, then privateKey OCTET STRING.
   const ec = der.findIndex((b, i) =>
     b === 0x02 && der[i + 1] === 1 && der[i + 2] === 1 && der[i + 3] === 0x04
