@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
 import type { SmtpConnection } from "./connection.ts";
 import { bodyChunks, dataTail, hasEightBit, isAscii } from "./data.ts";
@@ -234,10 +235,7 @@ async function sendBody(
     const prepared = prepareGroup(ctx, nextJob);
     for (const line of prepared.lines) conn.log(`C: ${line}`);
     const commands = encoder.encode(prepared.lines.map((l) => l + "\r\n").join(""));
-    const both = new Uint8Array(tail.length + commands.length);
-    both.set(tail);
-    both.set(commands, tail.length);
-    tail = both;
+    tail = concatBytes([tail, commands]);
     next = { job: nextJob, group: prepared.group };
   }
   if (!conn.isOpen) throw lostDuringData(conn, conn.failure);
