@@ -11,20 +11,14 @@ import type { ResolvedDelivery } from "./types.ts";
  *
  * @example
  * ```ts
- * import { plugins } from "../../plugins/mod.ts";
  * import { describeDelivery } from "./describe.ts";
- * import { resolveDelivery } from "./resolve.ts";
+ * import type { ResolvedDelivery } from "./types.ts";
  *
- * const env: Record<string, string | undefined> = { SMTP_HOST: "mx.example", SMTP_PASSWORD: "s3" };
- * const resolved = await resolveDelivery(plugins, {
- *   cwd: Deno.cwd(),
- *   env: (name) => env[name],
- *   legacy: "smtp",
- * });
- * const lines = describeDelivery(resolved!);
- * // ["profile --send_smtp (plugin smtp-generic) from the environment and --option flags",
- * //  "  host = mx.example   (env SMTP_HOST)", ..., "  password = ****   (env SMTP_PASSWORD)", ...]
- * if (!lines.some((line) => line.startsWith("  password = ****"))) throw new Error(lines.join("\n"));
+ * function show(resolved: ResolvedDelivery): void {
+ *   // ["profile pmta (plugin powermta) from smimepost.toml",
+ *   //  "  host = 10.0.0.5   (file smimepost.toml [profiles.pmta])", ...]
+ *   for (const line of describeDelivery(resolved)) console.log(line);
+ * }
  * ```
  */
 export function describeDelivery(resolved: ResolvedDelivery): string[] {

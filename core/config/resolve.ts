@@ -46,16 +46,17 @@ interface Target {
  *
  * @example The old tool's --send_smtp, configured by the environment alone
  * ```ts
- * import { plugins } from "../../plugins/mod.ts";
+ * import type { DeliveryPlugin } from "../deliver/types.ts";
  * import { resolveDelivery } from "./resolve.ts";
  *
- * const env: Record<string, string | undefined> = { SMTP_HOST: "mx.example", SMTP_PORT: "587" };
- * const resolved = await resolveDelivery(plugins, {
- *   cwd: Deno.cwd(),
- *   env: (name) => env[name],
- *   legacy: "smtp",
- * });
- * if (resolved?.plugin.id !== "smtp-generic") throw new Error("not resolved");
+ * // `plugins` is the registry (plugins/mod.ts; core does not import it).
+ * async function fromEnvironment(plugins: ReadonlyMap<string, DeliveryPlugin>) {
+ *   return await resolveDelivery(plugins, {
+ *     cwd: Deno.cwd(),
+ *     env: (name) => Deno.env.get(name),
+ *     legacy: "smtp",
+ *   });
+ * }
  * ```
  * @throws SmimeError E_USAGE for conflicting flags; E_CONFIG (one line naming
  *   the profile and key, or the variable or flag) for everything else
