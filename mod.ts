@@ -2,18 +2,32 @@
  * smimepost as a library: parse a message, sign and encrypt it with S/MIME
  * for every recipient, and open (verify, decrypt) what comes back.
  *
+ * @example Read a message's envelope
+ * ```ts
+ * import { envelopeOf, parseMessage } from "./mod.ts";
+ *
+ * const bytes = new TextEncoder().encode("From: alice@example.com\nTo: bob@example.com\n\nHi\n");
+ * const { sender, recipients } = envelopeOf(parseMessage(bytes, "hi.eml"));
+ * if (sender !== "alice@example.com" || recipients.join() !== "bob@example.com") {
+ *   throw new Error("unexpected envelope");
+ * }
+ * ```
+ *
  * @example Sign and encrypt a message with keys from a key folder
- * ```ts ignore
+ * ```ts
  * import { KeyStore, parseMessage, sealMessage } from "./mod.ts";
  *
- * const bytes = await Deno.readFile("statement.eml");
- * const keys = new KeyStore({ dir: "keys" });
- * const { copies } = await sealMessage(parseMessage(bytes, "statement.eml"), keys, {
- *   sign: true,
- *   detached: false,
- *   encrypt: true,
- * });
- * for (const copy of copies) console.log(copy.seal, copy.messageId, copy.recipients);
+ * // Needs a key folder with a certificate and key for each address.
+ * async function sealFile(file: string, keyFolder: string): Promise<void> {
+ *   const bytes = await Deno.readFile(file);
+ *   const keys = new KeyStore({ dir: keyFolder });
+ *   const { copies } = await sealMessage(parseMessage(bytes, file), keys, {
+ *     sign: true,
+ *     detached: false,
+ *     encrypt: true,
+ *   });
+ *   for (const copy of copies) console.log(copy.seal, copy.messageId, copy.recipients);
+ * }
  * ```
  *
  * @module

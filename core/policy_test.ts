@@ -1,4 +1,4 @@
-import { assertEquals } from "../tests/assert.ts";
+import { assertEquals } from "../tests/support/assert.ts";
 import { SmimeError } from "./errors.ts";
 import { HttpError } from "./http/client.ts";
 import {

@@ -13,6 +13,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { createPrivateKey } from "node:crypto";
+import { bytesToLatin1 } from "../core/bytes.ts";
 import { join } from "node:path";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
@@ -92,7 +93,7 @@ function generate(type: TestKeyType): Promise<CryptoKeyPair> {
 }
 
 function pem(label: string, der: Uint8Array): string {
-  const b64 = btoa(String.fromCharCode(...der)).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
+  const b64 = btoa(bytesToLatin1(der)).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

@@ -4,8 +4,8 @@
  * recipient turns into, opened by the clients that have to open them: NSS
  * `cmsutil` (Thunderbird's library) and `openssl cms`.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 import { cmsutilDecode, nssAvailable, nssDatabase } from "./support/nss.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import { startSink } from "../core/sink/mod.ts";

@@ -4,8 +4,8 @@
  * faults, checked message by message and recipient by recipient against
  * the journal, the --report file and the summary.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 import { postfixAvailable, sharedPostfix } from "./support/rig.ts";
 import {
   CliProcess,

@@ -5,8 +5,8 @@
  * own `sink` command as a subprocess. The real-Postfix runs are in
  * deliver_test.ts.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { testPki } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { testPki } from "./support/helpers.ts";
 import { compileRuntimeFlags, runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { startSink } from "../core/sink/mod.ts";

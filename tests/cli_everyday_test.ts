@@ -3,9 +3,9 @@
  * --version, the key folder and trust bundle from the config file and the
  * environment, --json on the inspecting commands, examples in every --help.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
-import { testPki } from "./helpers.ts";
+import { testPki } from "./support/helpers.ts";
 
 const encoder = new TextEncoder();
 

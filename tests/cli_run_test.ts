@@ -3,8 +3,8 @@
  * delivery like the plugins, so --dry-run, -o, --json, -v, the summary and
  * the exit status behave the same for one message and for many.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { startSink } from "../core/sink/mod.ts";

@@ -3,10 +3,10 @@
  * permissions. Every refusal asserts its exit code, an empty stdout and one
  * line naming the file, address or option.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -90,17 +90,19 @@ Deno.test("send reads the message from stdin and signs it (old flags, no subcomm
   assertEquals(verified.code, 0, verified.stderr);
 });
 
-Deno.test("send --sign_detached (old spelling) writes multipart/signed with the right micalg", async () => {
+Deno.test("send --sign_detached (old spelling) writes multipart/signed with the right micalg", async (t) => {
   for (
     const [flags, micalg] of [[["--sign_detached"], "sha-256"], [
       ["--sign-detached", "--digest", "sha384"],
       "sha-384",
     ]] as const
   ) {
-    const run = await cli(["send", "m.eml", ...flags], { "m.eml": NO_BCC });
-    assertEquals(run.code, 0, run.stderr);
-    assertIncludes(run.text, 'multipart/signed; protocol="application/pkcs7-signature"');
-    assertIncludes(run.text, `micalg=${micalg}`);
+    await t.step(flags.join(" "), async () => {
+      const run = await cli(["send", "m.eml", ...flags], { "m.eml": NO_BCC });
+      assertEquals(run.code, 0, run.stderr);
+      assertIncludes(run.text, 'multipart/signed; protocol="application/pkcs7-signature"');
+      assertIncludes(run.text, `micalg=${micalg}`);
+    });
   }
 });
 
@@ -255,30 +257,32 @@ Deno.test("send with a wrong passphrase exits 77 and never prints the passphrase
   }
 });
 
-Deno.test("verify reports signer, intact signature and trusted chain; a flipped byte fails", async () => {
+Deno.test("verify reports signer, intact signature and trusted chain; a flipped byte fails", async (t) => {
   const pki = await testPki();
   const trust = ["--keys", pki, "--trust", `${pki}/trust.pem`];
   const dir = await scratch({ "m.eml": NO_BCC });
   try {
     for (const flag of ["--sign", "--sign-detached"]) {
-      const sealed = await runCli(["send", "m.eml", flag, ...trust, "-o", "s.eml"], { cwd: dir });
-      assertEquals(sealed.code, 0, sealed.stderr);
-      const ok = await runCli(["verify", "s.eml", ...trust], { cwd: dir });
-      assertEquals(ok.code, 0, ok.stderr);
-      assertIncludes(ok.text, "alice@example.com");
-      assertIncludes(ok.text, "signature: intact");
-      assertIncludes(ok.text, "chain: trusted");
+      await t.step(flag, async () => {
+        const sealed = await runCli(["send", "m.eml", flag, ...trust, "-o", "s.eml"], { cwd: dir });
+        assertEquals(sealed.code, 0, sealed.stderr);
+        const ok = await runCli(["verify", "s.eml", ...trust], { cwd: dir });
+        assertEquals(ok.code, 0, ok.stderr);
+        assertIncludes(ok.text, "alice@example.com");
+        assertIncludes(ok.text, "signature: intact");
+        assertIncludes(ok.text, "chain: trusted");
 
-      const bytes = await Deno.readFile(`${dir}/s.eml`);
-      const text = new TextDecoder().decode(bytes);
-      // flip one byte of the signed content: the opaque body's base64, or the first part's text
-      const at = flag === "--sign"
-        ? text.indexOf("\r\n\r\n", text.indexOf("smime.p7m")) + 40
-        : text.indexOf("Hello Bob");
-      bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
-      await Deno.writeFile(`${dir}/bad.eml`, bytes);
-      const bad = await runCli(["verify", "bad.eml", ...trust], { cwd: dir });
-      assertEquals(bad.code, 65, bad.text + bad.stderr);
+        const bytes = await Deno.readFile(`${dir}/s.eml`);
+        const text = new TextDecoder().decode(bytes);
+        // flip one byte of the signed content: the opaque body's base64, or the first part's text
+        const at = flag === "--sign"
+          ? text.indexOf("\r\n\r\n", text.indexOf("smime.p7m")) + 40
+          : text.indexOf("Hello Bob");
+        bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+        await Deno.writeFile(`${dir}/bad.eml`, bytes);
+        const bad = await runCli(["verify", "bad.eml", ...trust], { cwd: dir });
+        assertEquals(bad.code, 65, bad.text + bad.stderr);
+      });
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -388,7 +392,7 @@ Deno.test("keys check lists every file and names the problems", async () => {
   assertMatch(run.text, /PROBLEM\s+\S*wrongaddr@example\.com\.crt/);
 });
 
-Deno.test("decrypt --key with the private key alone: RSA and EC, several recipients, several keys, PKCS#12", async () => {
+Deno.test("decrypt --key with the private key alone: RSA and EC, several recipients, several keys, PKCS#12", async (t) => {
   const pki = await testPki();
   const dir = await scratch({ "m.eml": NO_BCC.replaceAll("\n", "\r\n") });
   try {
@@ -444,50 +448,58 @@ Deno.test("decrypt --key with the private key alone: RSA and EC, several recipie
         ["oaep-keyid.eml", "--key", "carol.pem", "--key", "bob.pem"],
       ]
     ) {
-      const run = await decrypt(args);
-      assertEquals(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
-      assertIncludes(run.text, "Hello Bob,");
+      await t.step(`decrypt ${args.join(" ")}`, async () => {
+        const run = await decrypt(args);
+        assertEquals(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
+        assertIncludes(run.text, "Hello Bob,");
+      });
     }
-    const fromP12 = await decrypt(["v15.eml", "--key", "bob.p12"], {
-      SMIMEPOST_PASSPHRASE: "p12-test-passphrase",
+    await t.step("decrypt v15.eml --key bob.p12", async () => {
+      const fromP12 = await decrypt(["v15.eml", "--key", "bob.p12"], {
+        SMIMEPOST_PASSPHRASE: "p12-test-passphrase",
+      });
+      assertEquals(fromP12.code, 0, fromP12.stderr);
+      assertIncludes(fromP12.text, "Hello Bob,");
     });
-    assertEquals(fromP12.code, 0, fromP12.stderr);
-    assertIncludes(fromP12.text, "Hello Bob,");
 
     // No key opens it: one line naming the message and each key, alike for v1.5 and OAEP.
-    await encrypt(`${dir}/gcm-v15.eml`, ["-aes-256-gcm", crt("dave@example.org")]);
-    await encrypt(`${dir}/gcm-oaep.eml`, [
-      "-aes-256-gcm",
-      "-recip",
-      crt("dave@example.org"),
-      ...oaep,
-    ]);
-    const refusals = [];
-    for (const message of ["gcm-v15.eml", "gcm-oaep.eml"]) {
-      const run = await decrypt([message, "--key", "bob.pem", "--key", "carol.pem"]);
-      assertRefused(run, 65, message, "bob.pem", "carol.pem");
-      refusals.push(run.stderr.replace(message, "MESSAGE"));
-    }
-    assertEquals(refusals[0], refusals[1]);
+    await t.step("no key opens it: the same one line for v1.5 and OAEP", async () => {
+      await encrypt(`${dir}/gcm-v15.eml`, ["-aes-256-gcm", crt("dave@example.org")]);
+      await encrypt(`${dir}/gcm-oaep.eml`, [
+        "-aes-256-gcm",
+        "-recip",
+        crt("dave@example.org"),
+        ...oaep,
+      ]);
+      const refusals = [];
+      for (const message of ["gcm-v15.eml", "gcm-oaep.eml"]) {
+        const run = await decrypt([message, "--key", "bob.pem", "--key", "carol.pem"]);
+        assertRefused(run, 65, message, "bob.pem", "carol.pem");
+        refusals.push(run.stderr.replace(message, "MESSAGE"));
+      }
+      assertEquals(refusals[0], refusals[1]);
+    });
 
-    const signed = await openssl([
-      "cms",
-      "-sign",
-      "-in",
-      `${dir}/m.eml`,
-      "-signer",
-      crt("alice@example.com"),
-      "-inkey",
-      `${pki}/alice@example.com.pem`,
-      "-out",
-      `${dir}/signed.eml`,
-    ]);
-    assertEquals(signed.code, 0, signed.stderr);
-    assertRefused(
-      await decrypt(["signed.eml", "--key", "bob.pem"]),
-      65,
-      "signed.eml: not encrypted",
-    );
+    await t.step("a message that is only signed is refused", async () => {
+      const signed = await openssl([
+        "cms",
+        "-sign",
+        "-in",
+        `${dir}/m.eml`,
+        "-signer",
+        crt("alice@example.com"),
+        "-inkey",
+        `${pki}/alice@example.com.pem`,
+        "-out",
+        `${dir}/signed.eml`,
+      ]);
+      assertEquals(signed.code, 0, signed.stderr);
+      assertRefused(
+        await decrypt(["signed.eml", "--key", "bob.pem"]),
+        65,
+        "signed.eml: not encrypted",
+      );
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,7 +5,7 @@
  * does, that a new platform is one folder plus one line in plugins/mod.ts,
  * and that core imports no plugin and keeps its layers.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { plugins } from "../plugins/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -19,8 +19,8 @@
  * refusals are not repeated here.
  */
 import { join } from "node:path";
-import { assert, assertEquals, assertIncludes } from "./assert.ts";
-import { openssl, toLf } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes } from "./support/assert.ts";
+import { openssl, toLf } from "./support/helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { makeTestPki } from "../scripts/make_pki.ts";
@@ -211,7 +211,7 @@ async function sendMessage(
 }
 
 for (const c of refusedMessages) {
-  Deno.test(`corpus: message with ${c.name} is refused (${c.code})`, async () => {
+  Deno.test(`corpus: message with ${c.name} is refused (${c.code})`, async (t) => {
     const bytes = c.bytes();
     const names = [c.stdin ? "<stdin>" : "m.eml", ...(c.names ?? [])];
     // To stdout and to -o, at once: the same refusal, and no file left behind.
@@ -219,10 +219,12 @@ for (const c of refusedMessages) {
       sendMessage(c, bytes, "stdout"),
       sendMessage(c, bytes, "file"),
     ]);
-    for (const result of [toStdout, toFile]) {
-      assertRefused(result.run, c.code, names);
-      assertEquals(result.left, c.stdin ? [] : ["m.eml"], "a file was left behind");
-      assertEquals(result.tmp, [], "a temporary file was left behind");
+    for (const [output, result] of [["to stdout", toStdout], ["to -o", toFile]] as const) {
+      await t.step(output, () => {
+        assertRefused(result.run, c.code, names);
+        assertEquals(result.left, c.stdin ? [] : ["m.eml"], "a file was left behind");
+        assertEquals(result.tmp, [], "a temporary file was left behind");
+      });
     }
   });
 }
@@ -384,16 +386,18 @@ for (const c of keyCases) {
       c.role === "sign" ? "signing with" : "encrypting to"
     } ${c.name} is refused (${c.code})`,
     ignore: c.ignore,
-    fn: async () => {
+    fn: async (t) => {
       const [toStdout, toFile] = await Promise.all([
         sendWithKeys(c, "stdout"),
         sendWithKeys(c, "file"),
       ]);
-      for (const result of [toStdout, toFile]) {
-        const names = (c.names ?? []).map((n) => n.replaceAll("{dir}", result.dir));
-        assertRefused(result.run, c.code, names, result.secrets);
-        assertEquals(result.left, ["m.eml"], "a file was left behind");
-        assertEquals(result.tmp, [], "a temporary file was left behind");
+      for (const [output, result] of [["to stdout", toStdout], ["to -o", toFile]] as const) {
+        await t.step(output, () => {
+          const names = (c.names ?? []).map((n) => n.replaceAll("{dir}", result.dir));
+          assertRefused(result.run, c.code, names, result.secrets);
+          assertEquals(result.left, ["m.eml"], "a file was left behind");
+          assertEquals(result.tmp, [], "a temporary file was left behind");
+        });
       }
     },
   });

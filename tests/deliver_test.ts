@@ -4,8 +4,9 @@
  * byte (Postfix stores LF line ends), and `openssl cms` decrypts and
  * verifies what arrived. The CLI runs as the compiled binary would.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { openssl, sameBytes, testKeyStore, testPki, toLf } from "./helpers.ts";
+import { bytesEqual, bytesToLatin1, latin1ToBytes } from "../core/bytes.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { openssl, testKeyStore, testPki, toLf } from "./support/helpers.ts";
 import { postfixAvailable, sharedPostfix as postfix } from "./support/rig.ts";
 import type { PostfixRig } from "./support/rig.ts";
 import { runCli } from "../scripts/run_cli.ts";
@@ -60,7 +61,7 @@ async function deliverWith(id: string, options: Record<string, unknown>, message
 
 /** The part of a delivered file after the headers the plugin added. */
 function withoutAddedHeaders(eml: Uint8Array, names: string[]): Uint8Array {
-  const text = new TextDecoder("latin1").decode(eml);
+  const text = bytesToLatin1(eml);
   const kept = text.split("\n").filter((line, i, all) => {
     const start = names.some((n) => line.startsWith(`${n}:`));
     const continued = /^[ \t]/.test(line) && i > 0 &&
@@ -69,7 +70,7 @@ function withoutAddedHeaders(eml: Uint8Array, names: string[]): Uint8Array {
       );
     return !start && !continued;
   });
-  return Uint8Array.from(kept.join("\n"), (c) => c.charCodeAt(0));
+  return latin1ToBytes(kept.join("\n"));
 }
 
 Deno.test({
@@ -91,7 +92,7 @@ Deno.test({
     const pki = await testPki();
     for (const who of ["bob@example.com", "carol@example.net"]) {
       const delivered = await r.waitForRecipient(who);
-      assert(sameBytes(delivered.eml, toLf(message.bytes)), `${who}: delivered bytes differ`);
+      assert(bytesEqual(delivered.eml, toLf(message.bytes)), `${who}: delivered bytes differ`);
       const inner = await openssl(
         ["cms", "-decrypt", "-recip", `${pki}/${who}.crt`, "-inkey", `${pki}/${who}.pem`],
         delivered.eml,
@@ -128,7 +129,7 @@ Deno.test({
     assert(!text.includes(r.password), "password in the transcript");
     const delivered = await r.waitForRecipient("auth.bob@example.com");
     await r.waitForRecipient("auth.carol@example.net");
-    assert(sameBytes(delivered.eml, toLf(message.bytes)));
+    assert(bytesEqual(delivered.eml, toLf(message.bytes)));
     assertMatch(delivered.meta.sasl_username ?? "", /^SMTP_Injection/);
   },
 });
@@ -161,7 +162,7 @@ Deno.test({
     assertEquals(api.options.open_tracking, false);
     assertEquals(api.options.click_tracking, false);
     assert(
-      sameBytes(withoutAddedHeaders(delivered.eml, ["X-MSYS-API"]), toLf(message.bytes)),
+      bytesEqual(withoutAddedHeaders(delivered.eml, ["X-MSYS-API"]), toLf(message.bytes)),
       "the sealed message changed",
     );
   },
@@ -195,7 +196,7 @@ Deno.test({
     const m = (await r.waitForRecipient("msys@example.com")).eml;
     await r.waitForRecipient("msys.cc@example.net");
     assertMatch(new TextDecoder().decode(m), /^X-Binding: statements\n/m);
-    assert(sameBytes(withoutAddedHeaders(m, ["X-MSYS-API", "X-Binding"]), toLf(momentum.bytes)));
+    assert(bytesEqual(withoutAddedHeaders(m, ["X-MSYS-API", "X-Binding"]), toLf(momentum.bytes)));
   },
 });
 

@@ -2,7 +2,7 @@
  * The README's first command, `deno task demo`, must keep doing what it
  * says: every step of the walk-through exits as expected and openssl agrees.
  */
-import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { assert, assertEquals, assertIncludes } from "./support/assert.ts";
 
 Deno.test("deno task demo: every step does what it should", async () => {
   // Exactly the task's command line, from deno.json.

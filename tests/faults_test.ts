@@ -11,7 +11,7 @@
  * Retries are fast here: SMIMEPOST_RETRY_BASE_MS=20 (a hidden setting of
  * cli.ts) replaces the 1 s back-off base.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { postfixAvailable, sharedPostfix } from "./support/rig.ts";
 import type { PostfixRig } from "./support/rig.ts";
 import {

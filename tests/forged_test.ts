@@ -8,9 +8,9 @@
  * expected verdict is asserted too.
  */
 import { join } from "node:path";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
-import { openssl } from "./helpers.ts";
+import { openssl } from "./support/helpers.ts";
 import { sign } from "../core/cms/sign.ts";
 import { pkcs7MimeEntity } from "../core/smime/entity.ts";
 import {

@@ -6,8 +6,8 @@
  * OpenSSL reads what was written; a wrong token, a misaligned DKIM domain
  * and SIGTERM behave as documented.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { openssl } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { openssl } from "./support/helpers.ts";
 import { compileRuntimeFlags } from "../scripts/run_cli.ts";
 import { sign } from "../core/cms/sign.ts";
 import { pkcs7MimeEntity } from "../core/smime/entity.ts";

@@ -2,9 +2,9 @@
  * `deno task install` puts a `smimepost` on PATH that works from any folder,
  * as the old tool was used: from the key folder, far from the checkout.
  */
-import { assertEquals, assertMatch } from "./assert.ts";
+import { assertEquals, assertMatch } from "./support/assert.ts";
 import { install } from "../scripts/install.ts";
-import { openssl, testPki } from "./helpers.ts";
+import { openssl, testPki } from "./support/helpers.ts";
 
 const MESSAGE = "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.com>\r\n" +
   "Subject: Statement\r\n\r\nHello Bob,\r\n";

@@ -7,11 +7,12 @@
  *   x {CBC + PKCS#1 v1.5, CBC + OAEP, GCM AuthEnveloped, EC recipient}
  *   x {LF input, CRLF input, 8-bit UTF-8 body, 5 MB attachment}
  */
-import { assert, assertEquals } from "./assert.ts";
+import { bytesEqual } from "../core/bytes.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { canonicalEntity, parseMessage } from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
 import type { SealOptions } from "../core/pipeline.ts";
-import { messageBytes, openssl, sameBytes, testKeyStore, testPki } from "./helpers.ts";
+import { messageBytes, openssl, testKeyStore, testPki } from "./support/helpers.ts";
 
 const signers = [
   { name: "RSA-2048", address: "alice@example.com" },
@@ -107,7 +108,7 @@ for (const detached of [false, true]) {
           ], decrypted.stdout);
           assertEquals(verified.code, 0, verified.stderr);
           const expected = canonicalEntity(message).entity;
-          assert(sameBytes(verified.stdout, expected), "recovered content differs from the input");
+          assert(bytesEqual(verified.stdout, expected), "recovered content differs from the input");
         });
       }
     }

@@ -7,9 +7,10 @@
  * it starts when the module loads); the 16400-bit certificate carries a
  * crafted public key, since OpenSSL won't make such keys in reasonable time.
  */
-import { assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { bytesToLatin1 } from "../core/bytes.ts";
+import { assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
-import { tool } from "./helpers.ts";
+import { tool } from "./support/helpers.ts";
 import { bitString, encode, NULL, oid, seq, Tag, tlv } from "../core/cms/der.ts";
 
 const EXT = `[user]
@@ -211,7 +212,7 @@ function craftedRsaPublicKey(bits: number): string {
   n[n.length - 1]! |= 1;
   const rsaKey = encode(seq(tlv(Tag.integer, n), tlv(Tag.integer, new Uint8Array([1, 0, 1]))));
   const spki = encode(seq(seq(oid("1.2.840.113549.1.1.1"), NULL), bitString(rsaKey)));
-  const b64 = btoa(String.fromCharCode(...spki)).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
+  const b64 = btoa(bytesToLatin1(spki)).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
   return `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
 }
 

@@ -5,8 +5,9 @@
  * to, and `openssl cms -decrypt` opens. Also the exit codes, --json,
  * --dry-run and mbox input, through the CLI as a user runs it.
  */
+import { bytesToLatin1 } from "../core/bytes.ts";
 import { join } from "node:path";
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import { type IssuedIdentity, makeTestPki } from "../scripts/make_pki.ts";
 
@@ -76,9 +77,7 @@ async function identityFiles(name: string, id: IssuedIdentity) {
 }
 
 function base64Lines(der: Uint8Array): string {
-  let binary = "";
-  for (const b of der) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/.{76}/g, "$&\r\n");
+  return btoa(bytesToLatin1(der)).replace(/.{76}/g, "$&\r\n");
 }
 
 function headers(from: string): string {

@@ -7,13 +7,14 @@
  * OpenSSL's AES (libcrypto) and with node:crypto's, and smimepost's own
  * `decrypt` agrees with openssl's.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { bytesEqual, latin1ToBytes } from "../core/bytes.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { decrypt } from "../core/cms/mod.ts";
 import { overrideLibcrypto } from "../core/cms/libcrypto.ts";
 import { canonicalEntity, parseMessage } from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
 import { decodeBody, parseMimeTree } from "../core/message/mod.ts";
-import { messageBytes, openssl, sameBytes, testKeyStore, testPki } from "./helpers.ts";
+import { messageBytes, openssl, testKeyStore, testPki } from "./support/helpers.ts";
 
 /** About 8 MB: a text part and a base64 "attachment" whose size is no multiple of 16 or 3. */
 function largeMessage(from: string, to: string): Uint8Array {
@@ -73,17 +74,17 @@ for (const engine of ["libcrypto", "node:crypto"] as const) {
         const der = decodeBody(parseMimeTree(sealed, "large.eml"));
         const bob = await Deno.readFile(`${dir}/bob@example.com.pem`);
         const pem = new TextDecoder().decode(bob).replace(/-----[^-]+-----|\s/g, "");
-        const privateKey = Uint8Array.from(atob(pem), (ch) => ch.charCodeAt(0));
+        const privateKey = latin1ToBytes(atob(pem));
         if (engine === "node:crypto") overrideLibcrypto(undefined);
         try {
-          assert(sameBytes(await decrypt(der, { privateKey }), signed), "decrypt() differs");
+          assert(bytesEqual(await decrypt(der, { privateKey }), signed), "decrypt() differs");
         } finally {
           overrideLibcrypto(null);
         }
       }
       const expected = canonicalEntity(message).entity;
       if (!c.sign) {
-        assert(sameBytes(signed, expected), "decrypted content differs from the input");
+        assert(bytesEqual(signed, expected), "decrypted content differs from the input");
         return;
       }
       const verified = await openssl([
@@ -94,7 +95,7 @@ for (const engine of ["libcrypto", "node:crypto"] as const) {
         ...("detached" in c ? [] : ["-binary"]),
       ], signed);
       assertEquals(verified.code, 0, verified.stderr);
-      assert(sameBytes(verified.stdout, expected), "verified content differs from the input");
+      assert(bytesEqual(verified.stdout, expected), "verified content differs from the input");
     });
   }
 }

@@ -7,8 +7,8 @@
  * the terminal's name and the screen also shows the exit status and the
  * terminal's modes after the CLI has gone.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { testPki } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { testPki } from "./support/helpers.ts";
 
 const SCRIPT = ["/usr/bin/script", "/bin/script"].find((path) => {
   try {

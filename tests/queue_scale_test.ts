@@ -5,7 +5,7 @@
  * store, same port). Every message must arrive; a repeat is allowed only
  * for jobs a worker held when it died or when the server went away.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { natsAvailable, startNats } from "../core/queue/test_nats.ts";

@@ -7,8 +7,8 @@
  * byte, SIGTERM finishes what a worker holds and exits 0, and a NATS
  * password shows nowhere.
  */
-import { assert, assertEquals, assertIncludes, assertMatch } from "./assert.ts";
-import { testPki, toLf, tool } from "./helpers.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
+import { testPki, toLf, tool } from "./support/helpers.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import type { CliRun } from "../scripts/run_cli.ts";
 import { natsAvailable, startNats } from "../core/queue/test_nats.ts";

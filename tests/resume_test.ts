@@ -4,7 +4,7 @@
  * the server, its acceptance not yet in the journal: the documented,
  * unavoidable ambiguity).
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import {
   CliProcess,
   headerOf,

@@ -9,10 +9,10 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 import {
   AsnError,
-  bytesEqual,
   childrenOf,
   DerReader,
   parseTlv,

@@ -14,9 +14,10 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { createDecipheriv } from "node:crypto";
 import { SmimeError } from "../errors.ts";
-import { concatBytes, DerReader, readOctets, readSmallInt, source, Tag } from "./der.ts";
+import { DerReader, readOctets, readSmallInt, source, Tag } from "./der.ts";
 import { parseCertificate } from "./certificate.ts";
 import { sharedInfo, sharedSecret, unwrapKey, x963Kdf } from "./ecdh.ts";
 import {

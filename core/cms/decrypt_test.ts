@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { constants, createPublicKey, publicEncrypt } from "node:crypto";
-import { assert, assertEquals, assertRejects } from "./test_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { decrypt, encrypt, inspect } from "./mod.ts";
 import { NO_KEY_OPENS } from "./decrypt.ts";

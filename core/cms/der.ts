@@ -14,6 +14,8 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
+
 /** Malformed or unexpected ASN.1; callers turn it into a SmimeError. */
 export class AsnError extends Error {
   override name = "AsnError";
@@ -267,27 +269,6 @@ export function readTime(tlv: Tlv): Date {
   return new Date(
     Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)),
   );
-}
-
-/** Joins byte arrays into one new array. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** Constant-time-enough equality for public identifiers and digests. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /** Lower-case hex of `bytes`. */

@@ -1,6 +1,6 @@
+import { concatBytes } from "../bytes.ts";
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import {
-  concatBytes,
   type Der,
   encode,
   explicit,

@@ -6,8 +6,9 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
-import { concatBytes, type Der, encode, explicit, octets, seq } from "./der.ts";
+import { type Der, encode, explicit, octets, seq } from "./der.ts";
 
 /**
  * ECC-CMS-SharedInfo (RFC 5753 7.2): the key-wrap AlgorithmIdentifier as

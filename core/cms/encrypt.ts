@@ -8,12 +8,12 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { constants, createCipheriv, publicEncrypt } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import {
   bitString,
   type ByteSource,
-  concatBytes,
   type Der,
   encode,
   explicit,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./test_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { decrypt, encrypt, inspect } from "./mod.ts";
 import { NO_KEY_OPENS } from "./decrypt.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "./test_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { encode, int, oid, parseTlv, readOid, readTime, seq, setOf, time } from "./der.ts";
 import { decrypt, encrypt, inspect, sign, verify } from "./mod.ts";

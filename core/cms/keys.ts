@@ -8,9 +8,10 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { SmimeError } from "../errors.ts";
-import { AsnError, bytesEqual, DerReader, parseTlv, readOid, source, Tag } from "./der.ts";
+import { AsnError, DerReader, parseTlv, readOid, source, Tag } from "./der.ts";
 import { curveByOid, Oid } from "./oids.ts";
 import type { CertificateInfo } from "./certificate.ts";
 import { readRsaPublicKey } from "./rsa_public.ts";

@@ -32,6 +32,7 @@
  * @module
  */
 
+import { concatBytes, latin1ToBytes } from "../bytes.ts";
 import { createCipheriv } from "node:crypto";
 import type { DigestName } from "./types.ts";
 
@@ -618,7 +619,7 @@ const SELF_TEST_RSA_SIGNATURE =
   "RF5R0TXwzHoGtKagULFUyHS1LnDZiiEv4etKy+8gKAba1Ex9jgPkEOi3rOhGUW1w6BDmD+2CB3c80BS1VZSSRQLc" +
   "wLgaI/hyrA0FbYXtVvFRjU9g5TP0LH/7lTC+BOoms/Y1lf/GOcdereq+N/4CvoM5JVc7IucScgB8QA==";
 
-const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const fromBase64 = (b64: string) => latin1ToBytes(atob(b64));
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
 const equal = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
   !!a && !!b && a.length === b.length && a.every((v, i) => v === b[i]);
@@ -686,7 +687,7 @@ function aesSelfTest(lib: OpenSsl, bytes: Uint8Array): boolean {
   const iv = bytes.subarray(0, 16);
   const plain = new Uint8Array(37).map((_, i) => i);
   const reference = createCipheriv("aes-256-cbc", key, iv);
-  const want = concat([reference.update(plain), reference.final()]);
+  const want = concatBytes([reference.update(plain), reference.final()]);
   const run = (encrypt: boolean, pieces: Uint8Array[]) => {
     const ctx = lib.aesCbc(encrypt, key, iv);
     if (!ctx) return undefined;
@@ -700,7 +701,7 @@ function aesSelfTest(lib: OpenSsl, bytes: Uint8Array): boolean {
       }
       const last = new Uint8Array(16);
       const n = ctx.final(last);
-      return n === undefined ? undefined : concat([...out, last.subarray(0, n)]);
+      return n === undefined ? undefined : concatBytes([...out, last.subarray(0, n)]);
     } finally {
       ctx.free();
     }
@@ -712,16 +713,6 @@ function aesSelfTest(lib: OpenSsl, bytes: Uint8Array): boolean {
   const damaged = sealed!.slice();
   damaged[damaged.length - 17]! ^= 0x55;
   return run(false, [damaged]) === undefined;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** A P-256 public key, any will do: the self-test's curve template. */

@@ -8,7 +8,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from "node:crypto";
-import { assert, assertEquals } from "./test_assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { parseCertificate } from "./certificate.ts";
 import { type LibCrypto, libcrypto, loadLibcrypto, overrideLibcrypto } from "./libcrypto.ts";
 import { decrypt, encrypt, sign, verify } from "./mod.ts";

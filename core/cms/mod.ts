@@ -4,15 +4,26 @@
  * no files, no addresses: certificates and PKCS#8 keys come in as DER.
  *
  * @example Sign, verify, encrypt and decrypt
- * ```ts ignore
+ * ```ts
  * import { decrypt, encrypt, sign, verify } from "./mod.ts";
+ * import type { SigningIdentity } from "./types.ts";
  *
- * const signed = await sign(mime, { certificate, chain, privateKey }, { detached: false });
- * const result = await verify(signed, { trustAnchors: [root] });
- * console.log(result.signers[0]?.signatureValid, result.signers[0]?.chain);
+ * // Certificates and PKCS#8 keys as DER, from wherever they are kept.
+ * async function roundTrip(
+ *   mime: Uint8Array,
+ *   alice: SigningIdentity,
+ *   root: Uint8Array,
+ *   bob: { certificate: Uint8Array; privateKey: Uint8Array },
+ * ): Promise<Uint8Array> {
+ *   const signed = await sign(mime, alice, { detached: false });
+ *   const result = await verify(signed, { trustAnchors: [root] });
+ *   console.log(result.signers[0]?.signatureValid, result.signers[0]?.chain);
  *
- * const { der } = await encrypt(signed, [bobCert, aliceCert], { cipher: "aes-256-gcm" });
- * const plain = await decrypt(der, { certificate: bobCert, privateKey: bobKey });
+ *   const { der } = await encrypt(signed, [bob.certificate, alice.certificate], {
+ *     cipher: "aes-256-gcm",
+ *   });
+ *   return await decrypt(der, bob);
+ * }
  * ```
  *
  * @module

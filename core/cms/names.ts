@@ -4,6 +4,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { childrenOf, DerReader, readOid, Tag, type Tlv, toHex } from "./der.ts";
 
 /** Short names RFC 4514 3 lists, plus registered ones common in S/MIME certificates. */
@@ -34,7 +35,7 @@ function decodeString(value: Tlv): string | undefined {
     case Tag.ia5String:
       return new TextDecoder().decode(v);
     case Tag.teletexString:
-      return latin1(v); // in practice Latin-1
+      return bytesToLatin1(v); // in practice Latin-1
     case Tag.bmpString: {
       let s = "";
       for (let i = 0; i + 1 < v.length; i += 2) s += String.fromCharCode(v[i]! * 256 + v[i + 1]!);
@@ -51,13 +52,6 @@ function decodeString(value: Tlv): string | undefined {
     default:
       return undefined;
   }
-}
-
-/** Bytes as Latin-1 text (no spread: a long value must not overflow the stack). */
-function latin1(v: Uint8Array): string {
-  let s = "";
-  for (const b of v) s += String.fromCharCode(b);
-  return s;
 }
 
 /** Escapes an attribute value as RFC 4514 2.4 requires. */
@@ -110,7 +104,7 @@ const STRING_TAGS = new Set([
 
 /** Case-folded value with inner runs of spaces collapsed, for comparing names. */
 function prepared(value: Tlv): string {
-  const text = decodeString(value) ?? latin1(value.value);
+  const text = decodeString(value) ?? bytesToLatin1(value.value);
   return text.trim().replace(/ +/g, " ").toLowerCase();
 }
 

@@ -12,9 +12,10 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { createHash, createPublicKey } from "node:crypto";
 import { SmimeError } from "../errors.ts";
-import { AsnError, bytesEqual, DerReader, parseTlv, readOid, Tag } from "./der.ts";
+import { AsnError, DerReader, parseTlv, readOid, Tag } from "./der.ts";
 import { type CertificateInfo, matchesIssuerSerial } from "./certificate.ts";
 import { nodePrivateKey, type PrivateKeyInfo } from "./keys.ts";
 import { curveByOid, Oid } from "./oids.ts";

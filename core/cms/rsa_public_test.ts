@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./test_assert.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { openssl } from "./test_pki.ts";
 import { readRsaPublicKey, rsaBitsOf, rsaEncrypt, rsaVerify } from "./rsa_public.ts";
 

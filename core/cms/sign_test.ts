@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./test_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { childrenOf, DerReader, parseTlv, Tag } from "./der.ts";
 import { sign, verify } from "./mod.ts";

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { latin1ToBytes } from "../bytes.ts";
+
 /** One user: its files for openssl and its DER for our API. */
 export interface TestUser {
   /** "rsa2048", "rsa3072", "p256", "p384", "outsider". */
@@ -89,7 +91,7 @@ export async function openssl(
 /** The DER inside the first PEM block of `pem`. */
 export function pemToDer(pem: string): Uint8Array {
   const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return latin1ToBytes(atob(b64));
 }
 
 let pkiPromise: Promise<TestPki> | undefined;

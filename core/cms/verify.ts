@@ -6,8 +6,9 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
-import { bytesEqual, readOctets, readOid, readTime, source, Tag, type Tlv } from "./der.ts";
+import { readOctets, readOid, readTime, source, Tag, type Tlv } from "./der.ts";
 import {
   type CertificateInfo,
   matchesIssuerSerial,

@@ -10,10 +10,15 @@ import type { ResolvedDelivery } from "./types.ts";
  * secrets are "****".
  *
  * @example
- * ```ts ignore
- * describeDelivery(resolved);
- * // ["profile pmta (plugin powermta) from smimepost.toml",
- * //  "  host = 10.0.0.5   (file smimepost.toml [profiles.pmta])", ...]
+ * ```ts
+ * import { describeDelivery } from "./describe.ts";
+ * import type { ResolvedDelivery } from "./types.ts";
+ *
+ * function show(resolved: ResolvedDelivery): void {
+ *   // ["profile pmta (plugin powermta) from smimepost.toml",
+ *   //  "  host = 10.0.0.5   (file smimepost.toml [profiles.pmta])", ...]
+ *   for (const line of describeDelivery(resolved)) console.log(line);
+ * }
  * ```
  */
 export function describeDelivery(resolved: ResolvedDelivery): string[] {

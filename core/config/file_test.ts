@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { assert, assertEquals, assertSmimeError } from "../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { parseConfig } from "./file.ts";
 import { defaultLocations, homeConfigDir } from "./locate.ts";
 import { resolveDelivery } from "./resolve.ts";

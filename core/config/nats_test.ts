@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertSmimeError } from "../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { resolveNats } from "./nats.ts";
 import type { NatsFlags } from "./nats.ts";
 

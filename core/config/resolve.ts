@@ -44,13 +44,19 @@ interface Target {
  * legacy flag, no file, or a file without default_profile and no --profile):
  * the CLI then writes to stdout.
  *
- * @example
- * ```ts ignore
- * const resolved = await resolveDelivery(plugins, {
- *   cwd: Deno.cwd(),
- *   env: (name) => Deno.env.get(name),
- *   profile: "pmta",
- * });
+ * @example The old tool's --send_smtp, configured by the environment alone
+ * ```ts
+ * import type { DeliveryPlugin } from "../deliver/types.ts";
+ * import { resolveDelivery } from "./resolve.ts";
+ *
+ * // `plugins` is the registry (plugins/mod.ts; core does not import it).
+ * async function fromEnvironment(plugins: ReadonlyMap<string, DeliveryPlugin>) {
+ *   return await resolveDelivery(plugins, {
+ *     cwd: Deno.cwd(),
+ *     env: (name) => Deno.env.get(name),
+ *     legacy: "smtp",
+ *   });
+ * }
  * ```
  * @throws SmimeError E_USAGE for conflicting flags; E_CONFIG (one line naming
  *   the profile and key, or the variable or flag) for everything else

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertSmimeError } from "../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { describeDelivery } from "./describe.ts";
 import { resolveWith } from "./test_plugins.ts";
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { bytesToLatin1 } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 import { ioReason } from "./locate.ts";
 import type { ResolvedDelivery } from "./types.ts";
@@ -112,9 +113,7 @@ export function redact(text: string, secrets: readonly string[]): string {
 }
 
 function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return btoa(bytesToLatin1(bytes));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertSmimeError } from "../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { SmimeError } from "../errors.ts";
 import { describeDelivery } from "./describe.ts";
 import { redact, secretsOf } from "./secrets.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import type { TransmissionResponse } from "../http/mod.ts";
 import { resultFromResponse } from "./http_transport.ts";
 import { sampleMessage } from "./test_message.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { SmtpClient } from "../smtp/mod.ts";
 import type { SmtpClientOptions, SmtpSendResult } from "../smtp/mod.ts";
 import { smtpStatus } from "../policy.ts";
@@ -136,10 +137,7 @@ export class SmtpTransport implements Transport {
 /** Puts header fields at the top of the message's header section. */
 export function prependHeaders(headers: string[], bytes: Uint8Array): Uint8Array {
   const head = new TextEncoder().encode(headers.map((h) => `${h}\r\n`).join(""));
-  const out = new Uint8Array(head.length + bytes.length);
-  out.set(head);
-  out.set(bytes, head.length);
-  return out;
+  return concatBytes([head, bytes]);
 }
 
 /** Maps the SMTP outcome to the plugin contract's result. */

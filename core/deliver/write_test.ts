@@ -1,4 +1,5 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { concatBytes } from "../bytes.ts";
 import { readMbox } from "../batch/sources/mbox.ts";
 import { unsealed } from "../smime/sealed.ts";
 import { mboxEntry, writeTarget } from "./write.ts";
@@ -21,7 +22,7 @@ function message(text: string) {
 
 Deno.test("mboxEntry: what readMbox reads back is the message, byte for byte", async () => {
   const entries = BODIES.map((text) => mboxEntry(message(text), new Date(0)));
-  const stream = ReadableStream.from([concat(entries)]);
+  const stream = ReadableStream.from([concatBytes(entries)]);
   const back: Uint8Array[] = [];
   for await (const item of readMbox({ path: "-", stream, chunkSize: 7 })) {
     assert("bytes" in item, `an error item: ${JSON.stringify(item)}`);
@@ -81,13 +82,3 @@ Deno.test("writeTarget: a file holds one message; a second is refused", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

@@ -1,4 +1,9 @@
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertSmimeError,
+} from "../../tests/support/assert.ts";
 import { checkDkim, fromAddressOf, isAligned } from "./dkim.ts";
 import type { DkimVerdict } from "./dkim.ts";
 import {

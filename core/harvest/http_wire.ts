@@ -13,6 +13,8 @@
  * @module
  */
 
+import { bytesToLatin1, concatBytes } from "../bytes.ts";
+
 /** A request the receiver can't or won't read; `status` is the answer. */
 export class HttpError extends Error {
   /** The HTTP status to answer with, e.g. 400, 408, 413. */
@@ -74,7 +76,6 @@ const CRLF_CRLF = [13, 10, 13, 10];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // deno-lint-ignore no-control-regex -- refusing controls in field values is the point
 const FIELD_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextEncoder();
 
 /** Reads requests from, and writes answers to, one connection. */
@@ -110,7 +111,7 @@ export class WireConnection {
     if (end > maxBytes) {
       throw new HttpError(431, `Request header fields too large (over ${maxBytes} bytes)`);
     }
-    const text = latin1.decode(this.#buffer.subarray(0, end));
+    const text = bytesToLatin1(this.#buffer.subarray(0, end));
     this.#buffer = this.#buffer.slice(end + 4);
     return parseHead(text);
   }
@@ -176,7 +177,7 @@ export class WireConnection {
     let head = `HTTP/1.1 ${status} ${reason}\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-    await this.write(concat(utf8.encode(head), body), deadline);
+    await this.write(concatBytes([utf8.encode(head), body]), deadline);
   }
 
   /** Writes all of `bytes` before the deadline. */
@@ -225,7 +226,7 @@ export class WireConnection {
   async #fill(deadline: Deadline, what: string): Promise<boolean> {
     const n = await deadline.race(this.#conn.read(this.#scratch), what);
     if (n === null) return false;
-    this.#buffer = concat(this.#buffer, this.#scratch.subarray(0, n));
+    this.#buffer = concatBytes([this.#buffer, this.#scratch.subarray(0, n)]);
     return true;
   }
 
@@ -257,7 +258,7 @@ export class WireConnection {
       }
     }
     if (end > 1024) throw new HttpError(400, "Bad request: chunk line too long");
-    const line = latin1.decode(this.#buffer.subarray(0, end));
+    const line = bytesToLatin1(this.#buffer.subarray(0, end));
     this.#buffer = this.#buffer.slice(end + 2);
     return line;
   }
@@ -334,11 +335,4 @@ function indexOf(haystack: Uint8Array, needle: number[]): number {
     if (j === needle.length) return i;
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

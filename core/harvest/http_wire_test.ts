@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import { HttpError, parseHead } from "./http_wire.ts";
 
 /** The status parseHead() refuses `text` with, or "ok". */

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertIncludes, assertMatch } from "../../tests/assert.ts";
+import { assert, assertEquals, assertIncludes, assertMatch } from "../../tests/support/assert.ts";
 import { SmimeError } from "../errors.ts";
 import { startHarvest } from "./mod.ts";
 import type { HarvestHandler, HarvestMeta, HarvestOptions, HarvestServer } from "./mod.ts";

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { latin1ToBytes } from "../bytes.ts";
 import { HttpError } from "./http_wire.ts";
 
 /** One message out of a request, with what the platform said about it. */
@@ -108,10 +109,7 @@ function decodeBase64(text: string, where: string): Uint8Array {
   if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
     throw bad(`${where}: email_rfc822 is not valid base64`);
   }
-  const binary = atob(compact);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return latin1ToBytes(atob(compact));
 }
 
 function bad(reason: string): HttpError {

@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "../../tests/assert.ts";
+import { assertEquals, assertMatch } from "../../tests/support/assert.ts";
 import { HttpError } from "./http_wire.ts";
 import { messagesOf, payloadKindOf } from "./payload.ts";
 

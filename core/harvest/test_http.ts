@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concatBytes } from "../message/line_ends.ts";
+import { bytesToLatin1, concatBytes } from "../bytes.ts";
 
 /** An answer as it came off the wire. */
 export interface RawResponse {
@@ -112,9 +112,7 @@ export function relayBatch(
     msys: {
       relay_message: {
         content: {
-          email_rfc822: m.base64
-            ? btoa(String.fromCharCode(...m.bytes))
-            : new TextDecoder().decode(m.bytes),
+          email_rfc822: m.base64 ? btoa(bytesToLatin1(m.bytes)) : new TextDecoder().decode(m.bytes),
           email_rfc822_is_base64: m.base64 ?? false,
         },
         msg_from: m.msgFrom ?? "bounce@example.com",

@@ -1,4 +1,4 @@
-import { assert } from "../../tests/assert.ts";
+import { assert } from "../../tests/support/assert.ts";
 import { tokenChecker } from "./token.ts";
 
 Deno.test("tokenChecker() passes the token and nothing else", () => {

@@ -98,9 +98,15 @@ export class HttpError extends SmimeError {
  * the pool.
  *
  * @example
- * ```ts ignore
- * const client = new TransmissionsClient({ baseUrl: "https://api.sparkpost.com/api/v1", apiKey });
- * const { id, accepted } = await client.send(payload);
+ * ```ts
+ * import { TransmissionsClient } from "./client.ts";
+ *
+ * // Needs the platform's API and a key.
+ * async function post(apiKey: string, payload: object) {
+ *   const client = new TransmissionsClient({ baseUrl: "https://api.sparkpost.com/api/v1", apiKey });
+ *   const { id, accepted } = await client.send(payload);
+ *   return { id, accepted };
+ * }
  * ```
  */
 export class TransmissionsClient {

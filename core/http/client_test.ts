@@ -1,4 +1,9 @@
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertSmimeError,
+} from "../../tests/support/assert.ts";
 import type { ErrorCode } from "../errors.ts";
 import { HttpError, parseRetryAfter, TransmissionsClient } from "./client.ts";
 import { contractReply, startFakeApi } from "./test_server.ts";

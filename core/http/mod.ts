@@ -4,17 +4,22 @@
  * body, limits and API hosts live in its plugin folder.
  *
  * @example
- * ```ts ignore
- * const client = new TransmissionsClient({
- *   baseUrl: "https://api.sparkpost.com/api/v1",
- *   apiKey,
- *   label: "SparkPost API",
- *   timeoutMs: 300_000,
- * });
- * const reply = await client.send({
- *   recipients: transmissionRecipients(message.recipients),
- *   content: { email_rfc822: rfc822Content(message.bytes) },
- * });
+ * ```ts
+ * import { rfc822Content, TransmissionsClient, transmissionRecipients } from "./mod.ts";
+ *
+ * // Needs the platform's API and a key.
+ * async function post(apiKey: string, bytes: Uint8Array, recipients: string[]) {
+ *   const client = new TransmissionsClient({
+ *     baseUrl: "https://api.sparkpost.com/api/v1",
+ *     apiKey,
+ *     label: "SparkPost API",
+ *     timeoutMs: 300_000,
+ *   });
+ *   return await client.send({
+ *     recipients: transmissionRecipients(recipients),
+ *     content: { email_rfc822: rfc822Content(bytes) },
+ *   });
+ * }
  * ```
  *
  * @module

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { bytesToLatin1 } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 
 /** A recipient of a transmission. */
@@ -50,7 +51,7 @@ export function rfc822Content(bytes: Uint8Array, maxBytes?: number): string {
         `email_rfc822 is limited to ${maxBytes} bytes`,
     );
   }
-  if (isAscii(bytes)) return latin1(bytes);
+  if (isAscii(bytes)) return bytesToLatin1(bytes);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
@@ -83,14 +84,4 @@ export function requireReturnPath(returnPath: string | undefined, platform: stri
 function isAscii(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
   return true;
-}
-
-/** Byte-to-code-point decoding (TextDecoder's "latin1" is windows-1252). */
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    out += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  }
-  return out;
 }

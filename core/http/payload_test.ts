@@ -1,4 +1,4 @@
-import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/support/assert.ts";
 import { requireReturnPath, rfc822Content, transmissionRecipients } from "./payload.ts";
 
 Deno.test("transmissionRecipients() lists every envelope recipient in order, and refuses none", async () => {

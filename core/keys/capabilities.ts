@@ -13,6 +13,7 @@
  * @module
  */
 
+import { bytesToLatin1, latin1ToBytes } from "../bytes.ts";
 import {
   AsnError,
   childrenOf,
@@ -94,7 +95,7 @@ const END = `-----END ${CAPABILITIES_LABEL}-----`;
  */
 export function splitCapabilities(bytes: Uint8Array): CapabilitySplit {
   if (bytes[0] === 0x30) return { rest: bytes }; // a DER certificate file
-  const text = new TextDecoder("latin1").decode(bytes);
+  const text = bytesToLatin1(bytes);
   const start = text.indexOf(BEGIN);
   if (start === -1) return { rest: bytes };
   const endAt = text.indexOf(END, start);
@@ -102,7 +103,7 @@ export function splitCapabilities(bytes: Uint8Array): CapabilitySplit {
   const truncated = endAt === -1 || (nextBegin !== -1 && nextBegin < endAt);
   const stop = truncated ? (nextBegin === -1 ? text.length : nextBegin) : endAt + END.length;
   const remaining = text.slice(0, start) + text.slice(stop);
-  const rest = Uint8Array.from(remaining, (c) => c.charCodeAt(0));
+  const rest = latin1ToBytes(remaining);
   const unusable = (why: string): CapabilitySplit => ({
     rest,
     warning: `recorded SMIMECapabilities ignored (${why}); default algorithms used`,
@@ -116,7 +117,7 @@ export function splitCapabilities(bytes: Uint8Array): CapabilitySplit {
   if (body.length > Math.ceil(MAX_CAPABILITIES_BYTES / 3) * 4) {
     return unusable(`block over ${MAX_CAPABILITIES_BYTES} bytes`);
   }
-  const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+  const der = latin1ToBytes(atob(body));
   try {
     return { rest, capabilities: parseSmimeCapabilities(der), der };
   } catch (err) {
@@ -193,11 +194,7 @@ export function capabilitiesPem(der: Uint8Array): string {
 
 /** Any DER as a PEM block with `label`. */
 export function pemBlock(label: string, der: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < der.length; i += 0x8000) {
-    binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
-  }
-  const b64 = btoa(binary).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
+  const b64 = btoa(bytesToLatin1(der)).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

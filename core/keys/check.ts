@@ -5,6 +5,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { isSmimeError, reasonOf } from "../errors.ts";
 import { isAddressLike } from "./address.ts";
 import { type Purpose } from "./cert_check.ts";
@@ -104,7 +105,7 @@ function isPrivateKey(bytes: Uint8Array): boolean {
   try {
     return readPemBlocks(bytes, "", "E_KEY_INVALID").some((b) => b.label.endsWith("PRIVATE KEY"));
   } catch {
-    return new TextDecoder("latin1").decode(bytes).includes("PRIVATE KEY-----");
+    return bytesToLatin1(bytes).includes("PRIVATE KEY-----");
   }
 }
 

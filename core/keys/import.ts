@@ -12,6 +12,7 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import type { SignerResult } from "../cms/types.ts";
 import { type ErrorCode, isSmimeError, reasonOf, SmimeError } from "../errors.ts";
 import { openMessage } from "../smime/open.ts";
@@ -25,7 +26,6 @@ import { type ImportOutcome, outcomeOf, refusal } from "./import_outcome.ts";
 import { storeCertificate, type StoreRequest } from "./import_write.ts";
 import { judgeCertificate } from "./judge.ts";
 import { certificateBag, distinct, pemCertificates } from "./import_bag.ts";
-import { bytesEqual } from "./private_key.ts";
 
 export { importJson, importLine, type ImportOutcome, ImportTally } from "./import_outcome.ts";
 

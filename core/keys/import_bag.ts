@@ -6,6 +6,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { readContentInfo, readSignedData } from "../cms/parse.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
 import { parseCertificate } from "./cert_info.ts";
@@ -20,7 +21,7 @@ export function certificateBag(bytes: Uint8Array, source: string): Uint8Array[] 
   // A message starts with header fields (or an mbox From_ line); a PEM file with its
   // block or with text such as openssl's "Certificate:" dump, read as PEM when the
   // message turns out not to be S/MIME (see importMail).
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 1024));
+  const head = bytesToLatin1(bytes.subarray(0, 1024));
   if (/^[\x21-\x39\x3b-\x7e]+:/.test(head) || head.startsWith("From ")) return undefined;
   return pemCertificates(bytes, source);
 }
@@ -70,9 +71,8 @@ function bagCertificates(der: Uint8Array, source: string): Uint8Array[] {
  */
 export function distinct(certs: Uint8Array[], source: string, max: number): Uint8Array[] {
   const seen = new Map<string, Uint8Array>();
-  const decoder = new TextDecoder("latin1");
   for (const der of certs) {
-    seen.set(decoder.decode(der), der);
+    seen.set(bytesToLatin1(der), der);
     if (seen.size > max) {
       throw new SmimeError(
         "E_CERT_INVALID",

@@ -9,6 +9,7 @@
  */
 
 import { resolve } from "node:path";
+import { bytesEqual } from "../bytes.ts";
 import { writeFileAtomic } from "../io.ts";
 import { type CertInfo, isoDate, parseCertificate } from "./cert_info.ts";
 import { CERT_EXTS, KeyFolder, readFileBytes } from "./files.ts";
@@ -17,7 +18,6 @@ import { CertPool } from "../trust/mod.ts";
 import { judgeCertificate } from "./judge.ts";
 import { pickLeaf } from "./leaf.ts";
 import { loadPemBundle } from "./pem.ts";
-import { bytesEqual } from "./private_key.ts";
 
 /** A checked certificate, ready to be stored for one address. */
 export interface StoreRequest {

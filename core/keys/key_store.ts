@@ -60,10 +60,16 @@ const ACTIONS = {
  * Certificates and keys of one key folder, found by address and checked.
  *
  * @example
- * ```ts ignore
- * const store = new KeyStore({ dir: "keys", trustAnchors });
- * const signer = await store.signerFor("alice@example.com");
- * const bob = await store.certificateFor("bob@example.com", "encrypt");
+ * ```ts
+ * import { KeyStore } from "./key_store.ts";
+ *
+ * // Needs a key folder with alice's certificate and key and bob's certificate.
+ * async function keysFor(keyFolder: string, trustAnchors: Uint8Array[]) {
+ *   const store = new KeyStore({ dir: keyFolder, trustAnchors });
+ *   const signer = await store.signerFor("alice@example.com");
+ *   const bob = await store.certificateFor("bob@example.com", "encrypt");
+ *   return { signer, bob };
+ * }
  * ```
  */
 export class KeyStore {

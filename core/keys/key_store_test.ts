@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { bytesToLatin1 } from "../bytes.ts";
 import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
 import { KeyStore, loadPemBundle, normaliseAddress } from "./mod.ts";
@@ -431,7 +432,7 @@ Deno.test("recipientKeyFromFile() without a certificate gives the key alone (PEM
     await makePkcs12(fromPem.privateKey, [alice], { password: "p" }),
     true,
   );
-  const b64 = btoa(String.fromCharCode(...fromPem.privateKey)).replace(/.{64}/g, "$&\n");
+  const b64 = btoa(bytesToLatin1(fromPem.privateKey)).replace(/.{64}/g, "$&\n");
   const plainPem = `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
   await writeTestFile(join(dir, "plain.pem"), new TextEncoder().encode(plainPem), true);
   const exported = await openssl([

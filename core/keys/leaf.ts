@@ -5,8 +5,9 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes.ts";
 import type { CertInfo } from "./cert_info.ts";
-import { bytesEqual, certificateSpki, type LoadedKey } from "./private_key.ts";
+import { certificateSpki, type LoadedKey } from "./private_key.ts";
 
 const spkiCache = new WeakMap<CertInfo, Uint8Array>();
 

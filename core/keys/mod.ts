@@ -6,14 +6,17 @@
  * certificates and unencrypted PKCS#8 keys. Keys are only ever read.
  *
  * @example
- * ```ts ignore
- * import { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
+ * ```ts
+ * import { KeyStore, loadPemBundle } from "./mod.ts";
  *
- * const trustAnchors = loadPemBundle(await Deno.readFile("trust.pem"), "trust.pem");
- * const store = new KeyStore({ dir: "keys", trustAnchors, passphrase: async () => undefined });
- * const signer = await store.signerFor("alice@example.com");
- * const bob = await store.certificateFor("bob@example.com", "encrypt");
- * for (const warning of [...signer.warnings, ...bob.warnings]) console.error(warning);
+ * // Needs a key folder and a trust bundle.
+ * async function checkKeys(keyFolder: string, trustFile: string): Promise<void> {
+ *   const trustAnchors = loadPemBundle(await Deno.readFile(trustFile), trustFile);
+ *   const store = new KeyStore({ dir: keyFolder, trustAnchors, passphrase: async () => undefined });
+ *   const signer = await store.signerFor("alice@example.com");
+ *   const bob = await store.certificateFor("bob@example.com", "encrypt");
+ *   for (const warning of [...signer.warnings, ...bob.warnings]) console.error(warning);
+ * }
  * ```
  *
  * @module

@@ -1,5 +1,5 @@
 import * as asn1js from "asn1js";
-import { assert, assertEquals } from "../cms/test_assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { ITERATION_CAPS, iterationCount, PbeError } from "./pbe.ts";
 import { loadPrivateKey } from "./private_key.ts";

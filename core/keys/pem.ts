@@ -4,6 +4,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 import { firstElementLength } from "../cms/der.ts";
 import { splitCapabilities } from "./capabilities.ts";
@@ -61,7 +62,7 @@ export function readPemBlocks(
   file: string,
   code: "E_CERT_INVALID" | "E_KEY_INVALID",
 ): PemBlock[] {
-  const text = new TextDecoder("latin1").decode(bytes);
+  const text = bytesToLatin1(bytes);
   const blocks: PemBlock[] = [];
   let end = 0;
   for (const match of text.matchAll(BLOCK)) {

@@ -183,8 +183,3 @@ export function certificateSpki(spkiDer: Uint8Array): Uint8Array {
   const key = createPublicKey({ key: spkiDer as never, format: "der", type: "spki" });
   return new Uint8Array(key.export({ format: "der", type: "spki" }));
 }
-
-/** True when two byte arrays are equal. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}

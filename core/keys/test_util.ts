@@ -5,6 +5,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { type ErrorCode, isSmimeError, type SmimeError } from "../errors.ts";
@@ -173,6 +174,6 @@ export function announce(names: string[]): Promise<Uint8Array> {
 
 /** The PEM block `keys import` appends to ADDRESS.crt for `der`. */
 export function capabilitiesBlock(der: Uint8Array): string {
-  const b64 = btoa(String.fromCharCode(...der)).replace(/.{1,64}/g, "$&\n");
+  const b64 = btoa(bytesToLatin1(der)).replace(/.{1,64}/g, "$&\n");
   return `-----BEGIN SMIME CAPABILITIES-----\n${b64}-----END SMIME CAPABILITIES-----\n`;
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, match } from "node:assert/strict";
 import { parseAddressList } from "./address_list.ts";
-import { expectError } from "./test_helpers.ts";
+import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
 
 Deno.test("parseAddressList() reads bare addresses and lower-cases the domain only", () => {
   deepStrictEqual(parseAddressList("Bob.Smith@Example.COM, carol@example.net"), [
@@ -80,8 +80,8 @@ Deno.test("parseAddressList() keeps a quoted local part as written", () => {
 
 Deno.test("parseAddressList() refuses unterminated quotes, comments, brackets and junk", () => {
   for (const bad of ['"open <a@x.org>', "(open a@x.org", "Bob <a@x.org", "a@[1.2.3.4", "a@x)"]) {
-    const err = expectError(() => parseAddressList(bad, "m.eml"), "E_MESSAGE");
+    const err = assertThrowsSmimeError(() => parseAddressList(bad, "m.eml"), "E_MESSAGE");
     match(err.message, /^m\.eml: cannot parse address list/);
   }
-  expectError(() => parseAddressList("<a@x.org> b@y.org"), "E_MESSAGE");
+  assertThrowsSmimeError(() => parseAddressList("<a@x.org> b@y.org"), "E_MESSAGE");
 });

@@ -1,18 +1,12 @@
+import { bytesToLatin1, concatBytes, latin1ToBytes } from "../bytes.ts";
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { canonicalEntity } from "./canonical.ts";
-import { concatBytes, toCrlf } from "./line_ends.ts";
+import { toCrlf } from "./line_ends.ts";
 import { parseMimeTree } from "./mime_tree.ts";
 import { parseMessage } from "./parse_message.ts";
 import { decodeBody } from "./transfer_encoding.ts";
-import {
-  binaryOf,
-  bytesOf,
-  deepMessage,
-  expectError,
-  mixLineEnds,
-  randomBytes,
-  textOf,
-} from "./test_helpers.ts";
+import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
+import { bytesOf, deepMessage, mixLineEnds, randomBytes, textOf } from "./test_helpers.ts";
 import type { MimeNode } from "./types.ts";
 
 /** The canonical entity; every test also checks that its source streams the same bytes. */
@@ -167,7 +161,7 @@ Deno.test("canonicalEntity() adds text/plain with the charset the body needs", (
     utf8,
     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n",
   );
-  const latin1 = textOf(canon(binaryOf("From: a@x.org\n\ncaf\xe9\n")).entity);
+  const latin1 = textOf(canon(latin1ToBytes("From: a@x.org\n\ncaf\xe9\n")).entity);
   match(latin1, /^Content-Type: text\/plain; charset=unknown-8bit\r\n/);
 });
 
@@ -175,13 +169,15 @@ Deno.test("canonicalEntity() re-encodes lines over 998 octets and NULs under 7bi
   const long = "x".repeat(1500);
   const node = reparse(canon(`From: a@x.org\nContent-Type: text/plain\n\n${long}\n`).entity);
   strictEqual(textOf(decodeBody(node)), `${long}\r\n`);
-  const nul = reparse(canon(binaryOf("From: a@x.org\nContent-Type: image/x\n\na\x00b")).entity);
+  const nul = reparse(
+    canon(latin1ToBytes("From: a@x.org\nContent-Type: image/x\n\na\x00b")).entity,
+  );
   strictEqual(nul.headers[1]!.value, "base64");
 });
 
 Deno.test("canonicalEntity() re-wraps a one-line base64 body and re-encodes 8-bit quoted-printable", () => {
   const data = randomBytes(2000, 3);
-  const oneLine = btoa(String.fromCharCode(...data));
+  const oneLine = btoa(bytesToLatin1(data));
   const b64 = reparse(
     canon(`From: a@x.org\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n${oneLine}`)
       .entity,
@@ -195,7 +191,7 @@ Deno.test("canonicalEntity() re-wraps a one-line base64 body and re-encodes 8-bi
 });
 
 Deno.test("canonicalEntity() refuses 8-bit data under an unknown transfer encoding", () => {
-  const err = expectError(
+  const err = assertThrowsSmimeError(
     () => canon("From: a@x.org\nContent-Transfer-Encoding: x-uuencode\n\ncafé\n"),
     "E_MESSAGE",
   );
@@ -206,7 +202,7 @@ Deno.test("canonicalEntity() handles 1000-deep nesting without blowing the stack
   const ascii = canon(deepMessage(1000, "plain"));
   strictEqual(ascii.entity.some((b) => b > 127), false);
   // 8-bit data below the depth cap can't be fixed safely: refused, not crashed.
-  expectError(() => canon(deepMessage(1000)), "E_MESSAGE");
+  assertThrowsSmimeError(() => canon(deepMessage(1000)), "E_MESSAGE");
   const shallow = reparse(canon(deepMessage(20)).entity);
   let node = shallow;
   while (node.children.length > 0) node = node.children[0]!;

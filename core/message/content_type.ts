@@ -5,8 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { decoderFor } from "./encoded_words.ts";
-import { concatBytes } from "./line_ends.ts";
 import type { ContentType } from "./types.ts";
 
 /** RFC 2045 tspecials plus whitespace: what ends a type or subtype token. */

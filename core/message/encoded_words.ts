@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concatBytes } from "./line_ends.ts";
+import { concatBytes, latin1ToBytes } from "../bytes.ts";
 
 /** charset, optional RFC 2231 language suffix, encoding, encoded text (RFC 2047 2). */
 const WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g;
@@ -86,10 +86,7 @@ export function decodeEncodedWords(text: string): string {
 function decodePayload(encoding: string, payload: string): Uint8Array | null {
   if (encoding === "B" || encoding === "b") {
     try {
-      const bin = atob(payload);
-      const out = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-      return out;
+      return latin1ToBytes(atob(payload));
     } catch {
       return null;
     }

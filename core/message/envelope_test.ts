@@ -1,11 +1,15 @@
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { envelopeOf } from "./envelope.ts";
 import { parseMessage } from "./parse_message.ts";
-import { bytesOf, expectError } from "./test_helpers.ts";
+import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
+import { bytesOf } from "./test_helpers.ts";
 
 const envelope = (head: string) => envelopeOf(parseMessage(bytesOf(`${head}\n\nbody\n`), "m.eml"));
 const refusal = (head: string) =>
-  expectError(() => envelopeOf(parseMessage(bytesOf(`${head}\n\n`), "m.eml")), "E_MESSAGE");
+  assertThrowsSmimeError(
+    () => envelopeOf(parseMessage(bytesOf(`${head}\n\n`), "m.eml")),
+    "E_MESSAGE",
+  );
 
 Deno.test("envelopeOf() takes the sender from From and recipients from To, Cc, Bcc", () => {
   const env = envelope(

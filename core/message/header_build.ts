@@ -4,8 +4,9 @@
  * @module
  */
 
+import { concatBytes, latin1ToBytes } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
-import { concatBytes, CRLF_BYTES, escapeControls, fromLatin1, snippet } from "./line_ends.ts";
+import { CRLF_BYTES, escapeControls, snippet } from "./line_ends.ts";
 import type { HeaderField } from "./types.ts";
 
 /** RFC 5322 2.1.1: lines SHOULD be at most 78 characters... */
@@ -47,7 +48,7 @@ export function makeHeader(name: string, value: string): HeaderField {
   }
   const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, "");
   const text = trimmed === "" ? `${name}:` : `${name}: ${trimmed}`;
-  return { name, raw: fromLatin1(fold(text, name)), value: trimmed };
+  return { name, raw: latin1ToBytes(fold(text, name)), value: trimmed };
 }
 
 /**

@@ -140,26 +140,6 @@ function countBareLineEnds(bytes: Uint8Array): number {
   return extra;
 }
 
-/** Joins byte chunks into one array. */
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
-/** Encodes a string whose chars are all below 256, one byte per char. */
-export function fromLatin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
 /** Shortens text for an error message: at most `max` chars, "..." when cut. */
 export function snippet(text: string, max = 60): string {
   return text.length <= max ? text : `${text.slice(0, max)}...`;

@@ -1,12 +1,6 @@
+import { concatBytes } from "../bytes.ts";
 import { strictEqual } from "node:assert/strict";
-import {
-  concatBytes,
-  crlfPieces,
-  joinPieces,
-  type Piece,
-  piecesLength,
-  toCrlf,
-} from "./line_ends.ts";
+import { crlfPieces, joinPieces, type Piece, piecesLength, toCrlf } from "./line_ends.ts";
 import { bytesOf, randomBytes, textOf } from "./test_helpers.ts";
 
 Deno.test("toCrlf() turns bare LF and bare CR into CRLF", () => {

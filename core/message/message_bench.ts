@@ -5,6 +5,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import { canonicalEntity, envelopeOf, parseMessage, toCrlf } from "./mod.ts";
 import { bytesOf, randomBytes } from "./test_helpers.ts";
 
@@ -39,7 +40,7 @@ function message(attachment: Uint8Array, cte: string): Uint8Array {
 }
 
 const base64Lines = bytesOf(
-  (btoa(String.fromCharCode(...randomBytes(13_000, 1))).match(/.{1,76}/g) ?? []).join("\n"),
+  (btoa(bytesToLatin1(randomBytes(13_000, 1))).match(/.{1,76}/g) ?? []).join("\n"),
 );
 const typical = message(base64Lines, "base64");
 const typicalCrlf = toCrlf(typical);

@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { MAX_DEPTH, parseMimeTree } from "./mime_tree.ts";
-import { bytesOf, deepMessage, expectError, textOf } from "./test_helpers.ts";
+import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
+import { bytesOf, deepMessage, textOf } from "./test_helpers.ts";
 import type { MimeNode } from "./types.ts";
 
 const NESTED = [
@@ -89,8 +90,8 @@ Deno.test("parseMimeTree() never throws on odd structure", () => {
 });
 
 Deno.test("parseMimeTree() refuses only what parseMessage refuses", () => {
-  expectError(() => parseMimeTree(new Uint8Array(0), "e.eml"), "E_MESSAGE");
-  expectError(() => parseMimeTree(bytesOf("<html>\n"), "e.eml"), "E_MESSAGE");
+  assertThrowsSmimeError(() => parseMimeTree(new Uint8Array(0), "e.eml"), "E_MESSAGE");
+  assertThrowsSmimeError(() => parseMimeTree(bytesOf("<html>\n"), "e.eml"), "E_MESSAGE");
 });
 
 Deno.test("parseMimeTree() caps 1000-deep nesting without blowing the stack", () => {

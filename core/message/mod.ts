@@ -47,4 +47,4 @@ export {
   encodeBase64,
 } from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";
-export { concatBytes, toCrlf } from "./line_ends.ts";
+export { toCrlf } from "./line_ends.ts";

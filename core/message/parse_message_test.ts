@@ -1,6 +1,8 @@
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { getHeader, getHeaders, parseMessage } from "./parse_message.ts";
-import { binaryOf, bytesOf, expectError, mixLineEnds, textOf } from "./test_helpers.ts";
+import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
+import { latin1ToBytes } from "../bytes.ts";
+import { bytesOf, mixLineEnds, textOf } from "./test_helpers.ts";
 
 const LF_TEXT =
   "From: alice@example.com\nTo: bob@example.com\nSubject: a long\n  folded\tsubject\n\nbody\n";
@@ -34,13 +36,13 @@ Deno.test("parseMessage() gives the same fields for LF, CRLF, bare CR and mixed 
 });
 
 Deno.test("parseMessage() keeps 8-bit body bytes untouched", () => {
-  const bytes = binaryOf("From: a@x.org\n\n\xff\xfe\x80 caf\xe9\r\n");
+  const bytes = latin1ToBytes("From: a@x.org\n\n\xff\xfe\x80 caf\xe9\r\n");
   const msg = parseMessage(bytes, "m.eml");
   deepStrictEqual(msg.body, bytes.subarray(15));
 });
 
 Deno.test("parseMessage() decodes UTF-8 header values, invalid bytes as U+FFFD", () => {
-  const msg = parseMessage(binaryOf("Subject: Gr\xc3\xbc\xc3\x9fe \xff\n\n"), "m.eml");
+  const msg = parseMessage(latin1ToBytes("Subject: Gr\xc3\xbc\xc3\x9fe \xff\n\n"), "m.eml");
   strictEqual(getHeader(msg, "Subject")!.value, "Grüße \ufffd");
 });
 
@@ -65,21 +67,24 @@ Deno.test("parseMessage() accepts WSP before the colon (RFC 5322 obs-optional)",
 });
 
 Deno.test("parseMessage() refuses empty input", () => {
-  const err = expectError(() => parseMessage(new Uint8Array(0), "empty.eml"), "E_MESSAGE");
+  const err = assertThrowsSmimeError(
+    () => parseMessage(new Uint8Array(0), "empty.eml"),
+    "E_MESSAGE",
+  );
   match(err.message, /^empty\.eml: empty input/);
-  expectError(() => parseMessage(bytesOf("\ufeff"), "bom.eml"), "E_MESSAGE");
+  assertThrowsSmimeError(() => parseMessage(bytesOf("\ufeff"), "bom.eml"), "E_MESSAGE");
 });
 
 Deno.test("parseMessage() refuses binary, HTML and JSON (first line not a field)", () => {
   const inputs = [
-    binaryOf("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    latin1ToBytes("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
     bytesOf("<!DOCTYPE html>\n<html><body>x: y</body></html>\n"),
     bytesOf('{"from": "alice@example.com"}\n'),
     bytesOf("\nbody only\n"),
     bytesOf("  indented: first line\n\n"),
   ];
   for (const input of inputs) {
-    const err = expectError(() => parseMessage(input, "x.bin"), "E_MESSAGE");
+    const err = assertThrowsSmimeError(() => parseMessage(input, "x.bin"), "E_MESSAGE");
     match(err.message, /^x\.bin: first line/);
   }
 });
@@ -88,33 +93,39 @@ Deno.test("parseMessage() refuses a header line over 998 octets, naming the head
   const ok = `X-Long: ${"a".repeat(998 - 8)}\n\n`;
   parseMessage(bytesOf(ok), "ok.eml");
   const long = `X-Long: ${"a".repeat(999 - 8)}\n\n`;
-  const err = expectError(() => parseMessage(bytesOf(long), "long.eml"), "E_MESSAGE");
+  const err = assertThrowsSmimeError(() => parseMessage(bytesOf(long), "long.eml"), "E_MESSAGE");
   match(err.message, /^long\.eml: .*"X-Long".* 999 octets/);
   const folded = `Subject: x\n ${"b".repeat(1200)}\n\n`;
-  match(expectError(() => parseMessage(bytesOf(folded), "f.eml"), "E_MESSAGE").message, /Subject/);
+  match(
+    assertThrowsSmimeError(() => parseMessage(bytesOf(folded), "f.eml"), "E_MESSAGE").message,
+    /Subject/,
+  );
 });
 
 Deno.test("parseMessage() refuses NUL bytes in headers", () => {
-  const err = expectError(
-    () => parseMessage(binaryOf("Subject: a\x00b\n\n"), "n.eml"),
+  const err = assertThrowsSmimeError(
+    () => parseMessage(latin1ToBytes("Subject: a\x00b\n\n"), "n.eml"),
     "E_MESSAGE",
   );
   match(err.message, /^n\.eml: NUL byte in header field "Subject"/);
 });
 
 Deno.test("parseMessage() refuses a stray non-field line among the fields", () => {
-  const err = expectError(
+  const err = assertThrowsSmimeError(
     () => parseMessage(bytesOf("From: a@x.org\nnot a field\n\n"), "s.eml"),
     "E_MESSAGE",
   );
   match(err.message, /line 2/);
   // A bare CR is a line end, so "Subject: a\rb" hides no second line.
-  expectError(() => parseMessage(bytesOf("Subject: a\rb\n\n"), "cr.eml"), "E_MESSAGE");
+  assertThrowsSmimeError(() => parseMessage(bytesOf("Subject: a\rb\n\n"), "cr.eml"), "E_MESSAGE");
 });
 
 Deno.test("parseMessage() error messages stay one line and short", () => {
   const name = `X-${"n".repeat(2000)}`;
-  const err = expectError(() => parseMessage(bytesOf(`${name}: v\n\n`), "m.eml"), "E_MESSAGE");
+  const err = assertThrowsSmimeError(
+    () => parseMessage(bytesOf(`${name}: v\n\n`), "m.eml"),
+    "E_MESSAGE",
+  );
   strictEqual(err.message.includes("\n"), false);
   strictEqual(err.message.length < 200, true);
 });

@@ -1,12 +1,9 @@
 /**
- * Helpers for this folder's tests: text to bytes and back, and a check that
- * a call fails with a given SmimeError code.
+ * Helpers for this folder's tests: UTF-8 text to bytes and back, and
+ * deterministic random input.
  *
  * @module
  */
-
-import { isSmimeError } from "../errors.ts";
-import type { ErrorCode, SmimeError } from "../errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -19,22 +16,6 @@ export function bytesOf(text: string): Uint8Array {
 /** A string from UTF-8 bytes. */
 export function textOf(bytes: Uint8Array): string {
   return decoder.decode(bytes);
-}
-
-/** Bytes of a string whose chars are all below 256 (one byte each). */
-export function binaryOf(text: string): Uint8Array {
-  return Uint8Array.from(text, (c) => c.charCodeAt(0));
-}
-
-/** Runs `fn`, expecting a SmimeError with `code`; returns it. */
-export function expectError(fn: () => unknown, code: ErrorCode): SmimeError {
-  try {
-    fn();
-  } catch (err) {
-    if (isSmimeError(err, code)) return err;
-    throw new Error(`expected ${code}, got ${String(err)}`);
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
 }
 
 /** A deterministic pseudo-random byte source (xorshift32), for property tests. */

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 import type { BatchInput, DeliveryFields } from "../batch/sources/mod.ts";
 import { envelopeOf, getHeader, parseMessage } from "../message/mod.ts";
@@ -70,7 +71,7 @@ export function prepareJob(input: BatchInput): PreparedJob {
     const message = parseMessage(bytes, input.label);
     messageId = usableId(getHeader(message, "Message-ID")?.value);
     if (!messageId) {
-      messageId = `<${digestOf(concat(bytes, encoder.encode(`\0${extra}`)))}@${
+      messageId = `<${digestOf(concatBytes([bytes, encoder.encode(`\0${extra}`)]))}@${
         domainOf(input.sender ?? senderOf(message))
       }>`;
       bytes = withHeader(bytes, `Message-ID: ${messageId}`);
@@ -79,7 +80,9 @@ export function prepareJob(input: BatchInput): PreparedJob {
   } catch (err) {
     // Not a message: queued as it is, the worker records why it can't be sealed.
     if (!(err instanceof SmimeError)) throw err;
-    messageId = `<${digestOf(concat(bytes, encoder.encode(`\0${extra}`)))}@smimepost.invalid>`;
+    messageId = `<${
+      digestOf(concatBytes([bytes, encoder.encode(`\0${extra}`)]))
+    }@smimepost.invalid>`;
   }
   const id = overrides ? `${messageId} ${digestOf(extra).slice(0, 16)}` : messageId;
   const record: JobRecord = { v: 1, id, label: input.label };
@@ -155,19 +158,9 @@ function withHeader(bytes: Uint8Array, field: string): Uint8Array {
   const at = prologueLength(bytes);
   const lf = bytes.indexOf(10, at);
   const crlf = lf < 0 || (lf > 0 && bytes[lf - 1] === 13);
-  return concat(
+  return concatBytes([
     bytes.subarray(0, at),
     encoder.encode(field + (crlf ? "\r\n" : "\n")),
     bytes.subarray(at),
-  );
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  ]);
 }

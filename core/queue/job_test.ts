@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertSmimeError } from "../../tests/assert.ts";
+import { assert, assertEquals, assertMatch, assertSmimeError } from "../../tests/support/assert.ts";
 import { decodeRecord, encodeRecord, inputOf, prepareJob } from "./job.ts";
 import type { BatchInput } from "../batch/sources/mod.ts";
 

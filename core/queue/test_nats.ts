@@ -3,15 +3,24 @@
  * loopback port with its store in a temporary folder, started, stopped and
  * started again (same port, same store), as a restart in production would.
  *
- * ```ts ignore
- * Deno.test({ name: "...", ignore: !natsAvailable(), fn: async () => {
- *   const nats = await startNats({ maxPayload: 64 * 1024 });
- *   try {
- *     // connect to nats.url
- *   } finally {
- *     await nats.close();
- *   }
- * }});
+ * ```ts
+ * import { natsAvailable, startNats } from "./test_nats.ts";
+ *
+ * // At the top level of a *_test.ts file (a doc example may not register tests).
+ * function defineTest(): void {
+ *   Deno.test({
+ *     name: "...",
+ *     ignore: !natsAvailable(),
+ *     fn: async () => {
+ *       const nats = await startNats({ maxPayload: 64 * 1024 });
+ *       try {
+ *         // connect to nats.url
+ *       } finally {
+ *         await nats.close();
+ *       }
+ *     },
+ *   });
+ * }
  * ```
  *
  * @module

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { DataReader } from "./data_reader.ts";
 
 const enc = new TextEncoder();

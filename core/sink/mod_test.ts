@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
+import { assert, assertEquals, assertMatch } from "../../tests/support/assert.ts";
 import { RawSmtpClient } from "../../tests/support/raw_smtp.ts";
 import { startSink } from "./mod.ts";
 import type { SinkOptions, SinkServer } from "./mod.ts";

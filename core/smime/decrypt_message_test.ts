@@ -1,4 +1,5 @@
-import { assert, assertEquals, assertRejects } from "../cms/test_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
 import { childrenOf, DerReader, encode, parseTlv, seq, Tag, tlv } from "../cms/der.ts";
 import { getTestPki, openssl, type TestPki } from "../cms/test_pki.ts";
 import type { RecipientKey } from "../cms/types.ts";
@@ -29,11 +30,7 @@ function countingKeys(keys: (RecipientKey & { file: string })[]) {
 
 /** An application/pkcs7-mime entity around `der`. */
 function pkcs7Mime(der: Uint8Array, smimeType: string): Uint8Array {
-  let b64 = "";
-  for (let i = 0; i < der.length; i += 0x8000) {
-    b64 += String.fromCharCode(...der.subarray(i, i + 0x8000));
-  }
-  const lines = btoa(b64).replace(/.{76}/g, "$&\r\n");
+  const lines = btoa(bytesToLatin1(der)).replace(/.{76}/g, "$&\r\n");
   return encoder.encode(
     `From: alice@example.com\r\nContent-Type: application/pkcs7-mime; smime-type=${smimeType}; ` +
       `name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n${lines}\r\n`,

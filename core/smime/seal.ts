@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { bytesEqual, concatBytes } from "../bytes.ts";
 import { envelope } from "../cms/encrypt.ts";
 import { signedData } from "../cms/sign.ts";
 import type {
@@ -18,8 +19,8 @@ import type {
   SigningIdentity,
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
-import { concatBytes, serializeHeaders } from "../message/mod.ts";
-import { bytesEqual, type ByteSource, joinSource } from "../cms/der.ts";
+import { serializeHeaders } from "../message/mod.ts";
+import { type ByteSource, joinSource } from "../cms/der.ts";
 import {
   multipartSignedEntity,
   multipartSignedSource,

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
-import { testKeyStore } from "../../tests/helpers.ts";
+import { assert, assertEquals, assertMatch } from "../../tests/support/assert.ts";
+import { testKeyStore } from "../../tests/support/helpers.ts";
 import { getHeader, parseMessage } from "../message/mod.ts";
 import { sealMessage } from "../pipeline.ts";
 import { SealedMessage, sealedMessage, unsealed } from "./sealed.ts";

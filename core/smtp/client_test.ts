@@ -1,13 +1,8 @@
 import { isSmimeError } from "../errors.ts";
 import { SmtpClient } from "./client.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  latin1,
-  normaliseLines,
-  startSmtpServer,
-} from "./test_helpers.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
+import { normaliseLines, startSmtpServer } from "./test_helpers.ts";
 import type { SmtpClientOptions } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -111,7 +106,7 @@ Deno.test("concurrent sends on one pipelining client arrive intact and in order"
     assertEquals(results.map((r) => r.queueId), bodies.map((_, i) => `Q${i + 1}`));
     assertEquals(server.received.map((m) => m.to[0]), bodies.map((_, i) => `r${i}@example.com`));
     for (let i = 0; i < bodies.length; i++) {
-      assertEquals(latin1(server.received[i]!.data), normaliseLines(bodies[i]!));
+      assertEquals(bytesToLatin1(server.received[i]!.data), normaliseLines(bodies[i]!));
     }
     assertEquals(c.messagesSent, 20);
     // The next envelope went right behind the final dot, in the same write.

@@ -8,6 +8,7 @@
  * @module
  */
 import { isAscii as isAsciiBytes } from "node:buffer";
+import { concatBytes } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 
 const CR = 13;
@@ -175,12 +176,5 @@ export function dataTail(msg: Uint8Array): Uint8Array {
  * The whole DATA form in one buffer, for tests and small messages.
  */
 export function encodeData(msg: Uint8Array): Uint8Array {
-  const chunks = [...bodyChunks(msg), dataTail(msg)];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes([...bodyChunks(msg), dataTail(msg)]);
 }

@@ -1,4 +1,6 @@
-import { assertEquals, assertThrows, latin1, normaliseLines } from "./test_helpers.ts";
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
+import { normaliseLines } from "./test_helpers.ts";
 import { isSmimeError } from "../errors.ts";
 import {
   bodyChunks,
@@ -10,7 +12,7 @@ import {
 } from "./data.ts";
 
 const enc = new TextEncoder();
-const wire = (text: string) => latin1(encodeData(enc.encode(text)));
+const wire = (text: string) => bytesToLatin1(encodeData(enc.encode(text)));
 
 Deno.test("encodeData() makes every bare CR and LF a CRLF and ends with CRLF.CRLF", () => {
   assertEquals(wire("a\nb\rc\r\nd"), "a\r\nb\r\nc\r\nd\r\n.\r\n");
@@ -33,7 +35,7 @@ Deno.test("encodeData() never puts a bare CR or LF on the wire (random bytes)", 
       const r = rand();
       return r < 0.15 ? 13 : r < 0.3 ? 10 : r < 0.4 ? 46 : Math.floor(rand() * 256);
     });
-    const out = latin1(encodeData(bytes));
+    const out = bytesToLatin1(encodeData(bytes));
     assertEquals(/\r(?!\n)|(?<!\r)\n/.test(out), false);
     assertEquals(out.endsWith("\r\n.\r\n") || out === ".\r\n", true);
     // Un-stuffing gives back the input with normalised line ends.
@@ -128,10 +130,12 @@ Deno.test("bodyChunks() with reused buffers gives the reference bytes for odd me
         chunks.push(c.slice());
         buffers.give(c);
       }
-      const out = latin1(Uint8Array.from([...chunks.flatMap((c) => [...c]), ...dataTail(msg)]));
-      assertEquals(out, latin1(referenceData(msg)), JSON.stringify(latin1(msg)));
+      const out = bytesToLatin1(
+        Uint8Array.from([...chunks.flatMap((c) => [...c]), ...dataTail(msg)]),
+      );
+      assertEquals(out, bytesToLatin1(referenceData(msg)), JSON.stringify(bytesToLatin1(msg)));
     }
-    assertEquals(latin1(encodeData(msg)), latin1(referenceData(msg)));
+    assertEquals(bytesToLatin1(encodeData(msg)), bytesToLatin1(referenceData(msg)));
   }
 });
 

@@ -1,7 +1,7 @@
 import net from "node:net";
 import { isSmimeError } from "../errors.ts";
 import { SmtpClient } from "./client.ts";
-import { assert, assertEquals, assertRejects } from "./test_helpers.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { startStrictServer, type StrictOptions } from "./test_server.ts";
 import type { SmtpClientOptions } from "./types.ts";
 

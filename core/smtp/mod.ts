@@ -3,14 +3,22 @@
  * STARTTLS (with pinning), AUTH, PIPELINING, per-recipient results, and
  * never a bare CR or LF on the wire.
  *
- * @example
- * ```ts ignore
+ * @example Send one message (here to a local sink, so the example runs offline)
+ * ```ts
  * import { SmtpClient } from "./mod.ts";
- * const client = new SmtpClient({ host: "mx.example", port: 587, tls: { mode: "require" } });
- * await client.connect();
- * const r = await client.send({ from: "a@example.com", to: ["b@example.com"] }, bytes);
- * console.log(r.recipients.map((x) => x.reply.text), r.queueId);
- * await client.close();
+ * import { startSink } from "../sink/mod.ts";
+ *
+ * const sink = await startSink({ port: 0 });
+ * const client = new SmtpClient({ host: sink.host, port: sink.port, tls: { mode: "never" } });
+ * try {
+ *   await client.connect();
+ *   const bytes = new TextEncoder().encode("From: a@example.com\r\nTo: b@example.com\r\n\r\nhi\r\n");
+ *   const r = await client.send({ from: "a@example.com", to: ["b@example.com"] }, bytes);
+ *   if (!r.recipients.every((x) => x.accepted)) throw new Error(r.recipients[0]?.reply.text);
+ * } finally {
+ *   await client.close();
+ *   await sink.close();
+ * }
  * ```
  *
  * @module

@@ -4,7 +4,7 @@
  */
 import net from "node:net";
 import { SmtpClient } from "./client.ts";
-import { assertEquals } from "./test_helpers.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 
 const SINK = "/usr/sbin/smtp-sink";
 const hasSink = await Deno.stat(SINK).then(() => true, () => false);

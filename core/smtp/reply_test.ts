@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./test_helpers.ts";
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
 import { parseQueueId, parseReplyLines, ReplyParser } from "./reply.ts";
 

@@ -1,5 +1,7 @@
 import { SmtpClient } from "./client.ts";
-import { assert, assertEquals, latin1, makeCert, normaliseLines } from "./test_helpers.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
+import { makeCert, normaliseLines } from "./test_helpers.ts";
 import { ehloName } from "./handshake.ts";
 import { startStrictServer, type StrictOptions } from "./test_server.ts";
 import type { SmtpClientOptions } from "./types.ts";
@@ -55,7 +57,7 @@ for (const pipelining of [true, false]) {
       assertEquals(results.map((r) => r.data?.code), TRICKY.map(() => 250));
       assertEquals(server.messages.length, TRICKY.length);
       TRICKY.forEach((m, i) => {
-        assertEquals(latin1(server.messages[i]!.data), normaliseLines(enc.encode(m)));
+        assertEquals(bytesToLatin1(server.messages[i]!.data), normaliseLines(enc.encode(m)));
         assertEquals(server.messages[i]!.to, [`r${i}@x.example`]);
       });
     });

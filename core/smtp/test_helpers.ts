@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { bytesToLatin1, concatBytes } from "../bytes.ts";
 import net from "node:net";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 
@@ -41,7 +42,7 @@ export async function startSmtpServer(
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
-          data: concat(chunks),
+          data: concatBytes(chunks),
         });
         callback(null, `2.0.0 Ok: queued as Q${received.length}`);
       });
@@ -57,17 +58,6 @@ export async function startSmtpServer(
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Concatenates byte chunks. */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /** A self-signed certificate for "localhost" and 127.0.0.1. */
@@ -120,34 +110,7 @@ export async function makeCert(): Promise<TestCert> {
 
 /** The expected bytes after DATA: CRLF line ends, a final CRLF (what a server stores). */
 export function normaliseLines(bytes: Uint8Array): string {
-  let text = new TextDecoder("latin1").decode(bytes).replace(/\r\n|\r|\n/g, "\r\n");
+  let text = bytesToLatin1(bytes).replace(/\r\n|\r|\n/g, "\r\n");
   if (text.length && !text.endsWith("\r\n")) text += "\r\n";
   return text;
-}
-
-/** Decodes as latin1 (byte for byte), for comparisons. */
-export function latin1(bytes: Uint8Array): string {
-  return new TextDecoder("latin1").decode(bytes);
-}
-
-export { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-
-/** Runs `fn`, fails if it returns, and returns what it threw. */
-export function assertThrows(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected an exception");
-}
-
-/** Awaits `promise`, fails if it resolves, and returns what it rejected with. */
-export async function assertRejects(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
 }

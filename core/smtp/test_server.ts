@@ -8,7 +8,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { concat } from "./test_helpers.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** One accepted message, un-dot-stuffed, without the final ".\r\n". */
 export interface StrictMessage {
@@ -51,7 +51,7 @@ class Reader {
   #ended = false;
   constructor(socket: net.Socket) {
     socket.on("data", (c: Uint8Array) => {
-      this.#buf = concat([this.#buf, c]);
+      this.#buf = concatBytes([this.#buf, c]);
       this.#waiting?.();
     });
     socket.on("close", () => {
@@ -93,7 +93,7 @@ class Reader {
       }
       const line = this.#buf.subarray(0, lf + 1);
       this.#buf = this.#buf.slice(lf + 1);
-      if (line.length === 3 && line[0] === 46) return concat(parts);
+      if (line.length === 3 && line[0] === 46) return concatBytes(parts);
       parts.push(line[0] === 46 ? line.subarray(1) : line);
     }
   }

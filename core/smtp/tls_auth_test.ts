@@ -1,15 +1,8 @@
 import { isSmimeError } from "../errors.ts";
 import { SmtpClient } from "./client.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  latin1,
-  makeCert,
-  normaliseLines,
-  startSmtpServer,
-  type TestCert,
-} from "./test_helpers.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { bytesToLatin1 } from "../bytes.ts";
+import { makeCert, normaliseLines, startSmtpServer, type TestCert } from "./test_helpers.ts";
 import type { SmtpClientOptions, SmtpTlsOptions } from "./types.ts";
 
 const PASSWORD = "pw-Zq81-unique-9f3c";
@@ -190,7 +183,7 @@ Deno.test("over TLS, concurrent LF messages arrive intact while the client reuse
     assertEquals(results.map((r) => r.data?.code), bodies.map(() => 250));
     assertEquals(server.received.map((m) => m.to[0]), bodies.map((_, i) => `r${i}@x.example`));
     bodies.forEach((b, i) => {
-      assertEquals(latin1(server.received[i]!.data), normaliseLines(b));
+      assertEquals(bytesToLatin1(server.received[i]!.data), normaliseLines(b));
     });
   } finally {
     await c.close();

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { bytesToLatin1 } from "../bytes.ts";
 import type { CertificateDetails } from "../cms/certificate.ts";
 import { AsnError, childrenOf, parseTlv, Tag, type Tlv } from "../cms/der.ts";
 import { rdnKeys } from "../cms/names.ts";
@@ -42,8 +43,6 @@ const NAME_TAGS: Record<number, string> = {
   0x88: "registeredID",
 };
 
-const ascii = new TextDecoder("latin1");
-
 /**
  * A CA certificate's nameConstraints, or undefined when it has none.
  *
@@ -67,8 +66,8 @@ export function readNameConstraints(ca: CertificateDetails): NameConstraints | u
 
 function readBase(base: Tlv | undefined): Subtree {
   if (!base) throw new AsnError("GeneralSubtree without a base");
-  if (base.tag === 0x81) return { kind: "email", value: ascii.decode(base.value).toLowerCase() };
-  if (base.tag === 0x82) return { kind: "dns", value: ascii.decode(base.value).toLowerCase() };
+  if (base.tag === 0x81) return { kind: "email", value: bytesToLatin1(base.value).toLowerCase() };
+  if (base.tag === 0x82) return { kind: "dns", value: bytesToLatin1(base.value).toLowerCase() };
   if (base.tag === 0xa4) return { kind: "dir", rdns: rdnKeys(parseTlv(base.value)) };
   return { kind: "other", tag: base.tag };
 }
@@ -82,7 +81,7 @@ function namesOf(cert: CertificateDetails): { names: Map<Kind, unknown[]>; other
   names.get("email")!.push(...cert.emailAddresses);
   const san = cert.extensions.get(Oid.subjectAltName);
   for (const name of san && san.tag === Tag.sequence ? childrenOf(san) : []) {
-    if (name.tag === 0x82) names.get("dns")!.push(ascii.decode(name.value).toLowerCase());
+    if (name.tag === 0x82) names.get("dns")!.push(bytesToLatin1(name.value).toLowerCase());
     else if (name.tag === 0xa4) names.get("dir")!.push(rdnKeys(parseTlv(name.value)));
     else if (name.tag !== 0x81) others.push(name.tag);
   }

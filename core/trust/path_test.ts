@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { latin1ToBytes } from "../bytes.ts";
 import { parseCertificateDetails } from "../cms/certificate.ts";
 import { CertPool } from "./pool.ts";
 import { MAX_STEPS, type PathOptions, trustStore, validatePath } from "./path.ts";
@@ -251,7 +252,7 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
     const der = async (name: string) => {
       const pem = await Deno.readTextFile(`${dir}/${name}`);
       const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
-      return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      return latin1ToBytes(atob(b64));
     };
     const ca = await der("ca.crt");
     const leaf = await der("leaf.crt");

@@ -3,7 +3,7 @@
  * X-MSYS-API and the site's binding header) and over its REST API (the fake
  * transmissions API).
  */
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import {
   apiBase,
   EVERY_FIELD,

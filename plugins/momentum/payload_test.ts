@@ -1,4 +1,4 @@
-import { assertEquals, assertSmimeError } from "../../tests/assert.ts";
+import { assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { SAMPLE_MESSAGE, sampleMessage } from "../../core/deliver/test_message.ts";
 import { momentumPayload } from "./payload.ts";
 

@@ -3,7 +3,7 @@
  * X-Virtual-MTA and X-Job) and over PowerMTA 5's HTTP API (the fake
  * transmissions API, only the fields PowerMTA accepts).
  */
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import {
   apiBase,
   EVERY_FIELD,

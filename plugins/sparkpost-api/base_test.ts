@@ -1,5 +1,5 @@
-import { assertEquals } from "../../tests/assert.ts";
-import { assertSmimeError } from "../../tests/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
+import { assertSmimeError } from "../../tests/support/assert.ts";
 import { resolveApiBase } from "./base.ts";
 
 Deno.test("resolveApiBase() maps hosts, URLs and regions to an API base", () => {

@@ -3,7 +3,12 @@
  * transmissions API, plus its own checks: options, headers, body fields,
  * tracking, errors, timeouts and regions.
  */
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertSmimeError,
+} from "../../tests/support/assert.ts";
 import { apiBase, EVERY_FIELD, runContract } from "../../tests/support/contract/mod.ts";
 import type { PluginContext } from "../../core/deliver/types.ts";
 import { contractReply, startFakeApi } from "../../core/http/test_server.ts";

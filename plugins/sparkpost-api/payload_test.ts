@@ -1,4 +1,4 @@
-import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/support/assert.ts";
 import { SAMPLE_MESSAGE, sampleMessage } from "../../core/deliver/test_message.ts";
 import { MAX_RFC822_BYTES, sparkpostPayload } from "./payload.ts";
 

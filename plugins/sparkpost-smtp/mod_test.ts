@@ -4,7 +4,7 @@
  * rig and npm smtp-server; plus its own checks of the X-MSYS-API header and
  * the SMTP_Injection user.
  */
-import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/assert.ts";
+import { assertEquals, assertIncludes, assertSmimeError } from "../../tests/support/assert.ts";
 import { EVERY_FIELD, runContract, smtpOptions } from "../../tests/support/contract/mod.ts";
 import { sampleMessage } from "../../core/deliver/test_message.ts";
 import { plugin } from "./mod.ts";

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { bytesToLatin1, concatBytes } from "../../core/bytes.ts";
+
 const encoder = new TextEncoder();
 
 /** A message written with "\n" line ends, as bytes. */
@@ -17,16 +19,9 @@ export function text(lines: string): Uint8Array {
   return encoder.encode(lines);
 }
 
-/** Bytes joined. */
+/** Bytes joined; strings are taken as UTF-8. */
 export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(parts.map((p) => typeof p === "string" ? encoder.encode(p) : p));
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so a failure can be replayed. */
@@ -77,9 +72,7 @@ export function withAttachment(size: number): Uint8Array {
   const lines: string[] = [];
   const step = 57 * 1024;
   for (let i = 0; i < data.length; i += step) {
-    let binary = "";
-    const slice = data.subarray(i, Math.min(i + step, data.length));
-    for (let j = 0; j < slice.length; j++) binary += String.fromCharCode(slice[j]!);
+    const binary = bytesToLatin1(data.subarray(i, Math.min(i + step, data.length)));
     lines.push(btoa(binary).replace(/.{76}/g, "$&\n").replace(/\n$/, ""));
   }
   return concat(
@@ -393,9 +386,7 @@ const SIGNED_HEAD = "From: alice@example.com\nTo: bob@example.com\nMIME-Version:
   "boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n";
 
 function base64Lines(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/.{76}/g, "$&\n") + "\n";
+  return btoa(bytesToLatin1(bytes)).replace(/.{76}/g, "$&\n") + "\n";
 }
 
 /** DER that opens 10 000 indefinite-length SEQUENCEs and never closes one. */

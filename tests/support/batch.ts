@@ -6,7 +6,7 @@
  * @module
  */
 import { compileRuntimeFlags } from "../../scripts/run_cli.ts";
-import { testPki } from "../helpers.ts";
+import { testPki } from "./helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const decoder = new TextDecoder();

@@ -7,16 +7,15 @@
  *
  * @module
  */
+import { bytesToLatin1 } from "../../core/bytes.ts";
 import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { headerOf, journalStatuses, pairKey, readJournalLines, tally } from "./batch.ts";
 import type { JournalLine } from "./batch.ts";
 import { startSink } from "../../core/sink/mod.ts";
 import type { SinkFaults, SinkServer } from "../../core/sink/mod.ts";
-
-const latin1 = new TextDecoder("latin1");
 
 // ------------------------------------------------------------------ messages
 
@@ -254,7 +253,7 @@ export class RawSmtpServer implements Target {
       }
     };
     socket.on("data", (chunk: Uint8Array) => {
-      buffer += latin1.decode(chunk);
+      buffer += bytesToLatin1(chunk);
       void pump();
     });
     busy = true;

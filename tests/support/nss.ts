@@ -6,7 +6,7 @@
  * @module
  */
 
-import { tool, type ToolRun } from "../helpers.ts";
+import { tool, type ToolRun } from "./helpers.ts";
 
 export { tool, type ToolRun };
 

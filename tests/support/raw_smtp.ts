@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { bytesToLatin1 } from "../../core/bytes.ts";
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 
@@ -21,7 +22,7 @@ export class RawSmtpClient {
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
-      this.#text += new TextDecoder("latin1").decode(chunk);
+      this.#text += bytesToLatin1(chunk);
       this.#deliver();
     });
     socket.on("error", () => {});

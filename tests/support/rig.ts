@@ -3,15 +3,24 @@
  * in a fresh folder on free loopback ports and reads back what it delivered.
  *
  * ```ts
- * Deno.test({ name: "...", ignore: !postfixAvailable(), fn: async () => {
- *   const rig = await startPostfix();
- *   try {
- *     // send to rig.host:rig.smtpPort, or STARTTLS+AUTH on rig.submitPort
- *     const { eml, meta } = await rig.waitForRecipient("a@example.net");
- *   } finally {
- *     await rig.stop();
- *   }
- * }});
+ * import { postfixAvailable, startPostfix } from "./rig.ts";
+ *
+ * // At the top level of a *_test.ts file (a doc example may not register tests).
+ * function defineTest(): void {
+ *   Deno.test({
+ *     name: "...",
+ *     ignore: !postfixAvailable(),
+ *     fn: async () => {
+ *       const rig = await startPostfix();
+ *       try {
+ *         // send to rig.host:rig.smtpPort, or STARTTLS+AUTH on rig.submitPort
+ *         const { eml, meta } = await rig.waitForRecipient("a@example.net");
+ *       } finally {
+ *         await rig.stop();
+ *       }
+ *     },
+ *   });
+ * }
  * ```
  *
  * Needs root and the packages .ci/run installs; test permissions

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { postfixAvailable, startPostfix } from "./rig.ts";
 import type { PostfixRig } from "./rig.ts";
 

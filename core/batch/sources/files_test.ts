@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { readInputs } from "./mod.ts";
 import { countPath, normalisePath, readPath } from "./files.ts";
 import { collect, drain, makeTree } from "./test_helpers.ts";

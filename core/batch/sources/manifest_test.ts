@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals, assertSmimeError } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../../tests/support/assert.ts";
 import { openFileChunks } from "./chunks.ts";
 import { InputError, readInputs } from "./mod.ts";
 import { countManifest, parseManifestLine, readManifest } from "./manifest.ts";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals } from "../../../tests/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { countMbox, MboxSplitter, NotMboxError, readMbox } from "./mbox.ts";
 import { collect } from "./test_helpers.ts";
 

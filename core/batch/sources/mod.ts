@@ -10,21 +10,29 @@
  * (A `for await` loop stops at the first; nothing is left open when it does.)
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { countInputs, InputError, readInputs } from "./mod.ts";
  *
- * const paths = ["statements/"];
- * const total = await countInputs(paths, { mbox: ["inbox.mbox"] });
- * const inputs = readInputs(paths, { mbox: ["inbox.mbox"] });
- * while (true) {
- *   try {
- *     const { done, value } = await inputs.next();
- *     if (done) break;
- *     console.log(value.key, value.bytes.length, "of", total);
- *   } catch (err) {
- *     if (!(err instanceof InputError)) throw err;
- *     console.error(err.key, err.message); // and go on
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await Deno.writeTextFile(`${dir}/1.eml`, "From: a@example.com\nTo: b@example.com\n\nhi\n");
+ *   const paths = [dir, `${dir}/missing.eml`];
+ *   const total = await countInputs(paths);
+ *   const inputs = readInputs(paths);
+ *   const seen: string[] = [];
+ *   while (true) {
+ *     try {
+ *       const { done, value } = await inputs.next();
+ *       if (done) break;
+ *       seen.push(`${value.key}: ${value.bytes.length} bytes of ${total}`);
+ *     } catch (err) {
+ *       if (!(err instanceof InputError)) throw err;
+ *       seen.push(`${err.key}: refused`); // and go on
+ *     }
  *   }
+ *   if (seen.length !== 2) throw new Error(seen.join("\n"));
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
  * }
  * ```
  *

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals, assertSmimeError } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertSmimeError } from "../../../tests/support/assert.ts";
 import { countInputs, readInputs } from "./mod.ts";
 import { drain, makeTree, streamOf } from "./test_helpers.ts";
 

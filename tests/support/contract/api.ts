@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejectsWith,
+  assertSmimeError,
+} from "../assert.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";
 import { contractReply, startFakeApi } from "../../../core/http/test_server.ts";
 import type { FakeApi } from "../../../core/http/test_server.ts";
@@ -14,7 +20,6 @@ import {
   assertHeadersOnlyInFront,
   assertNoSecret,
   assertOneResultPerRecipient,
-  assertRejectsWith,
   checkFields,
   closedPort,
   create,

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
-import { sameBytes } from "../../helpers.ts";
+import { assert, assertEquals, assertIncludes, assertSmimeError } from "../assert.ts";
+import { bytesEqual } from "../../../core/bytes.ts";
 import type {
   DeliveryResult,
   PluginContext,
@@ -92,7 +92,7 @@ export function assertHeadersOnlyInFront(
 ): Map<string, string> {
   assert(data.length >= sealed.length, "the delivered message is shorter than the sealed one");
   const tail = data.subarray(data.length - sealed.length);
-  assert(sameBytes(tail, sealed), "the bytes after the added headers differ from the sealed ones");
+  assert(bytesEqual(tail, sealed), "the bytes after the added headers differ from the sealed ones");
   const { names, values } = addedHeaders(data.subarray(0, data.length - sealed.length));
   assertEquals(names, expected);
   return values;
@@ -116,20 +116,6 @@ export async function errorText(fn: () => Promise<unknown>): Promise<string> {
     return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   }
   return "";
-}
-
-/** Fails unless `fn` rejects with exactly `reason` (the signal's reason, rethrown as is). */
-export async function assertRejectsWith(
-  fn: () => Promise<unknown>,
-  reason: unknown,
-): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    assert(err === reason, `expected the abort reason, got ${err}`);
-    return;
-  }
-  throw new Error("expected a rejection, nothing was thrown");
 }
 
 /** Checks the fields on the wire: the target's own check, or that they changed nothing. */

@@ -7,8 +7,14 @@
  * @module
  */
 import { join } from "node:path";
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
-import { toLf } from "../../helpers.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejectsWith,
+  assertSmimeError,
+} from "../assert.ts";
+import { toLf } from "../helpers.ts";
 import { postfixAvailable, sharedPostfix } from "../rig.ts";
 import type { PostfixRig } from "../rig.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";
@@ -18,7 +24,6 @@ import {
   assertHeadersOnlyInFront,
   assertNoSecret,
   assertOneResultPerRecipient,
-  assertRejectsWith,
   checkFields,
   create,
   recorder,

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { stringify } from "smol-toml";
-import { assert, assertEquals, assertIncludes, assertSmimeError } from "../../assert.ts";
+import { assert, assertEquals, assertIncludes, assertSmimeError } from "../assert.ts";
 import type { DeliveryPlugin } from "../../../core/deliver/types.ts";
 import {
   describeDelivery,

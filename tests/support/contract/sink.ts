@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { assert, assertEquals, assertIncludes } from "../../assert.ts";
+import { assert, assertEquals, assertIncludes, assertRejectsWith } from "../assert.ts";
 import { sampleMessage } from "../../../core/deliver/test_message.ts";
 import type { SinkServer } from "../../../core/sink/mod.ts";
 import {
   assertHeadersOnlyInFront,
   assertNoSecret,
   assertOneResultPerRecipient,
-  assertRejectsWith,
   checkFields,
   create,
   errorText,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { makeTestPki } from "../scripts/make_pki.ts";
-import { KeyStore } from "../core/keys/mod.ts";
+import { makeTestPki } from "../../scripts/make_pki.ts";
+import { KeyStore } from "../../core/keys/mod.ts";
 
 let pkiDir: Promise<string> | undefined;
 
@@ -32,7 +32,7 @@ export async function testKeyStore(
   options: { trust?: boolean; allowInvalid?: boolean } = {},
 ): Promise<KeyStore> {
   const dir = await testPki();
-  const { loadPemBundle } = await import("../core/keys/mod.ts");
+  const { loadPemBundle } = await import("../../core/keys/mod.ts");
   const trust = options.trust === false
     ? undefined
     : loadPemBundle(await Deno.readFile(`${dir}/trust.pem`), `${dir}/trust.pem`);
@@ -82,13 +82,6 @@ const encoder = new TextEncoder();
 /** Encodes a message written with "\n" line ends, converting to CRLF when asked. */
 export function messageBytes(text: string, lineEnd: "\n" | "\r\n" = "\n"): Uint8Array {
   return encoder.encode(lineEnd === "\n" ? text : text.replaceAll("\n", "\r\n"));
-}
-
-/** Byte equality with a readable failure. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Converts CRLF to LF (what openssl's text-mode output and Postfix's store do). */
