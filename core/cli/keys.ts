@@ -11,8 +11,7 @@ import { KeyStore, loadPemBundle } from "../keys/mod.ts";
 import { envelopeOf, parseMessage } from "../message/mod.ts";
 import type { KeyCandidates } from "../smime/open.ts";
 
-/** The variable a private key's passphrase may come from. */
-export const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
+import { PASSPHRASE_ENV } from "./options.ts";
 
 const encoder = new TextEncoder();
 

@@ -7,7 +7,9 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import type { OptionValues } from "@commander-js/extra-typings";
-import { PASSPHRASE_ENV } from "./keys.ts";
+
+/** The variable a private key's passphrase may come from. */
+export const PASSPHRASE_ENV = "SMIMEPOST_PASSPHRASE";
 
 /** How a command's action hands its exit status to `main`. */
 export type SetStatus = (status: number) => void;

@@ -6,7 +6,6 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { readInput, writeFileAtomic, writeStdout } from "../../io.ts";
-import { keyCandidates, openKeyStore } from "../keys.ts";
 import { printLines, setOutput } from "../output.ts";
 import { withExamples, withKeyOptions } from "../options.ts";
 
@@ -33,6 +32,7 @@ export function registerDecrypt(program: Command): void {
     "smimepost decrypt sealed.eml --key bob.p12 --json      # who it was for, cipher, signed",
   ]);
   decrypt.action(async (file, options) => {
+    const { keyCandidates, openKeyStore } = await import("../keys.ts");
     setOutput(options);
     const { decryptedJson, decryptMessage } = await import("../../smime/decrypt_message.ts");
     const { bytes, source } = await readInput(file);
@@ -66,6 +66,7 @@ export function registerShow(program: Command): void {
     "smimepost show sealed.eml --json",
   ]);
   show.action(async (file, options) => {
+    const { keyCandidates, openKeyStore } = await import("../keys.ts");
     setOutput(options);
     const { describeShown, showMessage, shownJson } = await import("../../smime/show.ts");
     const { bytes, source } = await readInput(file);

@@ -7,7 +7,6 @@
 import type { Command } from "@commander-js/extra-typings";
 import { SmimeError } from "../../errors.ts";
 import { readInput } from "../../io.ts";
-import { loadTrust } from "../keys.ts";
 import { withExamples } from "../options.ts";
 import { untilSignal } from "./sink.ts";
 
@@ -44,6 +43,7 @@ export function registerHarvest(program: Command): void {
     "    --tls-cert cert.pem --tls-key key.pem",
   ]);
   harvest.action(async (options) => {
+    const { loadTrust } = await import("../keys.ts");
     if (!options.trust) {
       throw new SmimeError(
         "E_USAGE",

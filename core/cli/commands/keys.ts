@@ -7,7 +7,6 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { SmimeError } from "../../errors.ts";
-import { keyCandidates, loadTrust, openKeyStore } from "../keys.ts";
 import { printLines, setOutput } from "../output.ts";
 import { withExamples, withKeyOptions } from "../options.ts";
 import type { SetStatus } from "../options.ts";
@@ -29,6 +28,7 @@ export function registerKeys(program: Command, setStatus: SetStatus): void {
     "SMIMEPOST_KEYS=/srv/smimepost/keys smimepost keys check --json",
   ]);
   check.action(async (options) => {
+    const { openKeyStore } = await import("../keys.ts");
     setOutput(options);
     const { keyReportJson, reportLines } = await import("../../report.ts");
     const store = await openKeyStore(options, false);
@@ -59,6 +59,7 @@ export function registerKeys(program: Command, setStatus: SetStatus): void {
     "smimepost keys import - --trust ca.pem --json < signed.eml",
   ]);
   importer.action(async (inputs, options) => {
+    const { keyCandidates, loadTrust, openKeyStore } = await import("../keys.ts");
     setOutput(options);
     if (!options.trust) {
       throw new SmimeError(

@@ -6,7 +6,6 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { ExitCode, isSmimeError, SmimeError } from "../../errors.ts";
-import { keyCandidates, openKeyStore } from "../keys.ts";
 import { printLines, setOutput } from "../output.ts";
 import { withExamples, withKeyOptions } from "../options.ts";
 import type { SetStatus } from "../options.ts";
@@ -28,6 +27,7 @@ export function registerVerify(program: Command, setStatus: SetStatus): void {
     "smimepost verify - --key bob@example.com.pem < sealed.eml",
   ]);
   verify.action(async (inputs, options) => {
+    const { keyCandidates, openKeyStore } = await import("../keys.ts");
     setOutput(options);
     const keys = await openKeyStore(options, inputs.includes("-"));
     const trust = await keys.trustStore();
