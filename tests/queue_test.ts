@@ -672,7 +672,7 @@ Deno.test("cli.ts: send, one message or a run, loads no NATS module; the queue c
   const isQueue = (s: string) =>
     s.includes("@nats-io") || s.startsWith(new URL("core/queue/", root).href) ||
     s === new URL("core/config/nats.ts", root).href;
-  for (const entry of ["cli.ts", "core/cli/run.ts", "core/cli/queue.ts"]) {
+  for (const entry of ["cli.ts", "core/cli/run.ts", "core/cli/queue.ts", "core/cli/worker.ts"]) {
     const loaded = await staticModules(new URL(entry, root).pathname);
     assert(loaded.length > 1, `${entry}: no graph`);
     assertEquals(loaded.filter(isQueue), [], `${entry} loads NATS modules up front`);

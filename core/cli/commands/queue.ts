@@ -69,7 +69,7 @@ export function registerQueue(program: Command, setStatus: SetStatus): void {
     "smimepost worker --stream NOV --sign --profile pmta --until-empty --json",
   ]);
   worker.action(async (options) => {
-    const { workerCommand } = await import("../queue.ts");
+    const { workerCommand } = await import("../worker.ts");
     setStatus(await workerCommand(options));
   });
 
