@@ -41,11 +41,14 @@ export type Decision =
    * last attempt may have been delivered, so the next one may duplicate it.
    */
   | { action: "retry"; afterMs: number; maybeSent: boolean }
-  /** Nothing later can succeed (AUTH refused, TLS unverifiable, bad config): end the run. */
+  /**
+   * Nothing later can succeed (AUTH refused, TLS unverifiable, bad config, an
+   * output that can't be written): end the run.
+   */
   | { action: "stop" };
 
 /** Error codes no retry can fix: the run stops at the first. */
-const STOP_CODES: readonly ErrorCode[] = ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS"];
+const STOP_CODES: readonly ErrorCode[] = ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS", "E_OUTPUT"];
 
 /** Error codes of a connection or server that may work later. */
 const RETRY_CODES: readonly ErrorCode[] = ["E_TEMPFAIL", "E_UNAVAILABLE"];

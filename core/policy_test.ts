@@ -75,7 +75,7 @@ Deno.test("judgeRecipient: a lost reply is sent again, unless at-most-once", () 
 });
 
 Deno.test("judgeError: stop, retry after Retry-After, or refuse the message", () => {
-  for (const code of ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS"] as const) {
+  for (const code of ["E_AUTH", "E_CONFIG", "E_USAGE", "E_TLS", "E_OUTPUT"] as const) {
     assertEquals(judgeError(new SmimeError(code, "x")), { action: "stop" }, code);
   }
   assertEquals(judgeError(new TypeError("a bug")), { action: "stop" });

@@ -99,6 +99,8 @@ export type BatchEvent =
     error?: string;
     /** The error code when the message could not be read or sealed. */
     code?: ErrorCode;
+    /** The underlying cause of that error, as text (what --verbose adds). */
+    cause?: string;
     /** The Message-ID sent (sealing adds one when the input had none); absent when not sealed. */
     messageId?: string;
     /** From the first delivery attempt to the last answer. */
@@ -269,7 +271,11 @@ class BatchRun {
     });
     if (!reply.ok) {
       this.#summary.unsealed(reply.code, reply.reason);
-      await this.#finishMessage(state, { code: reply.code, reason: reply.reason });
+      await this.#finishMessage(state, {
+        code: reply.code,
+        reason: reply.reason,
+        cause: reply.cause,
+      });
       return;
     }
     state.messageId = reply.messageId;
@@ -496,7 +502,7 @@ class BatchRun {
 
   async #finishMessage(
     state: MessageState,
-    error?: { code: ErrorCode; reason: string },
+    error?: { code: ErrorCode; reason: string; cause?: string },
   ): Promise<void> {
     const statuses = state.outcomes.map((o) => o.status);
     const accepted = statuses.filter((s) => s === "accepted").length;
@@ -520,7 +526,7 @@ class BatchRun {
       key: state.input.key,
       label: state.input.label,
       done,
-      error,
+      error: error && { code: error.code, reason: error.reason },
     });
     this.#emit({
       type: "message",
@@ -530,6 +536,7 @@ class BatchRun {
       recipients: state.outcomes,
       error: error?.reason,
       code: error?.code,
+      cause: error?.cause,
       messageId: state.messageId,
       elapsedMs: state.started === undefined ? 0 : performance.now() - state.started,
     });

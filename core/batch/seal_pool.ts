@@ -23,7 +23,7 @@ export type SealOutcome =
     /** The Message-ID the copies carry (sealing adds one when the input had none). */
     messageId: string;
   }
-  | { ok: false; code: ErrorCode; reason: string };
+  | { ok: false; code: ErrorCode; reason: string; cause?: string };
 
 /** What the pool needs to start. */
 export interface SealPoolOptions {

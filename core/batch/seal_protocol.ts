@@ -29,7 +29,7 @@ export interface SealJob {
 /** The outcome of sealing one message, as it crosses back. */
 export type SealReply =
   | { ok: true; copies: SealedRecord[]; warnings: string[]; messageId: string }
-  | { ok: false; code: ErrorCode; reason: string };
+  | { ok: false; code: ErrorCode; reason: string; cause?: string };
 
 /** Main thread -> worker. */
 export type ToWorker =

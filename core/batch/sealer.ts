@@ -43,7 +43,9 @@ export class Sealer {
       };
     } catch (err) {
       if (!isSmimeError(err)) throw err;
-      return { ok: false, code: err.code, reason: reasonOf(err) };
+      // The underlying cause as text (--verbose shows it), as it crosses to the main thread.
+      const cause = err.cause === undefined ? undefined : reasonOf(err.cause);
+      return { ok: false, code: err.code, reason: reasonOf(err), ...(cause ? { cause } : {}) };
     }
   }
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isSmimeError, SmimeError } from "../errors.ts";
+import { isSmimeError, reasonOf, SmimeError } from "../errors.ts";
 import { readInput } from "../io.ts";
 import type { SealOptions } from "../pipeline.ts";
 import type { DeliveryTarget, Transport } from "../deliver/types.ts";
@@ -171,7 +171,7 @@ export async function deliverRun(
     writing: Boolean(delivery.writing),
     hide,
   }, await source.count());
-  let unsealed: { code: SmimeError["code"]; reason: string } | undefined;
+  let unsealed: { code: SmimeError["code"]; reason: string; cause?: string } | undefined;
   try {
     const { summary, fatal } = await runBatch({
       inputs: source.inputs(),
@@ -202,7 +202,9 @@ export async function deliverRun(
         printer.event(event);
         if (event.type === "message") {
           report?.add(event);
-          if (event.code) unsealed = { code: event.code, reason: event.error ?? event.code };
+          if (event.code) {
+            unsealed = { code: event.code, reason: event.error ?? event.code, cause: event.cause };
+          }
         }
         hooks.onEvent?.(event);
       },
@@ -214,12 +216,18 @@ export async function deliverRun(
     // One message that could not be sealed or sent at all: its own error and exit status.
     const failure = unsealed ??
       (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
-    if (one && failure) throw new SmimeError(failure.code, hide(failure.reason));
+    if (one && failure) {
+      const cause = "cause" in failure && failure.cause ? hide(failure.cause) : undefined;
+      throw new SmimeError(failure.code, hide(failure.reason), { cause });
+    }
     return runExitCode(summary);
   } catch (err) {
     printer.stop();
     await report?.abandon();
-    if (isSmimeError(err)) throw new SmimeError(err.code, hide(err.message));
+    if (isSmimeError(err)) {
+      const cause = err.cause === undefined ? undefined : hide(reasonOf(err.cause));
+      throw new SmimeError(err.code, hide(err.message), { cause });
+    }
     throw err;
   } finally {
     hooks.signal?.removeEventListener("abort", onHookAbort);

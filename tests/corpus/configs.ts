@@ -262,11 +262,11 @@ export const configCases: ConfigCase[] = [
     names: ["md5"],
   },
   {
-    name: "several messages and no delivery",
+    name: "several messages written to stdout with --json",
     files: { "n.eml": "From: alice@example.com\nTo: bob@example.com\n\nhi\n" },
-    args: ["n.eml"],
+    args: ["n.eml", "--json"],
     code: 64,
-    names: ["delivery"],
+    names: ["--json", "-o"],
   },
   {
     name: "--cipher des",
