@@ -124,19 +124,18 @@ function synopsis(command: CommandUnknownOpts): string {
 function commandSection(command: CommandUnknownOpts): string[] {
   const help = command.createHelp();
   const [prose, examples] = splitExamples(afterHelp(command));
-  const args = help.visibleArguments(command);
+  const args = help.visibleArguments(command).flatMap((argument) => [
+    ".TP",
+    `\\fI${code(argument.name())}\\fR`,
+    text(help.argumentDescription(argument)),
+  ]);
+  const flags = command.commands.length > 0 ? [] : options(command);
   return [
     `.SS "${fullName(command)}"`,
     text(help.commandDescription(command)),
     ...paragraphs(prose),
-    ...(args.length === 0 ? [] : [
-      ".PP",
-      "Arguments:",
-      ...args.flatMap((
-        a,
-      ) => [".TP", `\\fI${code(a.name())}\\fR`, text(help.argumentDescription(a))]),
-    ]),
-    ...(command.commands.length > 0 ? [] : [".PP", "Options:", ...options(command)]),
+    ...(args.length === 0 ? [] : [".PP", "Arguments:", ...args]),
+    ...(flags.length === 0 ? [] : [".PP", "Options:", ...flags]),
     ...(examples.length === 0 ? [] : [".PP", "Examples:", ...exampleBlock(examples)]),
   ];
 }
@@ -182,7 +181,8 @@ function afterHelp(command: CommandUnknownOpts): string {
 /** The prose of an after-help text and its example lines. */
 function splitExamples(after: string): [string, string[]] {
   const [prose = "", examples = ""] = after.split(/^Examples:\n/m);
-  return [prose.trim(), examples.split("\n").map((l) => l.trim()).filter((l) => l)];
+  const lines = examples.trimEnd().split("\n").map((l) => l.replace(/^ {2}/, ""));
+  return [prose.trim(), lines.filter((l) => l.trim())];
 }
 
 function paragraphs(prose: string): string[] {
