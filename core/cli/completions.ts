@@ -99,8 +99,19 @@ function allCommands(spec: CommandSpec): CommandSpec[] {
   return spec.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 }
 
-function optionWords(spec: CommandSpec): string[] {
+function optionWords(spec: { options: OptionSpec[] }): string[] {
   return spec.options.flatMap((o) => [o.short, o.long].filter((f): f is string => !!f));
+}
+
+/**
+ * The default command, and the program's own options it lacks (--version):
+ * where the default command's options are offered, these are too.
+ */
+function defaultOf(root: CommandSpec): { fallback?: CommandSpec; rootOnly: OptionSpec[] } {
+  const fallback = root.commands.find((c) => c.path[0] === root.defaultCommand);
+  if (!fallback) return { rootOnly: [] };
+  const taken = optionWords(fallback);
+  return { fallback, rootOnly: root.options.filter((o) => !taken.includes(o.long ?? o.short!)) };
 }
 
 /** "file" or "dir" when the command takes paths as arguments. */
@@ -121,11 +132,7 @@ export function bashScript(program: CommandUnknownOpts): string {
   const name = program.name();
   const fn = `_${name.replaceAll("-", "_")}`;
   const withSubcommands = allCommands(root).filter((c) => c.commands.length > 0);
-  const fallback = root.commands.find((c) => c.path[0] === root.defaultCommand);
-  // The program's own options (--version), offered where its default command's are.
-  const rootOnly = fallback
-    ? optionWords(root).filter((f) => !optionWords(fallback).includes(f))
-    : [];
+  const { rootOnly } = defaultOf(root);
   const subPatterns = withSubcommands.flatMap((parent) =>
     parent.commands.map((sub) => `"${sub.path.join(" ")}"`)
   );
@@ -160,9 +167,11 @@ export function bashScript(program: CommandUnknownOpts): string {
     "  esac",
     "  if [[ $cur == -* ]]; then",
     `    ${fn}_reply -W "$options"`,
-    ...(rootOnly.length === 0
-      ? []
-      : [`    ((COMP_CWORD == 1)) && ${fn}_reply -W ${shellWord(rootOnly.join(" "))}`]),
+    ...(rootOnly.length === 0 ? [] : [
+      `    ((COMP_CWORD == 1)) && ${fn}_reply -W ${
+        shellWord(optionWords({ options: rootOnly }).join(" "))
+      }`,
+    ]),
     "  elif ((COMP_CWORD == 1)); then",
     `    ${fn}_reply -W ${shellWord(root.commands.map((c) => c.path[0]).join(" "))}`,
     ...(root.defaultCommand ? ["    compopt -o filenames 2>/dev/null", `    ${fn}_reply -f`] : []),
@@ -227,7 +236,7 @@ export function zshScript(program: CommandUnknownOpts): string {
     `# Install it with: ${name} completions zsh > "\${fpath[1]}/_${name}"`,
   ];
   for (const spec of [...allCommands(root), root]) {
-    lines.push("", `${fnOf(spec)}() {`, ...zshBody(spec, fnOf), "}");
+    lines.push("", `${fnOf(spec)}() {`, ...zshBody(spec, fnOf, name), "}");
   }
   lines.push(
     "",
@@ -241,7 +250,11 @@ export function zshScript(program: CommandUnknownOpts): string {
 }
 
 /** A command's function: _describe its subcommands, or _arguments its options. */
-function zshBody(spec: CommandSpec, fnOf: (spec: CommandSpec) => string): string[] {
+function zshBody(
+  spec: CommandSpec,
+  fnOf: (spec: CommandSpec) => string,
+  name: string,
+): string[] {
   if (spec.commands.length === 0) {
     const specs = [...spec.options.map(zshOption), ...spec.arguments.map(zshArgument)];
     return [
@@ -249,16 +262,24 @@ function zshBody(spec: CommandSpec, fnOf: (spec: CommandSpec) => string): string
       ...specs.map((s, i) => `    ${s}${i < specs.length - 1 ? " \\" : ""}`),
     ];
   }
-  const label = ["smimepost", ...spec.path].join(" ");
-  const fallback = spec.defaultCommand
-    ? spec.commands.find((c) => c.path.at(-1) === spec.defaultCommand)
-    : undefined;
+  const label = [name, ...spec.path].join(" ");
+  const { fallback, rootOnly } = defaultOf(spec);
+  const described = (word: string, description: string) =>
+    `    ${zshQuote(`${word.replaceAll(":", "\\:")}:${description}`)}`;
   return [
     "  local -a commands=(",
-    ...spec.commands.map((c) =>
-      `    ${zshQuote(`${c.path.at(-1)!.replaceAll(":", "\\:")}:${c.description}`)}`
-    ),
+    ...spec.commands.map((c) => described(c.path.at(-1)!, c.description)),
     "  )",
+    ...(rootOnly.length === 0 ? [] : [
+      "  local -a options=(",
+      ...rootOnly.flatMap((o) =>
+        [o.short, o.long].filter((f): f is string => !!f).map((f) => described(f, o.description))
+      ),
+      "  )",
+      "  if ((CURRENT == 2)) && [[ $PREFIX == -* ]]; then",
+      `    _describe -t options ${zshQuote(`${label} option`)} options`,
+      "  fi",
+    ]),
     "  if ((CURRENT == 2)) && [[ $PREFIX != -* ]]; then",
     `    _describe -t commands ${zshQuote(`${label} command`)} commands`,
     // The default command takes files where a command name may stand.
