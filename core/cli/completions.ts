@@ -315,10 +315,10 @@ function zshArgument(argument: ArgumentSpec): string {
   return zshQuote(`${position}${zshEscape(argument.name)}:${zshAction(argument)}`);
 }
 
-function zshAction(value: { kind: ValueKind; choices?: readonly string[] }): string {
+function zshAction(value: { kind: ValueKind; choices: readonly string[] }): string {
   switch (value.kind) {
     case "choice":
-      return `(${(value.choices ?? []).join(" ")})`;
+      return `(${value.choices.join(" ")})`;
     case "file":
       return "_files";
     case "dir":
