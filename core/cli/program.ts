@@ -10,6 +10,7 @@ import { Command } from "@commander-js/extra-typings";
 import { ExitCode } from "../errors.ts";
 import { readEnv } from "./delivery.ts";
 import { VERSION } from "./version.ts";
+import { registerCompletions } from "./commands/completions.ts";
 import { registerConfig } from "./commands/config.ts";
 import { registerDecrypt, registerShow } from "./commands/decrypt.ts";
 import { registerHarvest } from "./commands/harvest.ts";
@@ -84,5 +85,6 @@ Examples:
   registerSink(program);
   registerHarvest(program);
   registerQueue(program, setStatus);
+  registerCompletions(program); // last: it reads the whole tree
   return { command: program, status: () => status };
 }
