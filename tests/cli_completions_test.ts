@@ -4,7 +4,7 @@
  * (bash and fish) or parsed (zsh); the page is formatted by groff, which
  * must not warn, and shown by man when there is one.
  */
-import { assert, assertEquals, assertIncludes } from "./assert.ts";
+import { assert, assertEquals, assertIncludes } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
 import { CLEAN_ENV } from "./support/batch.ts";
 import { ExitCode } from "../core/errors.ts";

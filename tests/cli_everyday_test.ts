@@ -245,6 +245,8 @@ Deno.test("every command's --help ends with two to four examples", async () => {
     "enqueue",
     "worker",
     "status",
+    "completions",
+    "man",
   ];
   // Four at a time: each run is a whole deno process.
   for (let at = 0; at < commands.length; at += 4) {

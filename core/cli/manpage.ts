@@ -11,7 +11,7 @@
 import type { CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { ExitCode } from "../errors.ts";
 import { defaultCommandOf } from "./completions.ts";
-import { PASSPHRASE_ENV } from "./keys.ts";
+import { PASSPHRASE_ENV } from "./options.ts";
 import { VERSION } from "./version.ts";
 
 /** What each exit status means, as the README's table says. */

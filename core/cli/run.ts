@@ -217,7 +217,7 @@ export async function deliverRun(
     const failure = unsealed ??
       (summary.recipients.accepted === 0 ? summary.transportFailure : undefined);
     if (one && failure) {
-      const cause = "cause" in failure && failure.cause ? hide(failure.cause) : undefined;
+      const cause = failure === unsealed && unsealed.cause ? hide(unsealed.cause) : undefined;
       throw new SmimeError(failure.code, hide(failure.reason), { cause });
     }
     return runExitCode(summary);
