@@ -75,11 +75,14 @@ export class RunPrinter {
     } else if (event.type === "message") this.#message(event);
   }
 
-  /** Stops the progress line, then prints the summary (always with --json). */
+  /**
+   * Stops the progress line, then prints the summary: for a run of several
+   * messages, and with --json always (one message's lines are its summary).
+   */
   summary(summary: BatchSummary): void {
     this.stop();
     if (this.#mode.json) console.log(JSON.stringify({ summary: summaryJson(summary) }));
-    else if (!output.quiet && (!this.#mode.one || output.verbose)) {
+    else if (!output.quiet && !this.#mode.one) {
       summaryLines(summary).forEach((line) => console.error(this.#mode.hide(line)));
     }
   }
