@@ -109,8 +109,8 @@ export function withDeliveryOptions<Args extends unknown[], Opts extends OptionV
     );
 }
 
-/** The options of a run: inputs, concurrency, retries, journal, report. */
-export function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
+/** Inputs beyond files and folders, for `send` and `enqueue`: mbox files and manifests. */
+export function withInputOptions<Args extends unknown[], Opts extends OptionValues>(
   command: Command<Args, Opts>,
 ) {
   return command
@@ -119,7 +119,14 @@ export function withRunOptions<Args extends unknown[], Opts extends OptionValues
       "--manifest <file>",
       "JSON Lines: file + envelope and delivery fields; repeatable",
       collect,
-    )
+    );
+}
+
+/** The options of a run: inputs, concurrency, retries, journal, report. */
+export function withRunOptions<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return withInputOptions(command)
     .option(
       "--sessions <n>",
       "delivery sessions (SMTP connections / HTTP requests) at once (default: the plugin's, " +

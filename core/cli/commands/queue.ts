@@ -6,10 +6,10 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import {
-  collect,
   hideOptions,
   withDeliveryOptions,
   withExamples,
+  withInputOptions,
   withKeyOptions,
   withQueueOptions,
   withRunOptions,
@@ -22,23 +22,17 @@ const CONFIG_HELP =
 
 /** Adds `enqueue`, `worker` and `status` to the program. */
 export function registerQueue(program: Command, setStatus: SetStatus): void {
-  const enqueue = withQueueOptions(
+  const enqueue = withInputOptions(withQueueOptions(
     program.command("enqueue")
       .description(
         "publish messages as jobs on a NATS JetStream queue, for workers on any node to send",
       )
       .argument("[inputs...]", 'message files, folders of *.eml, or "-" for one message on stdin')
       .option("--config <file>", CONFIG_HELP)
-      .option("--mbox <file>", 'an mbox file of messages ("-" for stdin); repeatable', collect)
-      .option(
-        "--manifest <file>",
-        "JSON Lines: file + envelope and delivery fields; repeatable",
-        collect,
-      )
       .option("--json", "one JSON object with the counts on stdout")
       .option("-v, --verbose", "more detail on errors")
       .option("-q, --quiet", "no warnings"),
-  );
+  ));
   withExamples(enqueue, [
     "smimepost enqueue statements/ --nats nats://queue.internal:4222 --stream NOV",
     "smimepost enqueue --manifest run.jsonl --stream NOV --json",
