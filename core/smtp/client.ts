@@ -25,11 +25,20 @@ import {
  * and the next envelope follows the previous final dot.
  *
  * @example
- * ```ts ignore
- * const client = new SmtpClient({ host: "127.0.0.1", port: 25, tls: { mode: "auto" } });
- * await client.connect();
- * const result = await client.send({ from: "a@example.com", to: ["b@example.com"] }, bytes);
- * await client.close();
+ * ```ts
+ * import { SmtpClient } from "./client.ts";
+ *
+ * // Type-checked, not run (it needs an MTA): core/smtp/mod.ts has one that runs.
+ * export async function inject(bytes: Uint8Array): Promise<boolean> {
+ *   const client = new SmtpClient({ host: "127.0.0.1", port: 25, tls: { mode: "auto" } });
+ *   await client.connect();
+ *   try {
+ *     const result = await client.send({ from: "a@example.com", to: ["b@example.com"] }, bytes);
+ *     return result.recipients.every((r) => r.accepted);
+ *   } finally {
+ *     await client.close();
+ *   }
+ * }
  * ```
  */
 export class SmtpClient {
