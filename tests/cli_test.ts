@@ -390,6 +390,14 @@ Deno.test("keys check lists every file and names the problems", async () => {
   assertMatch(run.text, /ok\s+\S*alice@example\.com\.crt/);
   assertMatch(run.text, /PROBLEM\s+\S*expired@example\.com\.crt/);
   assertMatch(run.text, /PROBLEM\s+\S*wrongaddr@example\.com\.crt/);
+  // Which address each certificate serves, and what send never looks up.
+  assertMatch(
+    run.text,
+    /^ok\s+\S*alice@example\.com\.crt: .*; serves alice@example\.com for signing and encryption$/m,
+  );
+  assertMatch(run.text, /trust\.pem: .*\n\s+warning: a CA certificate: never looked up by address/);
+  // The folder by its full path, not ".".
+  assertMatch(run.stderr, /^smimepost: problems found in the key folder \/\S+$/m);
 });
 
 Deno.test("decrypt --key with the private key alone: RSA and EC, several recipients, several keys, PKCS#12", async (t) => {

@@ -80,6 +80,7 @@ async function checkFile(name: string, input: CheckInput): Promise<KeyReport> {
       const key = await loadPrivateKey(bytes, file, () => input.passphrase(file));
       report.summary = `${key.type.toUpperCase()} private key`;
       await matchCertificateFile(key, input.folder, base, report);
+      if (address === undefined) report.warnings.push(NOT_AN_ADDRESS);
     } else {
       const certs = loadPemBundle(bytes, file).map((c) => parseCertificate(c, file));
       report.kind = "certificate";
@@ -99,6 +100,10 @@ async function checkFile(name: string, input: CheckInput): Promise<KeyReport> {
   report.ok = report.problems.length === 0;
   return report;
 }
+
+/** The warning for a file `send` never opens: it finds keys and certificates by address. */
+const NOT_AN_ADDRESS =
+  "not named after an address (ADDRESS.crt, ADDRESS.pem, ADDRESS.p12): send never looks it up";
 
 function isPrivateKey(bytes: Uint8Array): boolean {
   if (looksLikeDer(bytes)) return false;
@@ -122,6 +127,11 @@ function judge(leaf: CertInfo, chain: CertInfo[], report: KeyReport, context: Ju
   report.summary = `${leaf.subject}, ${leaf.keyAlgorithm}, valid until ${isoDate(leaf.notAfter)}`;
   if (report.address === undefined) {
     if (context.now > leaf.notAfter) report.problems.push(`expired on ${isoDate(leaf.notAfter)}`);
+    report.warnings.push(
+      leaf.isCa
+        ? "a CA certificate: never looked up by address, used to build paths for the others"
+        : NOT_AN_ADDRESS,
+    );
     return;
   }
   const verdicts = (["sign", "encrypt"] as Purpose[]).map((purpose) =>
@@ -138,6 +148,10 @@ function judge(leaf: CertInfo, chain: CertInfo[], report: KeyReport, context: Ju
   for (const text of encrypt) {
     if (!sign.includes(text)) report.warnings.push(`not usable for encryption: ${text}`);
   }
+  // Which address send finds it for, and for what.
+  const uses = [sign.length === 0 && "signing", encrypt.length === 0 && "encryption"]
+    .filter(Boolean);
+  if (uses.length) report.summary += `; serves ${report.address} for ${uses.join(" and ")}`;
   report.warnings.push(...new Set(verdicts.flatMap((v) => v.warnings)));
 }
 

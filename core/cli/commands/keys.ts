@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { SmimeError } from "../../errors.ts";
 import { printLines, setOutput } from "../output.ts";
@@ -41,7 +42,8 @@ export function registerKeys(program: Command, setStatus: SetStatus): void {
     }
     await printLines(lines);
     if (reports.some((r) => !r.ok)) {
-      throw new SmimeError("E_CERT_INVALID", `problems found in ${options.keys}`);
+      const folder = resolve(options.keys);
+      throw new SmimeError("E_CERT_INVALID", `problems found in the key folder ${folder}`);
     }
   });
 
