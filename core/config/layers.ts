@@ -126,6 +126,18 @@ function classify(
   throw new SmimeError("E_CONFIG", `${where}: unknown option${hint}`);
 }
 
+/**
+ * The secret values among `entries`, for masking: those given as values,
+ * and with `read` (after {@link readSecrets}) those read from a file or a
+ * command too. Every layer's count, not only the winner's: an overridden
+ * password must not show either.
+ */
+export function secretsIn(entries: Iterable<Entry>, keys: PluginKeys, read = false): string[] {
+  return [...entries]
+    .filter((e) => keys.secrets.has(e.key) && (read || e.form === "value"))
+    .flatMap((e) => typeof e.raw === "string" ? [e.raw] : []);
+}
+
 /** Merges layers, later ones winning key by key. */
 export function mergeLayers(layers: readonly Map<string, Entry>[]): Map<string, Entry> {
   const merged = new Map<string, Entry>();

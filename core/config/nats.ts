@@ -13,7 +13,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { SmimeError } from "../errors.ts";
 import { loadConfig } from "./file.ts";
-import { mergeLayers, readLayer, readSecrets } from "./layers.ts";
+import { mergeLayers, readLayer, readSecrets, secretsIn } from "./layers.ts";
 import type { Entry, PluginKeys } from "./layers.ts";
 import { locateConfig } from "./locate.ts";
 import { explainIssue, shapeOf } from "./schema.ts";
@@ -145,15 +145,7 @@ export async function resolveNats(inputs: ConfigInputs, flags: NatsFlags): Promi
       baseDir: inputs.cwd,
       coerce: false,
     }, keys));
-    for (const layer of layers) {
-      for (const entry of layer.values()) {
-        if (
-          entry.form === "value" && keys.secrets.has(entry.key) && typeof entry.raw === "string"
-        ) {
-          seen.push(entry.raw);
-        }
-      }
-    }
+    seen.push(...layers.flatMap((layer) => secretsIn(layer.values(), keys)));
     const merged = mergeLayers(layers);
     if (!merged.has("url")) {
       throw new SmimeError(
@@ -166,9 +158,7 @@ export async function resolveNats(inputs: ConfigInputs, flags: NatsFlags): Promi
     const parsed = typeof url.raw === "string" ? splitCredentials(url.raw, url.where) : undefined;
     if (parsed?.password) seen.push(parsed.password);
     await readSecrets(merged);
-    for (const entry of merged.values()) {
-      if (keys.secrets.has(entry.key) && typeof entry.raw === "string") seen.push(entry.raw);
-    }
+    seen.push(...secretsIn(merged.values(), keys, true));
     const input = Object.fromEntries([...merged].map(([key, entry]) => [key, entry.raw]));
     if (parsed) input.url = parsed.servers.join(",");
     const result = natsSchema.safeParse(input);

@@ -13,7 +13,7 @@ import { SmimeError } from "../errors.ts";
 import { loadConfig, profilePath } from "./file.ts";
 import { defaultLocations, locateConfig } from "./locate.ts";
 import type { ConfigFile } from "./file.ts";
-import { mergeLayers, pluginKeys, readLayer, readSecrets } from "./layers.ts";
+import { mergeLayers, pluginKeys, readLayer, readSecrets, secretsIn } from "./layers.ts";
 import type { Entry, PluginKeys } from "./layers.ts";
 import { explainIssue } from "./schema.ts";
 import { MASK, redact } from "./secrets.ts";
@@ -162,21 +162,11 @@ async function assemble(
   const seen: string[] = [];
   try {
     const layers = readLayers(target, inputs);
-    for (const layer of layers) {
-      for (const entry of layer.values()) {
-        if (
-          entry.form === "value" && keys.secrets.has(entry.key) && typeof entry.raw === "string"
-        ) {
-          seen.push(entry.raw);
-        }
-      }
-    }
+    seen.push(...layers.flatMap((layer) => secretsIn(layer.values(), keys)));
     const merged = mergeLayers(layers);
     if (target.legacy) checkLegacyRequired(target, merged);
     await readSecrets(merged);
-    for (const entry of merged.values()) {
-      if (keys.secrets.has(entry.key) && typeof entry.raw === "string") seen.push(entry.raw);
-    }
+    seen.push(...secretsIn(merged.values(), keys, true));
     const input = Object.fromEntries([...merged].map(([key, entry]) => [key, entry.raw]));
     const parsed = plugin.options.safeParse(input);
     if (!parsed.success) throw new SmimeError("E_CONFIG", issueLine(target, merged, parsed.error));
