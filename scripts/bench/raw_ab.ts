@@ -25,7 +25,8 @@ import { sealMessage } from "../../core/pipeline.ts";
 import { makeTestPki } from "../make_pki.ts";
 import { runMeasured, shJoin, startSink } from "./measure.ts";
 import { RECIPIENTS, SENDER, statement, toCrlfBytes, toLf } from "./messages.ts";
-import type { InjectTask, InProcessResult } from "./inprocess.ts";
+import type { InjectTask } from "./inprocess.ts";
+import { inProcess } from "./rows.ts";
 
 interface Figures {
   msgPerSecond: number;
@@ -34,27 +35,7 @@ interface Figures {
 
 /** Runs TREE/scripts/bench/inprocess.ts on `task`, with extra Deno flags. */
 async function inject(tree: string, task: InjectTask, flags: string[] = []): Promise<Figures> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-net",
-      "--allow-ffi",
-      ...flags,
-      `${tree}/scripts/bench/inprocess.ts`,
-      JSON.stringify(task),
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (out.code !== 0 || !text) {
-    throw new Error(`${tree}: inject failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const r = JSON.parse(text.split("\n").at(-1)!) as InProcessResult;
+  const r = await inProcess(task, { tree, flags });
   if (r.failures > 0) throw new Error(`${tree}: ${r.failures} sends failed`);
   return { msgPerSecond: r.n / r.seconds, cpuMsPerMessage: (r.cpuSeconds * 1000) / r.n };
 }

@@ -115,9 +115,18 @@ export async function withSink(ctx: BenchContext, run: () => Promise<Row>): Prom
   return row;
 }
 
-/** Runs one in-process task in a fresh Deno process. */
-async function inProcess(task: InProcessTask): Promise<InProcessResult> {
-  const script = new URL("./inprocess.ts", import.meta.url).pathname;
+/**
+ * Runs one in-process task in a fresh Deno process: this tree's
+ * inprocess.ts, or another checkout's (`tree`, for A/B runs), with extra
+ * Deno flags.
+ */
+export async function inProcess(
+  task: InProcessTask,
+  options: { tree?: string; flags?: string[] } = {},
+): Promise<InProcessResult> {
+  const script = options.tree
+    ? `${options.tree}/scripts/bench/inprocess.ts`
+    : new URL("./inprocess.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -127,6 +136,7 @@ async function inProcess(task: InProcessTask): Promise<InProcessResult> {
       "--allow-net",
       // libcrypto through FFI, as the CLI uses it (core/cms/libcrypto.ts)
       "--allow-ffi",
+      ...(options.flags ?? []),
       script,
       JSON.stringify(task),
     ],
@@ -136,7 +146,8 @@ async function inProcess(task: InProcessTask): Promise<InProcessResult> {
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim();
   if (out.code !== 0 || !text) {
-    throw new Error(`in-process ${task.mode} failed: ${new TextDecoder().decode(out.stderr)}`);
+    const what = `${options.tree ?? "in-process"} ${task.mode}`;
+    throw new Error(`${what} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
   return JSON.parse(text.split("\n").at(-1)!) as InProcessResult;
 }
