@@ -47,7 +47,7 @@ export class RunPrinter {
     this.#progress = new Progress(total);
     this.#perMessage = output.verbose || (mode.one && !mode.writing);
     const silent = output.quiet || mode.json || mode.one;
-    if (!silent) this.#ticker = startTicker(this.#progress, mode.hide);
+    if (!silent) this.#ticker = startTicker(this.#progress);
   }
 
   /** A plugin's line (`Opened SMTP connection ...`): each once, as a run reconnects often. */
@@ -95,7 +95,8 @@ export class RunPrinter {
 
   #message(event: MessageEvent): void {
     if (this.#mode.json) {
-      console.log(this.#mode.hide(JSON.stringify(messageJson(event))));
+      // Server texts in it were masked where they entered (the runner's transport wrapper).
+      console.log(JSON.stringify(messageJson(event)));
       return;
     }
     if (!this.#perMessage) return;
@@ -125,10 +126,11 @@ export function transportFailed(event: MessageEvent): boolean {
 }
 
 /** Redraws the progress line on a terminal, or prints it every 5 s elsewhere. */
-function startTicker(progress: Progress, hide: (line: string) => string): { stop(): void } {
+function startTicker(progress: Progress): { stop(): void } {
   const tty = Deno.stderr.isTerminal();
   const draw = () => {
-    const line = hide(progress.line());
+    // Its last reason is a server reply or an error, masked where it entered the run.
+    const line = progress.line();
     if (tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${line}`));
     else console.error(line);
   };
