@@ -11,6 +11,7 @@
  * @module
  */
 
+import { isAscii } from "node:buffer";
 import { SmimeError } from "../errors.ts";
 import { makeHeader, serializeHeaders } from "./header_build.ts";
 import { CRLF_BYTES, crlfPieces, joinPieces, type Piece, piecesLength } from "./line_ends.ts";
@@ -192,17 +193,27 @@ function canonicalLeaf(node: MimeNode, depth: number, source: string): Canonical
 
 /** 8-bit bytes, NUL, or a line over 998 octets: not 7bit data (RFC 2045 2.7). */
 function hasUnsafeBytes(bytes: Uint8Array): boolean {
+  return !isAscii(bytes) || bytes.indexOf(0) !== -1 || hasLongLine(bytes);
+}
+
+/** A line over 998 octets, a line ending at any CR or LF. */
+function hasLongLine(bytes: Uint8Array): boolean {
   let lineStart = 0;
-  const n = bytes.length;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    if (b > 127 || b === 0) return true;
-    if (b === LF || b === CR) {
-      if (i - lineStart > MAX_LINE) return true;
-      lineStart = i + 1;
+  for (;;) {
+    let end = bytes.indexOf(LF, lineStart);
+    if (end === -1) end = bytes.length;
+    // Only a run longer than a line can hide one; a CR in it ends lines too.
+    if (end - lineStart > MAX_LINE) {
+      for (let cr = bytes.indexOf(CR, lineStart); cr !== -1 && cr < end;) {
+        if (cr - lineStart > MAX_LINE) return true;
+        lineStart = cr + 1;
+        cr = bytes.indexOf(CR, lineStart);
+      }
+      if (end - lineStart > MAX_LINE) return true;
     }
+    if (end === bytes.length) return false;
+    lineStart = end + 1;
   }
-  return n - lineStart > MAX_LINE;
 }
 
 /** Replaces the first field of that name (dropping the others), or appends one. */

@@ -226,3 +226,29 @@ Deno.test("canonicalEntity() canonicalises a 5 MB 8-bit attachment", () => {
   strictEqual(attachment.headers[1]!.value, "base64");
   deepStrictEqual(decodeBody(attachment), data);
 });
+
+Deno.test("canonicalEntity() keeps a 998-octet line and re-encodes a 999-octet one, whatever ends the lines", () => {
+  const isReencoded = (body: string) =>
+    /Content-Transfer-Encoding: quoted-printable/.test(
+      textOf(canon(`From: a@x.org\nContent-Type: text/plain\n\n${body}`).entity),
+    );
+  for (const end of ["\n", "\r\n", "\r"]) {
+    for (const [length, expected] of [[998, false], [999, true]] as const) {
+      const line = "y".repeat(length);
+      strictEqual(
+        isReencoded(`a${end}${line}${end}b${end}`),
+        expected,
+        `${length} ${JSON.stringify(end)}`,
+      );
+      strictEqual(
+        isReencoded(`a${end}${line}`),
+        expected,
+        `last line, ${length} ${JSON.stringify(end)}`,
+      );
+      strictEqual(
+        isReencoded(`${"z".repeat(1500).replaceAll("zzzzz", `zzzz${end}`)}${line}${end}`),
+        expected,
+      );
+    }
+  }
+});

@@ -56,3 +56,28 @@ Deno.test("crlfPieces() streams joinPieces()'s bytes, a CR and LF at a slice's e
   strictEqual(piecesLength(pieces), joined.length);
   strictEqual(textOf(streamed) === textOf(joined), true);
 });
+
+Deno.test("toCrlf() equals a byte-by-byte reference on random lines of every length and line end", () => {
+  const reference = (bytes: Uint8Array) => {
+    const out: number[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] === 13 || bytes[i] === 10) {
+        out.push(13, 10);
+        if (bytes[i] === 13 && bytes[i + 1] === 10) i++;
+      } else out.push(bytes[i]!);
+    }
+    return new Uint8Array(out);
+  };
+  const ends = ["\n", "\r\n", "\r", "\n\r", "\r\r\n", ""];
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let round = 0; round < 200; round++) {
+    let text = "";
+    // Lines shorter and longer than the run copied byte by byte.
+    for (let line = next(8); line > 0; line--) {
+      text += "x".repeat(next(60)) + ends[next(ends.length)];
+    }
+    const input = bytesOf(text);
+    strictEqual(textOf(toCrlf(input)), textOf(reference(input)), JSON.stringify(text));
+  }
+});
