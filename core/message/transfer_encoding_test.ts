@@ -111,3 +111,25 @@ Deno.test("base64Pieces() streams encodeBase64() of the chunks joined, small and
     }
   }
 });
+
+Deno.test("Base64Writer equals btoa's lines for long and short pieces mixed, the native runs starting mid-line", () => {
+  const reference = (data: Uint8Array) =>
+    (btoa(bytesToLatin1(data)).match(/.{1,76}/g) ?? []).join("\r\n");
+  let seed = 11;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let round = 0; round < 300; round++) {
+    // Pieces of 0 to 4 bytes (the loop and the carry) and of 200 to 1,200
+    // (the native encoder), so that long runs begin at every line offset.
+    const pieces = Array.from(
+      { length: 1 + next(6) },
+      (_, i) => randomBytes(next(2) ? next(5) : 200 + next(1000), round * 7 + i),
+    );
+    const input = concatBytes(pieces);
+    const out = new Uint8Array(3 + base64Length(input.length));
+    const writer = new Base64Writer(out, 3);
+    for (const piece of pieces) writer.write(piece);
+    strictEqual(writer.finish(), out.length);
+    strictEqual(textOf(out.subarray(3)), reference(input), `round ${round}`);
+    strictEqual(textOf(encodeBase64(input)), reference(input));
+  }
+});
