@@ -383,8 +383,17 @@ function writeInto(d: Der, out: Uint8Array, pos: number): number {
  * content, say) are handed over as they are, not copied, so the encoding of
  * a 50 MB SignedData can go straight into base64 without ever existing as
  * one buffer. The pieces joined are exactly {@link encode}'s output.
+ *
+ * The tag and length octets are written into one small buffer, again for
+ * each element (a new array for each of a message's hundred-odd elements
+ * cost more than the base64 of its content): like a late part's pieces, a
+ * piece is good only until `visit` returns.
  */
 export function forEachChunk(d: Der, visit: (chunk: Uint8Array) => void): void {
+  visitChunks(d, visit, new HeaderScratch());
+}
+
+function visitChunks(d: Der, visit: (chunk: Uint8Array) => void, scratch: HeaderScratch): void {
   if (d instanceof Uint8Array) {
     visit(d);
     return;
@@ -393,10 +402,21 @@ export function forEachChunk(d: Der, visit: (chunk: Uint8Array) => void): void {
     for (const piece of latePieces(d)) visit(piece);
     return;
   }
-  const header = new Uint8Array(headerSize(d.length));
-  writeHeader(d, header, 0);
-  visit(header);
-  for (const p of d.parts) forEachChunk(p, visit);
+  visit(scratch.header(d));
+  for (const p of d.parts) visitChunks(p, visit, scratch);
+}
+
+/** One buffer for tag and length octets, and a view of it for each size. */
+class HeaderScratch {
+  /** A tag, a length-of-length octet and up to 7 length octets (lengths below 2^53). */
+  readonly #bytes = new Uint8Array(9);
+  readonly #views: Uint8Array[] = [];
+
+  /** `d`'s tag and length octets, in the scratch buffer. */
+  header(d: DerNode): Uint8Array {
+    const n = writeHeader(d, this.#bytes, 0);
+    return this.#views[n] ??= this.#bytes.subarray(0, n);
+  }
 }
 
 /** {@link forEachChunk} as a generator, for readers that pull. */
