@@ -1,8 +1,14 @@
 /**
  * Signing and encryption spread over worker threads (default one per core),
- * or done on the main thread with zero workers. Much of the work (RSA, ECDH,
- * AES in WebCrypto) runs on the runtime's own threads while a worker waits,
- * so each worker keeps several messages in flight.
+ * or done on the main thread with zero workers. Each worker holds several
+ * messages: with WebCrypto, their work overlaps on the runtime's threads;
+ * with libcrypto, the next batch is there when one is done.
+ *
+ * Messages cross to a worker in batches: a busy worker gets more only when
+ * half of what it holds is done, then as many as fill it, in one message
+ * (an idle one gets a message at once). Each crossing wakes a thread and
+ * dispatches an event, which cost about as much as base64 and MIME of a
+ * whole message when every message crossed alone.
  *
  * @module
  */
@@ -28,7 +34,7 @@ export type SealOutcome =
 /** What the pool needs to start. */
 export interface SealPoolOptions {
   workers: number;
-  /** Messages in flight per worker (or on the main thread with no workers). Default 4. */
+  /** Messages in hand per worker (or on the main thread with no workers). Default 8. */
   perWorker?: number;
   keys: KeySettings;
   seal: SealOptions;
@@ -36,10 +42,22 @@ export interface SealPoolOptions {
   passphrase: (file: string) => Promise<string | undefined>;
 }
 
+interface Waiter {
+  resolve: (reply: SealReply) => void;
+  reject: (err: unknown) => void;
+}
+
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (reply: SealReply) => void; reject: (err: unknown) => void }>;
+  /** The messages this worker holds. */
+  pending: Map<number, Waiter>;
   broken?: unknown;
+}
+
+/** A message waiting for room on a worker. */
+interface Queued extends Waiter {
+  id: number;
+  job: SealJob;
 }
 
 /** A fixed set of seal workers. */
@@ -50,11 +68,14 @@ export class SealPool {
   /** What every copy must be, as the options ask. */
   readonly #expected: Seal;
   readonly #waiting: (() => void)[] = [];
+  /** Messages for the workers, not yet handed to one. */
+  readonly #queue: Queued[] = [];
+  #dispatchSoon = false;
   #inlineActive = 0;
   #nextId = 0;
 
   constructor(options: SealPoolOptions) {
-    this.#perWorker = Math.max(1, options.perWorker ?? 4);
+    this.#perWorker = Math.max(1, options.perWorker ?? 8);
     this.#expected = sealAsked(options.seal);
     if (options.workers <= 0) {
       this.#inline = new Sealer(options.keys, options.seal, options.passphrase);
@@ -69,7 +90,12 @@ export class SealPool {
         event.preventDefault();
         this.#break(slot, new Error(`seal worker crashed: ${event.message}`));
       };
-      const init: ToWorker = { type: "init", keys: options.keys, seal: options.seal };
+      const init: ToWorker = {
+        type: "init",
+        keys: options.keys,
+        seal: options.seal,
+        perWorker: this.#perWorker,
+      };
       worker.postMessage(init);
       this.#slots.push(slot);
     }
@@ -97,24 +123,44 @@ export class SealPool {
     return { ok: true, copies, warnings: reply.warnings, messageId: reply.messageId };
   }
 
-  async #sealOnWorker(job: SealJob): Promise<SealReply> {
-    let slot = this.#freeSlot();
-    while (!slot) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-      slot = this.#freeSlot();
-    }
-    if (slot.broken) throw slot.broken;
-    const id = this.#nextId++;
+  #sealOnWorker(job: SealJob): Promise<SealReply> {
     const { promise, resolve, reject } = Promise.withResolvers<SealReply>();
-    slot.pending.set(id, { resolve, reject });
-    const message: ToWorker = { type: "seal", id, job };
-    slot.worker.postMessage(message);
-    try {
-      return await promise;
-    } finally {
-      slot.pending.delete(id);
-      this.#waiting.shift()?.();
+    this.#queue.push({ id: this.#nextId++, job, resolve, reject });
+    // Messages queued in the same turn of the event loop go together.
+    if (!this.#dispatchSoon) {
+      this.#dispatchSoon = true;
+      queueMicrotask(() => {
+        this.#dispatchSoon = false;
+        this.#dispatch();
+      });
     }
+    return promise;
+  }
+
+  /** Hands queued messages to workers that are idle or half done, least busy first. */
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#roomiest();
+      if (!slot) return;
+      if (slot.broken) {
+        for (const queued of this.#queue.splice(0)) queued.reject(slot.broken);
+        return;
+      }
+      const batch = this.#queue.splice(0, this.#perWorker - slot.pending.size);
+      for (const { id, resolve, reject } of batch) slot.pending.set(id, { resolve, reject });
+      const message: ToWorker = { type: "seal", jobs: batch.map(({ id, job }) => ({ id, job })) };
+      slot.worker.postMessage(message);
+    }
+  }
+
+  /** The worker holding the fewest messages, if it is idle or at most half full. */
+  #roomiest(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!best || slot.pending.size < best.pending.size) best = slot;
+    }
+    const held = best?.pending.size ?? Infinity;
+    return held === 0 || held <= this.#perWorker / 2 ? best : undefined;
   }
 
   async #sealInline(job: SealJob): Promise<SealReply> {
@@ -130,18 +176,17 @@ export class SealPool {
     }
   }
 
-  #freeSlot(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of this.#slots) {
-      if (slot.pending.size >= this.#perWorker) continue;
-      if (!best || slot.pending.size < best.pending.size) best = slot;
-    }
-    return best;
-  }
-
   #onMessage(slot: Slot, message: FromWorker, options: SealPoolOptions): void {
-    if (message.type === "sealed") slot.pending.get(message.id)?.resolve(message.reply);
-    else if (message.type === "fatal") this.#break(slot, new Error(message.reason));
+    if (message.type === "sealed") {
+      const done = message.replies.map(({ id, reply }) => {
+        const waiter = slot.pending.get(id);
+        slot.pending.delete(id);
+        return { waiter, reply };
+      });
+      // The next batch goes out before the replies are taken up.
+      this.#dispatch();
+      for (const { waiter, reply } of done) waiter?.resolve(reply);
+    } else if (message.type === "fatal") this.#break(slot, new Error(message.reason));
     else {
       options.passphrase(message.file).then(
         (value) => slot.worker.postMessage({ type: "passphrase", request: message.request, value }),
@@ -154,6 +199,7 @@ export class SealPool {
   #break(slot: Slot, err: unknown): void {
     slot.broken = err;
     for (const { reject } of slot.pending.values()) reject(err);
+    slot.pending.clear();
   }
 
   /** Stops the workers. */

@@ -2,6 +2,7 @@
  * The messages the batch runner and its seal workers exchange. What crosses
  * is typed data: a sealed copy as a versioned {@link SealedRecord} (turned
  * back into a SealedMessage on the main thread), an error as its code.
+ * Messages to seal and their replies cross in batches.
  *
  * @module
  */
@@ -33,12 +34,18 @@ export type SealReply =
 
 /** Main thread -> worker. */
 export type ToWorker =
-  | { type: "init"; keys: KeySettings; seal: SealOptions }
-  | { type: "seal"; id: number; job: SealJob }
+  | {
+    type: "init";
+    keys: KeySettings;
+    seal: SealOptions;
+    /** The most messages the main thread hands this worker at once. */
+    perWorker: number;
+  }
+  | { type: "seal"; jobs: { id: number; job: SealJob }[] }
   | { type: "passphrase"; request: number; value: string | undefined };
 
 /** Worker -> main thread. */
 export type FromWorker =
-  | { type: "sealed"; id: number; reply: SealReply }
+  | { type: "sealed"; replies: { id: number; reply: SealReply }[] }
   | { type: "passphrase"; request: number; file: string }
   | { type: "fatal"; reason: string };
