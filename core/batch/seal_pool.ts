@@ -4,6 +4,13 @@
  * messages: with WebCrypto, their work overlaps on the runtime's threads;
  * with libcrypto, the next batch is there when one is done.
  *
+ * The workers start only when a run turns out to need them. The first
+ * messages are sealed on the main thread for `inlineFirstMs` (100 ms,
+ * counted from the first one done, when the keys are loaded), and on until
+ * a worker is ready: starting one costs about as much (70-150 ms of
+ * blocking the main thread and about 100 ms of CPU, each), so a run of a
+ * few dozen messages is done before a worker would be.
+ *
  * Messages cross to a worker in batches: a busy worker gets more only when
  * half of what it holds is done, then as many as fill it, in one message
  * (an idle one gets a message at once). Each crossing wakes a thread and
@@ -33,7 +40,13 @@ export type SealOutcome =
 
 /** What the pool needs to start. */
 export interface SealPoolOptions {
+  /** Worker threads at most; 0 seals everything on the main thread. */
   workers: number;
+  /**
+   * How long (ms, from the first message done) the main thread seals before
+   * the workers start. Default 100; 0 starts them at once.
+   */
+  inlineFirstMs?: number;
   /** Messages in hand per worker (or on the main thread with no workers). Default 8. */
   perWorker?: number;
   keys: KeySettings;
@@ -51,6 +64,8 @@ interface Slot {
   worker: Worker;
   /** The messages this worker holds. */
   pending: Map<number, Waiter>;
+  /** Its modules are loaded and it has its settings. */
+  ready: boolean;
   broken?: unknown;
 }
 
@@ -63,8 +78,12 @@ interface Queued extends Waiter {
 /** A fixed set of seal workers. */
 export class SealPool {
   readonly #slots: Slot[] = [];
+  readonly #options: SealPoolOptions;
+  readonly #workers: number;
   readonly #perWorker: number;
   readonly #inline: Sealer | undefined;
+  /** How long (ms) the main thread seals before the workers start; 0 once they have. */
+  #inlineFirstMs: number;
   /** What every copy must be, as the options ask. */
   readonly #expected: Seal;
   readonly #waiting: (() => void)[] = [];
@@ -72,18 +91,26 @@ export class SealPool {
   readonly #queue: Queued[] = [];
   #dispatchSoon = false;
   #inlineActive = 0;
+  /** When the main thread's first message was done. */
+  #inlineSince: number | undefined;
   #nextId = 0;
 
   constructor(options: SealPoolOptions) {
+    this.#options = options;
+    this.#workers = Math.max(0, options.workers);
     this.#perWorker = Math.max(1, options.perWorker ?? 8);
     this.#expected = sealAsked(options.seal);
-    if (options.workers <= 0) {
+    this.#inlineFirstMs = this.#workers === 0 ? Infinity : options.inlineFirstMs ?? 100;
+    if (this.#inlineFirstMs > 0) {
       this.#inline = new Sealer(options.keys, options.seal, options.passphrase);
-      return;
-    }
-    for (let i = 0; i < options.workers; i++) {
+    } else this.#startWorkers();
+  }
+
+  #startWorkers(): void {
+    const options = this.#options;
+    for (let i = 0; i < this.#workers; i++) {
       const worker = new Worker(new URL("./seal_worker.ts", import.meta.url), { type: "module" });
-      const slot: Slot = { worker, pending: new Map() };
+      const slot: Slot = { worker, pending: new Map(), ready: false };
       worker.onmessage = (event: MessageEvent<FromWorker>) =>
         this.#onMessage(slot, event.data, options);
       worker.onerror = (event) => {
@@ -101,19 +128,27 @@ export class SealPool {
     }
   }
 
+  /** Worker threads started so far (none while the main thread seals). */
+  get threads(): number {
+    return this.#slots.length;
+  }
+
   /** How many messages can be in sealing at once. */
   get size(): number {
-    return Math.max(1, this.#slots.length) * this.#perWorker;
+    return Math.max(1, this.#workers) * this.#perWorker;
   }
 
   /**
-   * Seals one message on the least busy worker.
+   * Seals one message: on the main thread while its budget lasts, then on
+   * the least busy worker.
    *
    * @throws {TypeError} when a copy came back sealed otherwise than asked
    *   (a bug: delivery never gets it)
    */
   async seal(job: SealJob): Promise<SealOutcome> {
-    const reply = this.#inline ? await this.#sealInline(job) : await this.#sealOnWorker(job);
+    const reply = this.#onMainThread()
+      ? await this.#sealInline(job)
+      : await this.#sealOnWorker(job);
     if (!reply.ok) return reply;
     const copies = reply.copies.map((record) => SealedMessage.revive(record));
     const wrong = copies.find((c) => c.seal !== this.#expected);
@@ -121,6 +156,21 @@ export class SealPool {
       throw new TypeError(`${job.label}: a copy came back ${wrong.seal}, not ${this.#expected}`);
     }
     return { ok: true, copies, warnings: reply.warnings, messageId: reply.messageId };
+  }
+
+  /** True while the main thread seals: its time is not up, or no worker is ready yet. */
+  #onMainThread(): boolean {
+    if (this.#inlineFirstMs > 0 && !this.#isInlineTimeUp()) return true;
+    if (this.#slots.length === 0) this.#startWorkers();
+    return this.#inline !== undefined && !this.#slots.some((slot) => slot.ready || slot.broken);
+  }
+
+  /** The main thread's time is up (for good, once it is). */
+  #isInlineTimeUp(): boolean {
+    const since = this.#inlineSince;
+    if (since === undefined || performance.now() - since <= this.#inlineFirstMs) return false;
+    this.#inlineFirstMs = 0;
+    return true;
   }
 
   #sealOnWorker(job: SealJob): Promise<SealReply> {
@@ -171,6 +221,8 @@ export class SealPool {
     try {
       return await this.#inline!.seal(job);
     } finally {
+      // The clock starts when the first message is done (the keys are loaded).
+      this.#inlineSince ??= performance.now();
       this.#inlineActive--;
       this.#waiting.shift()?.();
     }
@@ -186,6 +238,9 @@ export class SealPool {
       // The next batch goes out before the replies are taken up.
       this.#dispatch();
       for (const { waiter, reply } of done) waiter?.resolve(reply);
+    } else if (message.type === "ready") {
+      slot.ready = true;
+      this.#dispatch();
     } else if (message.type === "fatal") this.#break(slot, new Error(message.reason));
     else {
       options.passphrase(message.file).then(

@@ -46,6 +46,7 @@ export type ToWorker =
 
 /** Worker -> main thread. */
 export type FromWorker =
+  | { type: "ready" }
   | { type: "sealed"; replies: { id: number; reply: SealReply }[] }
   | { type: "passphrase"; request: number; file: string }
   | { type: "fatal"; reason: string };

@@ -63,6 +63,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     if (message.type === "init") {
       sealer = new Sealer(message.keys, message.seal, askPassphrase);
       flushAt = Math.max(1, Math.floor(message.perWorker / 2));
+      post({ type: "ready" });
     } else if (message.type === "passphrase") {
       waiting.get(message.request)?.(message.value);
       waiting.delete(message.request);
