@@ -75,7 +75,7 @@ interface Queued extends Waiter {
   job: SealJob;
 }
 
-/** A fixed set of seal workers. */
+/** The main thread's sealer, then a fixed set of seal workers. */
 export class SealPool {
   readonly #slots: Slot[] = [];
   readonly #options: SealPoolOptions;
@@ -209,8 +209,7 @@ export class SealPool {
     for (const slot of this.#slots) {
       if (!best || slot.pending.size < best.pending.size) best = slot;
     }
-    const held = best?.pending.size ?? Infinity;
-    return held === 0 || held <= this.#perWorker / 2 ? best : undefined;
+    return best && best.pending.size <= this.#perWorker / 2 ? best : undefined;
   }
 
   async #sealInline(job: SealJob): Promise<SealReply> {
