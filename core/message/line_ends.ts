@@ -115,15 +115,14 @@ const SHORT_RUN = 24;
  */
 function writeCrlf(bytes: Uint8Array, out: Uint8Array, o: number): number {
   const n = bytes.length;
-  const hasCr = bytes.indexOf(CR) !== -1;
+  // The next CR is looked for again only once passed: one far CR is not searched for per line.
+  let cr = bytes.indexOf(CR);
   let i = 0;
   while (i < n) {
     let end = bytes.indexOf(LF, i);
     if (end === -1) end = n;
-    if (hasCr) {
-      const cr = bytes.indexOf(CR, i);
-      if (cr !== -1 && cr < end) end = cr;
-    }
+    if (cr !== -1 && cr < i) cr = bytes.indexOf(CR, i);
+    if (cr !== -1 && cr < end) end = cr;
     o = copyRun(bytes, i, end, out, o);
     if (end === n) break;
     out[o++] = CR;

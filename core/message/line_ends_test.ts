@@ -81,3 +81,12 @@ Deno.test("toCrlf() equals a byte-by-byte reference on random lines of every len
     strictEqual(textOf(toCrlf(input)), textOf(reference(input)), JSON.stringify(text));
   }
 });
+
+Deno.test("toCrlf() of 8 MB of short LF lines with one CR at the end stays linear", () => {
+  // A CR looked for again on every line would scan the rest of the input per line.
+  const input = bytesOf(`${"abc\n".repeat(2_000_000)}x\r`);
+  const out = toCrlf(input);
+  strictEqual(out.length, input.length + 2_000_000 + 1);
+  strictEqual(textOf(out.subarray(0, 10)), "abc\r\nabc\r\n");
+  strictEqual(textOf(out.subarray(out.length - 3)), "x\r\n");
+});
