@@ -79,12 +79,13 @@ export function canonicalEntity(message: Message): CanonicalEntity {
   // Made only when read: signing and encryption read the source, so a 50 MB
   // body is converted on the way and never held twice.
   let entity: Uint8Array | undefined;
+  const size = piecesLength(pieces);
   return {
     outer,
     get entity() {
-      return entity ??= joinPieces(pieces);
+      return entity ??= joinPieces(pieces, size);
     },
-    source: { size: piecesLength(pieces), pieces: () => crlfPieces(pieces) },
+    source: { size, pieces: () => crlfPieces(pieces) },
   };
 }
 

@@ -43,12 +43,13 @@ export type Piece = Uint8Array | { readonly crlf: Uint8Array };
  * made CRLF on the way, exactly as {@link toCrlf} would do to it alone. The
  * converted bytes are written once, into the result: no converted copy of a
  * 50 MB body is made only to be copied again.
+ *
+ * @param length the result's size when the caller has it from {@link piecesLength}
  */
-export function joinPieces(pieces: readonly Piece[]): Uint8Array {
-  let length = 0;
-  for (const p of pieces) {
-    length += p instanceof Uint8Array ? p.length : p.crlf.length + countBareLineEnds(p.crlf);
-  }
+export function joinPieces(
+  pieces: readonly Piece[],
+  length: number = piecesLength(pieces),
+): Uint8Array {
   const out = new Uint8Array(length);
   let o = 0;
   for (const p of pieces) {
