@@ -356,7 +356,9 @@ class OpenSsl implements LibCrypto {
     this.#word[0] = BigInt(size);
     if (call(out, this.#wordBytes) <= 0) return this.#fail();
     const n = Number(this.#word[0]);
-    return n <= size ? out.slice(0, n) : this.#fail();
+    // An RSA signature or key transport fills the buffer: no copy then.
+    if (n === size) return out;
+    return n < size ? out.slice(0, n) : this.#fail();
   }
 
   signDigest(
