@@ -479,9 +479,17 @@ class OpenSsl implements LibCrypto {
   generate(template: Pointer): Pointer | null {
     const ctx = this.#newContext(template, (c) => this.#s.EVP_PKEY_keygen_init(c) > 0);
     if (!ctx) return null;
+    try {
+      return this.#keygen(ctx);
+    } finally {
+      this.#s.EVP_PKEY_CTX_free(ctx);
+    }
+  }
+
+  /** A new key pair from a keygen context (which can make any number); free it. */
+  #keygen(ctx: Pointer): Pointer | null {
     this.#word[0] = 0n;
     const ok = this.#s.EVP_PKEY_keygen(ctx, this.#wordBytes) > 0;
-    this.#s.EVP_PKEY_CTX_free(ctx);
     const pkey = ok ? Deno.UnsafePointer.create(this.#word[0]!) : null;
     if (!pkey) this.#s.ERR_clear_error();
     return pkey;
@@ -519,7 +527,9 @@ class OpenSsl implements LibCrypto {
       const entry = this.#entry(spki, "public");
       const recipient = entry.pkey;
       if (!recipient) return this.#fail();
-      const ephemeral = this.generate(recipient);
+      // One keygen context per recipient key makes every message's ephemeral key.
+      const keygen = this.#context(entry, "keygen", (c) => this.#s.EVP_PKEY_keygen_init(c) > 0);
+      const ephemeral = keygen && this.#keygen(keygen);
       if (!ephemeral) return undefined;
       try {
         const point = this.publicPoint(ephemeral);
