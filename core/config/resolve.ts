@@ -10,7 +10,6 @@ import { dirname } from "node:path";
 import type { z } from "zod";
 import type { DeliveryPlugin } from "../deliver/types.ts";
 import { SmimeError } from "../errors.ts";
-import { loadConfig, profilePath } from "./file.ts";
 import { defaultLocations, locateConfig } from "./locate.ts";
 import type { ConfigFile } from "./file.ts";
 import { mergeLayers, pluginKeys, readLayer, readSecrets, secretsIn } from "./layers.ts";
@@ -106,6 +105,8 @@ async function profileTarget(
     }
     return noDelivery(inputs);
   }
+  // The file's reader (a TOML parser, the file's schema) loads only when there is a file.
+  const { loadConfig, profilePath } = await import("./file.ts");
   const config = await loadConfig(location);
   const name = inputs.profile ?? config.defaultProfile;
   if (name === undefined) return noDelivery(inputs);
@@ -333,6 +334,7 @@ function tomlKey(key: string): string {
 /** Clear-text secrets in a loose file: only then are the other profiles' plugins loaded. */
 async function fileWarnings(config: ConfigFile, registry: PluginRegistry): Promise<string[]> {
   if (config.mode === null || (config.mode & 0o077) === 0) return [];
+  const { profilePath } = await import("./file.ts");
   const warnings: string[] = [];
   for (const [name, profile] of Object.entries(config.profiles)) {
     const plugin = await loadPlugin(registry, profile.plugin);
