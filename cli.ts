@@ -10,7 +10,7 @@
 import { CommanderError } from "@commander-js/extra-typings";
 import { ExitCode, exitCodeOf, isSmimeError, SmimeError } from "./core/errors.ts";
 import { output, printLines } from "./core/cli/output.ts";
-import { buildProgram } from "./core/cli/program.ts";
+import { buildProgram, treeFor } from "./core/cli/program.ts";
 import type { Program } from "./core/cli/program.ts";
 import { suggest } from "./core/config/suggest.ts";
 import { versionInfo, versionLines } from "./core/cli/version.ts";
@@ -18,7 +18,7 @@ import { versionInfo, versionLines } from "./core/cli/version.ts";
 /** Runs the CLI with `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
-    const program = buildProgram();
+    const program = await buildProgram(treeFor(args));
     if (args.length === 0) {
       program.command.outputHelp();
       return ExitCode.ok;

@@ -43,7 +43,7 @@ async function sealed(
 
 /** Delivers one message through a plugin with the given options. */
 async function deliverWith(id: string, options: Record<string, unknown>, message: SealedMessage) {
-  const plugin = plugins.get(id) as DeliveryPlugin;
+  const plugin = await plugins.get(id)!() as DeliveryPlugin;
   const parsed = plugin.options.parse(options);
   const lines: string[] = [];
   const transport = plugin.create(parsed, {

@@ -25,8 +25,8 @@ import { Channel } from "./channel.ts";
 import type { Journal, JournalEntry, ResumeState } from "./journal.ts";
 import { RateLimiter } from "./rate.ts";
 import type { SealPool } from "./seal_pool.ts";
-import { InputError } from "./sources/mod.ts";
-import type { BatchInput } from "./sources/mod.ts";
+import { InputError } from "./sources/types.ts";
+import type { BatchInput } from "./sources/types.ts";
 import { Summary } from "./summary.ts";
 import type { BatchSummary } from "./summary.ts";
 

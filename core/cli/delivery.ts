@@ -59,7 +59,7 @@ export async function loadDelivery(inputs: ConfigInputs): Promise<ResolvedDelive
     Object.keys(inputs.overrides ?? {}).length > 0 || await locateConfig(inputs);
   if (!asked) return undefined;
   const [{ resolveDelivery }, { plugins }] = await Promise.all([
-    import("../config/mod.ts"),
+    import("../config/resolve.ts"),
     import("../../plugins/mod.ts"),
   ]);
   return await resolveDelivery(plugins, inputs);

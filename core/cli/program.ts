@@ -2,7 +2,8 @@
  * The command tree: the program with its global help, the hook that fills
  * in the key folder and trust bundle, and every command (one module each in
  * commands/). Actions load what they need when they run, so starting the
- * program loads little beyond the tree itself.
+ * program loads little beyond the tree itself; and a run of `send`, the
+ * default command, builds `send` alone (see {@link treeFor}).
  *
  * @module
  */
@@ -10,15 +11,7 @@ import { Command } from "@commander-js/extra-typings";
 import { ExitCode } from "../errors.ts";
 import { readEnv } from "./delivery.ts";
 import { VERSION } from "./version.ts";
-import { registerCompletions } from "./commands/completions.ts";
-import { registerConfig } from "./commands/config.ts";
-import { registerDecrypt, registerShow } from "./commands/decrypt.ts";
-import { registerHarvest } from "./commands/harvest.ts";
-import { registerKeys } from "./commands/keys.ts";
-import { registerQueue } from "./commands/queue.ts";
 import { registerSend } from "./commands/send.ts";
-import { registerSink } from "./commands/sink.ts";
-import { registerVerify } from "./commands/verify.ts";
 
 /** The program and the exit status its last action set. */
 export interface Program {
@@ -27,8 +20,25 @@ export interface Program {
   status(): number;
 }
 
-/** A fresh command tree. */
-export function buildProgram(): Program {
+/**
+ * Which tree a command line needs: `send` alone when it runs send (its first
+ * argument is "send", or an input by the rule {@link buildProgram}'s help
+ * states: "-", or an argument with "/" or "." that is no option); every
+ * command otherwise, for help, suggestions and the other commands. A word
+ * that may be a file of that name gets every command, and cli.ts decides;
+ * so does any help or version flag, as the program's help lists every
+ * command.
+ */
+export function treeFor(args: readonly string[]): "send" | "all" {
+  const first = args[0];
+  if (first === undefined) return "all";
+  if (args.some((a) => ["-h", "--help", "-V", "--version"].includes(a))) return "all";
+  if (first === "send" || first === "-") return "send";
+  return !first.startsWith("-") && /[/.]/.test(first) ? "send" : "all";
+}
+
+/** A fresh command tree: every command, or `send` alone (see {@link treeFor}). */
+export async function buildProgram(tree: "send" | "all" = "all"): Promise<Program> {
   let status: number = ExitCode.ok;
   const setStatus = (value: number) => {
     status = value;
@@ -77,14 +87,26 @@ Examples:
   );
 
   registerSend(program, setStatus);
-  registerVerify(program, setStatus);
-  registerDecrypt(program);
-  registerShow(program);
-  registerKeys(program, setStatus);
-  registerConfig(program);
-  registerSink(program);
-  registerHarvest(program);
-  registerQueue(program, setStatus);
-  registerCompletions(program); // last: it reads the whole tree
+  if (tree === "all") {
+    const [verify, decrypt, keys, config, sink, harvest, queue, completions] = await Promise.all([
+      import("./commands/verify.ts"),
+      import("./commands/decrypt.ts"),
+      import("./commands/keys.ts"),
+      import("./commands/config.ts"),
+      import("./commands/sink.ts"),
+      import("./commands/harvest.ts"),
+      import("./commands/queue.ts"),
+      import("./commands/completions.ts"),
+    ]);
+    verify.registerVerify(program, setStatus);
+    decrypt.registerDecrypt(program);
+    decrypt.registerShow(program);
+    keys.registerKeys(program, setStatus);
+    config.registerConfig(program);
+    sink.registerSink(program);
+    harvest.registerHarvest(program);
+    queue.registerQueue(program, setStatus);
+    completions.registerCompletions(program); // last: it reads the whole tree
+  }
   return { command: program, status: () => status };
 }

@@ -85,11 +85,19 @@ export interface RunHooks {
  */
 export async function filesSource(paths: string[], flags: RunFlags): Promise<RunSource> {
   const one = await isOneMessage(paths, flags);
+  if (one) {
+    return {
+      inputs: () => oneInput(paths[0]!),
+      count: () => Promise.resolve(1),
+      stdinIsMessage: paths[0] === "-",
+      one,
+    };
+  }
   const { countInputs, readInputs } = await import("../batch/sources/mod.ts");
   const lists = { mbox: flags.mbox, manifest: flags.manifest };
   return {
-    inputs: () => one ? oneInput(paths[0]!) : readInputs(paths, lists),
-    count: async () => one ? 1 : await countInputs(paths, lists),
+    inputs: () => readInputs(paths, lists),
+    count: () => countInputs(paths, lists),
     stdinIsMessage: paths.includes("-"),
     one,
   };
@@ -111,17 +119,18 @@ export async function deliverRun(
 ): Promise<number> {
   delivery.warnings.forEach(warn);
   checkRunFlags(options);
+  // The journal and the report file load only when asked for: one message needs neither.
   const [
     { redact, secretsOf },
-    { Journal, refuseUsedJournal, resumeState, setJournalAside },
-    { ReportFile },
+    journals,
+    reports,
     { runBatch },
     { SealPool },
     { runExitCode },
   ] = await Promise.all([
     import("../config/secrets.ts"),
-    import("../batch/journal.ts"),
-    import("../batch/report_file.ts"),
+    options.journal ? import("../batch/journal.ts") : undefined,
+    options.report ? import("../batch/report_file.ts") : undefined,
     import("../batch/run.ts"),
     import("../batch/seal_pool.ts"),
     import("../policy.ts"),
@@ -130,10 +139,10 @@ export async function deliverRun(
   const hide = (line: string) => redact(line, secrets);
   const { one } = source;
   if (options.journal && options.newJournal) {
-    const aside = await setJournalAside(options.journal);
+    const aside = await journals!.setJournalAside(options.journal);
     if (aside && !output.quiet) console.error(`the earlier journal is kept as ${aside}`);
   } else if (options.journal && !options.resume) {
-    await refuseUsedJournal(options.journal);
+    await journals!.refuseUsedJournal(options.journal);
   }
   const guarantee = options.atMostOnce ? "at-most-once" : "at-least-once";
   const trustAnchors = await loadTrust(options.trust);
@@ -148,8 +157,8 @@ export async function deliverRun(
     seal,
     passphrase: passphraseSource(options.passphraseFile, source.stdinIsMessage),
   });
-  const journal = options.journal ? await Journal.open(options.journal) : undefined;
-  const report = options.report ? await ReportFile.create(options.report) : undefined;
+  const journal = options.journal ? await journals!.Journal.open(options.journal) : undefined;
+  const report = options.report ? await reports!.ReportFile.create(options.report) : undefined;
   const stop = new AbortController();
   const onStop = hooks.onStop && once(hooks.onStop);
   if (onStop) stop.signal.addEventListener("abort", () => onStop(), { once: true });
@@ -194,7 +203,7 @@ export async function deliverRun(
       },
       journal,
       guarantee,
-      resume: options.resume ? await resumeState(options.journal!, guarantee) : undefined,
+      resume: options.resume ? await journals!.resumeState(options.journal!, guarantee) : undefined,
       redact: hide,
       signal: stop.signal,
       maxOpen: hooks.maxOpen,

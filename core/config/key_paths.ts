@@ -8,7 +8,6 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { loadConfig } from "./file.ts";
 import { locateConfig } from "./locate.ts";
 import type { ConfigInputs } from "./types.ts";
 
@@ -48,7 +47,8 @@ export async function resolveKeyPaths(
   let trust = given("trust");
   if (!keys || !trust) {
     const location = await locateConfig(inputs);
-    const config = location ? await loadConfig(location) : undefined;
+    // The file's reader (a TOML parser, the file's schema) loads only when there is a file.
+    const config = location ? await (await import("./file.ts")).loadConfig(location) : undefined;
     if (config) {
       const base = dirname(config.path);
       const source = `file ${config.display}`;

@@ -12,7 +12,13 @@
  *
  * @module
  */
-export type { ConfigInputs, ResolvedDelivery, ResolvedValue } from "./types.ts";
+export type {
+  ConfigInputs,
+  PluginLoader,
+  PluginRegistry,
+  ResolvedDelivery,
+  ResolvedValue,
+} from "./types.ts";
 export { resolveDelivery } from "./resolve.ts";
 export { deliveryJson, describeDelivery } from "./describe.ts";
 export { MASK, redact, secretsOf } from "./secrets.ts";

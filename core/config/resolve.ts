@@ -10,7 +10,6 @@ import { dirname } from "node:path";
 import type { z } from "zod";
 import type { DeliveryPlugin } from "../deliver/types.ts";
 import { SmimeError } from "../errors.ts";
-import { loadConfig, profilePath } from "./file.ts";
 import { defaultLocations, locateConfig } from "./locate.ts";
 import type { ConfigFile } from "./file.ts";
 import { mergeLayers, pluginKeys, readLayer, readSecrets, secretsIn } from "./layers.ts";
@@ -18,7 +17,7 @@ import type { Entry, PluginKeys } from "./layers.ts";
 import { explainIssue } from "./schema.ts";
 import { MASK, redact } from "./secrets.ts";
 import { didYouMean } from "./suggest.ts";
-import type { ConfigInputs, ResolvedDelivery, ResolvedValue } from "./types.ts";
+import type { ConfigInputs, PluginRegistry, ResolvedDelivery, ResolvedValue } from "./types.ts";
 
 /** The old tool's flags: which plugin they mean, its defaults, what must be set. */
 const LEGACY = {
@@ -62,20 +61,20 @@ interface Target {
  *   the profile and key, or the variable or flag) for everything else
  */
 export async function resolveDelivery(
-  registry: ReadonlyMap<string, DeliveryPlugin>,
+  registry: PluginRegistry,
   inputs: ConfigInputs,
 ): Promise<ResolvedDelivery | undefined> {
   const target = inputs.legacy
-    ? legacyTarget(registry, inputs, inputs.legacy)
+    ? await legacyTarget(registry, inputs, inputs.legacy)
     : await profileTarget(registry, inputs);
   return target && await assemble(target, inputs, registry);
 }
 
-function legacyTarget(
-  registry: ReadonlyMap<string, DeliveryPlugin>,
+async function legacyTarget(
+  registry: PluginRegistry,
   inputs: ConfigInputs,
   which: "smtp" | "api",
-): Target {
+): Promise<Target> {
   const legacy = LEGACY[which];
   if (inputs.profile !== undefined) {
     throw new SmimeError("E_USAGE", `conflicting: ${legacy.flag} and --profile`);
@@ -83,7 +82,7 @@ function legacyTarget(
   if (inputs.configFile !== undefined) {
     throw new SmimeError("E_USAGE", `conflicting: ${legacy.flag} and --config`);
   }
-  const plugin = registry.get(legacy.plugin);
+  const plugin = await loadPlugin(registry, legacy.plugin);
   if (!plugin) {
     throw new SmimeError("E_CONFIG", `${legacy.flag} needs the plugin "${legacy.plugin}"`);
   }
@@ -92,7 +91,7 @@ function legacyTarget(
 }
 
 async function profileTarget(
-  registry: ReadonlyMap<string, DeliveryPlugin>,
+  registry: PluginRegistry,
   inputs: ConfigInputs,
 ): Promise<Target | undefined> {
   const location = await locateConfig(inputs);
@@ -106,6 +105,8 @@ async function profileTarget(
     }
     return noDelivery(inputs);
   }
+  // The file's reader (a TOML parser, the file's schema) loads only when there is a file.
+  const { loadConfig, profilePath } = await import("./file.ts");
   const config = await loadConfig(location);
   const name = inputs.profile ?? config.defaultProfile;
   if (name === undefined) return noDelivery(inputs);
@@ -120,7 +121,7 @@ async function profileTarget(
     );
   }
   const where = profilePath(name);
-  const plugin = pluginOf(registry, profile.plugin, `${where}.plugin`);
+  const plugin = await pluginOf(registry, profile.plugin, `${where}.plugin`);
   return { profile: name, plugin, keys: pluginKeys(plugin), location: where, config };
 }
 
@@ -135,14 +136,23 @@ function noDelivery(inputs: ConfigInputs): undefined {
   return undefined;
 }
 
-function pluginOf(
-  registry: ReadonlyMap<string, DeliveryPlugin>,
+/** The plugin registered as `id` (loading its module), or undefined. */
+async function loadPlugin(
+  registry: PluginRegistry,
+  id: unknown,
+): Promise<DeliveryPlugin | undefined> {
+  const entry = typeof id === "string" ? registry.get(id) : undefined;
+  return typeof entry === "function" ? await entry() : entry;
+}
+
+async function pluginOf(
+  registry: PluginRegistry,
   id: unknown,
   where: string,
-): DeliveryPlugin {
+): Promise<DeliveryPlugin> {
   const ids = [...registry.keys()].join(", ");
   if (id === undefined) throw new SmimeError("E_CONFIG", `${where}: required (one of: ${ids})`);
-  const plugin = typeof id === "string" ? registry.get(id) : undefined;
+  const plugin = await loadPlugin(registry, id);
   if (!plugin) {
     throw new SmimeError(
       "E_CONFIG",
@@ -156,7 +166,7 @@ function pluginOf(
 async function assemble(
   target: Target,
   inputs: ConfigInputs,
-  registry: ReadonlyMap<string, DeliveryPlugin>,
+  registry: PluginRegistry,
 ): Promise<ResolvedDelivery> {
   const { plugin, keys } = target;
   const seen: string[] = [];
@@ -171,7 +181,7 @@ async function assemble(
     const parsed = plugin.options.safeParse(input);
     if (!parsed.success) throw new SmimeError("E_CONFIG", issueLine(target, merged, parsed.error));
     const warnings = [
-      ...(target.config ? fileWarnings(target.config, registry) : []),
+      ...(target.config ? await fileWarnings(target.config, registry) : []),
       ...flagWarnings(target, merged),
     ].map((w) => redact(w, seen));
     return {
@@ -321,11 +331,13 @@ function tomlKey(key: string): string {
   return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
 }
 
-function fileWarnings(config: ConfigFile, registry: ReadonlyMap<string, DeliveryPlugin>): string[] {
+/** Clear-text secrets in a loose file: only then are the other profiles' plugins loaded. */
+async function fileWarnings(config: ConfigFile, registry: PluginRegistry): Promise<string[]> {
   if (config.mode === null || (config.mode & 0o077) === 0) return [];
+  const { profilePath } = await import("./file.ts");
   const warnings: string[] = [];
   for (const [name, profile] of Object.entries(config.profiles)) {
-    const plugin = typeof profile.plugin === "string" ? registry.get(profile.plugin) : undefined;
+    const plugin = await loadPlugin(registry, profile.plugin);
     for (const key of plugin?.secrets ?? []) {
       if (profile[key] === undefined) continue;
       warnings.push(

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertSmimeError } from "../../tests/support/assert.ts";
 import { describeDelivery } from "./describe.ts";
-import { resolveWith } from "./test_plugins.ts";
+import { resolveDelivery } from "./resolve.ts";
+import { registry, resolveWith, scratch } from "./test_plugins.ts";
+import type { PluginRegistry } from "./types.ts";
 
 const PMTA = `default_profile = "pmta"
 [profiles.pmta]
@@ -291,4 +293,37 @@ Deno.test("describeDelivery() lists every option with its source", async () => {
     "  job = nov-2026                  (flag --option)",
     "  transport = smtp                (default)",
   ]);
+});
+
+Deno.test("resolveDelivery() loads only the plugin it delivers through; a loose file's warnings load the others", async () => {
+  const loaded: string[] = [];
+  const lazy: PluginRegistry = new Map(
+    [...registry].map(([id, plugin]) => [id, () => {
+      loaded.push(id);
+      return Promise.resolve(plugin);
+    }]),
+  );
+  const tmp = await scratch();
+  try {
+    const inputs = { cwd: tmp.dir, env: () => undefined, homeConfigDir: tmp.path("home") };
+    await tmp.write("smimepost.toml", PMTA.replace('user = "file-user"', 'password = "pw"'), 0o600);
+    assertEquals((await resolveDelivery(lazy, inputs))?.plugin.id, "powermta");
+    assertEquals(loaded, ["powermta"]);
+    loaded.length = 0;
+    const legacy = await resolveDelivery(lazy, {
+      ...inputs,
+      env: (name) => name === "SMTP_HOST" ? "mx.example.net" : undefined,
+      legacy: "smtp",
+    });
+    assertEquals(legacy?.plugin.id, "smtp-generic");
+    assertEquals(loaded, ["smtp-generic"]);
+    loaded.length = 0;
+    await Deno.chmod(tmp.path("smimepost.toml"), 0o644);
+    const loose = await resolveDelivery(lazy, inputs);
+    assertEquals(loaded.sort(), ["powermta", "powermta", "smtp-generic"]);
+    assertEquals(loose?.warnings, (await resolveDelivery(registry, inputs))?.warnings);
+    assertEquals(loose?.warnings.length, 1);
+  } finally {
+    await tmp.dispose();
+  }
 });

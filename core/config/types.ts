@@ -7,6 +7,15 @@
  */
 import type { DeliveryPlugin } from "../deliver/types.ts";
 
+/** Loads a plugin's module, when a profile names it (plugins/mod.ts). */
+export type PluginLoader = () => Promise<DeliveryPlugin>;
+
+/**
+ * The plugins a profile may name, by config id: each loaded already (tests)
+ * or loaded when named, so a run loads only the plugin it delivers through.
+ */
+export type PluginRegistry = ReadonlyMap<string, DeliveryPlugin | PluginLoader>;
+
 /** Everything configuration depends on, passed in so tests need no real environment. */
 export interface ConfigInputs {
   /** `--config FILE`; a missing file named here is an error. */
