@@ -655,8 +655,12 @@ function selfTest(lib: OpenSsl): boolean {
     if (!equal(pkcs1, fromBase64(SELF_TEST_RSA_SIGNATURE))) return false;
     if (!lib.verifyWith(pub, "pkcs1", "SHA-256", digest, pkcs1!)) return false;
     if (lib.verifyWith(pub, "pkcs1", "SHA-256", bad, pkcs1!)) return false;
+    // A PSS round trip alone would pass if setting the padding did nothing:
+    // the signature must also differ from PKCS#1 v1.5's and fail as one.
+    // (OAEP's digest setters fail on any other padding.)
     const pss = lib.signDigest(privateDer, "pss", "SHA-256", digest);
     if (!pss || !lib.verifyWith(pub, "pss", "SHA-256", digest, pss)) return false;
+    if (equal(pss, pkcs1) || lib.verifyWith(pub, "pkcs1", "SHA-256", digest, pss)) return false;
     for (const mode of ["pkcs1", "oaep"] as const) {
       const secret = digest.subarray(0, 16);
       const sealed = lib.publicEncrypt(fromBase64(SELF_TEST_RSA_SPKI), mode, secret);
