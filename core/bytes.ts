@@ -90,3 +90,56 @@ export function latin1ToBytes(text: string): Uint8Array {
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
 }
+
+/**
+ * Bytes made piece by piece on demand, of a size known up front: a large
+ * message that is only ever read through (encrypted, encoded, written to a
+ * socket or a file) need never exist whole. Each call of `pieces` starts
+ * over and gives the same bytes; a piece may be a scratch buffer that the
+ * next piece overwrites, so a reader is done with a piece (or copied it)
+ * before it asks for the next.
+ */
+export interface ByteSource {
+  readonly size: number;
+  pieces(): Iterable<Uint8Array>;
+  /**
+   * True when every byte is known to be 7-bit (ASCII header fields, base64),
+   * so a reader that asks (SMTP's BODY=8BITMIME) need not make the pieces
+   * to look. Absent: not known.
+   */
+  readonly isAscii?: boolean;
+}
+
+/**
+ * `head` then the bytes of `source`, as one source: the outer header of a
+ * message in front of its sealed entity, without copying either.
+ */
+export function prefixSource(head: Uint8Array, source: ByteSource): ByteSource {
+  return {
+    size: head.length + source.size,
+    *pieces() {
+      if (head.length > 0) yield head;
+      yield* source.pieces();
+    },
+    isAscii: source.isAscii === true && isAsciiBytes(head),
+  };
+}
+
+/** True when every byte is below 0x80. */
+export function isAsciiBytes(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
+  return true;
+}
+
+/** The bytes of a source, joined into one new array. */
+export function joinSource(source: ByteSource): Uint8Array {
+  const out = new Uint8Array(source.size);
+  let o = 0;
+  for (const piece of source.pieces()) {
+    if (o + piece.length > out.length) throw new Error("byte source: more than its size");
+    out.set(piece, o);
+    o += piece.length;
+  }
+  if (o !== out.length) throw new Error("byte source: less than its size");
+  return out;
+}

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ByteSource } from "./bytes.ts";
 import { SmimeError } from "./errors.ts";
 
 /** The name stdin goes by in messages. */
@@ -41,7 +42,9 @@ const WRITE_SLICE = 1 << 20;
 
 /**
  * Writes `bytes` to `path` atomically: into a temporary file beside it, then
- * renamed over it, so a reader never sees half a message.
+ * renamed over it, so a reader never sees half a message. A source is
+ * written piece by piece as it is made (a large sealed message, never whole);
+ * if making it fails, the temporary file is removed and nothing is renamed.
  *
  * @param mode the new file's permissions: by default only its owner's (a
  *   decrypted message, a signed one, a report with its recipients)
@@ -49,7 +52,7 @@ const WRITE_SLICE = 1 << 20;
  */
 export async function writeFileAtomic(
   path: string,
-  bytes: Uint8Array,
+  bytes: Uint8Array | ByteSource,
   mode = 0o600,
 ): Promise<void> {
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
@@ -57,9 +60,7 @@ export async function writeFileAtomic(
     // In slices: Deno.writeFile copies its whole input first, which for a
     // 95 MB sealed message is 95 MB more at the peak.
     using file = await Deno.open(temp, { write: true, createNew: true, mode });
-    for (let at = 0; at < bytes.length;) {
-      at += await file.write(bytes.subarray(at, at + WRITE_SLICE));
-    }
+    await writeAll(file, bytes);
     await Deno.rename(temp, path);
   } catch (err) {
     await Deno.remove(temp).catch(() => {});
@@ -74,15 +75,29 @@ export async function writeFileAtomic(
  *
  * @throws {SmimeError} E_OUTPUT when the reader went away (broken pipe).
  */
-export async function writeStdout(bytes: Uint8Array): Promise<void> {
+export async function writeStdout(bytes: Uint8Array | ByteSource): Promise<void> {
   try {
-    let written = 0;
-    while (written < bytes.length) {
-      written += await Deno.stdout.write(bytes.subarray(written));
-    }
+    await writeAll(Deno.stdout, bytes);
   } catch (err) {
     throw new SmimeError("E_OUTPUT", `Cannot write to stdout: ${fileErrorReason(err)}`, {
       cause: err,
     });
+  }
+}
+
+/**
+ * Writes every byte, in slices of at most {@link WRITE_SLICE}; a source's
+ * pieces one after another, each written out before the next is made (a
+ * piece may be a scratch buffer the next one overwrites).
+ */
+async function writeAll(
+  to: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array | ByteSource,
+): Promise<void> {
+  const pieces = bytes instanceof Uint8Array ? [bytes] : bytes.pieces();
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length;) {
+      at += await to.write(piece.subarray(at, at + WRITE_SLICE));
+    }
   }
 }

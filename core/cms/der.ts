@@ -14,7 +14,7 @@
  * @module
  */
 
-import { concatBytes } from "../bytes.ts";
+import { type ByteSource, concatBytes } from "../bytes.ts";
 
 /** Malformed or unexpected ASN.1; callers turn it into a SmimeError. */
 export class AsnError extends Error {
@@ -296,29 +296,7 @@ export interface LatePart extends ByteSource {
   readonly late: true;
 }
 
-/**
- * Bytes made piece by piece on demand, of a size known up front: a large
- * entity that is only ever read through (encrypted, encoded) need never
- * exist whole. Each call of `pieces` starts over and gives the same bytes; a
- * piece may be a scratch buffer that the next piece overwrites.
- */
-export interface ByteSource {
-  readonly size: number;
-  pieces(): Iterable<Uint8Array>;
-}
-
-/** The bytes of a source, joined into one new array. */
-export function joinSource(source: ByteSource): Uint8Array {
-  const out = new Uint8Array(source.size);
-  let o = 0;
-  for (const piece of source.pieces()) {
-    if (o + piece.length > out.length) throw new Error("byte source: more than its size");
-    out.set(piece, o);
-    o += piece.length;
-  }
-  if (o !== out.length) throw new Error("byte source: less than its size");
-  return out;
-}
+export { type ByteSource, joinSource } from "../bytes.ts";
 
 /** A constructed or primitive element whose content is a list of parts. */
 export interface DerNode {

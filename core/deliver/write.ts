@@ -63,15 +63,17 @@ async function write(
   names: Set<string>,
 ): Promise<string> {
   switch (to.kind) {
+    // A large message goes out piece by piece as it is made (its source),
+    // never whole; an mbox entry is built, to quote its From_ lines.
     case "stdout":
-      await writeStdout(to.mbox ? mboxEntry(message) : message.bytes);
+      await writeStdout(to.mbox ? mboxEntry(message) : message.source ?? message.bytes);
       return "stdout";
     case "file":
-      await writeFileAtomic(to.path, message.bytes);
+      await writeFileAtomic(to.path, message.source ?? message.bytes);
       return to.path;
     case "folder": {
       const path = `${to.path}/${fileNameOf(message, names)}`;
-      await writeFileAtomic(path, message.bytes);
+      await writeFileAtomic(path, message.source ?? message.bytes);
       return path;
     }
   }

@@ -74,13 +74,20 @@ export function multipartSignedEntity(
 export function pkcs7MimeSource(der: Der, kind: CmsKind): ByteSource {
   const headers = pkcs7MimeHeaders(kind);
   return {
-    size: headers.length + base64Length(sizeOf(der)) + 2,
+    size: pkcs7MimeSize(der, kind),
     *pieces() {
       yield headers;
       yield* base64Pieces(chunksOf(der), sizeOf(der));
       yield CRLF;
     },
+    // Fixed ASCII header fields, then base64.
+    isAscii: true,
   };
+}
+
+/** The size of {@link pkcs7MimeEntity}'s entity for `der`, without making it. */
+export function pkcs7MimeSize(der: Der, kind: CmsKind): number {
+  return pkcs7MimeHeaders(kind).length + base64Length(sizeOf(der)) + 2;
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { bytesEqual, concatBytes } from "../bytes.ts";
+import { bytesEqual, type ByteSource, concatBytes, joinSource, prefixSource } from "../bytes.ts";
 import { envelope } from "../cms/encrypt.ts";
 import { signedData } from "../cms/sign.ts";
 import type {
@@ -19,8 +19,8 @@ import type {
   SigningIdentity,
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
-import { serializeHeaders } from "../message/mod.ts";
-import { type ByteSource, joinSource } from "../cms/der.ts";
+import { base64Length, serializeHeaders } from "../message/mod.ts";
+import { type Der, sizeOf } from "../cms/der.ts";
 import {
   multipartSignedEntity,
   multipartSignedSource,
@@ -46,14 +46,14 @@ declare const sealedBrand: unique symbol;
 /** A signed MIME entity: opaque application/pkcs7-mime or multipart/signed. */
 export interface SignedEntity {
   readonly stage: "signed";
-  /** The entity; a large one signed to be encrypted is built on first read. */
+  /** The entity; a large one is built on first read. */
   readonly entity: Uint8Array;
   readonly detached: boolean;
   readonly digest: DigestName;
   /**
-   * The same bytes made piece by piece, when a large entity (over
-   * {@link STREAM_ABOVE}) was signed to be encrypted: encryption reads them
-   * through without building the entity.
+   * The same bytes made piece by piece, for a large entity (over
+   * {@link STREAM_ABOVE}): encryption, or delivery when it is the last
+   * stage, reads them through without building the entity.
    */
   readonly source?: ByteSource;
   /** Type-only: made by signEntity() alone. */
@@ -63,7 +63,15 @@ export interface SignedEntity {
 /** An encrypted MIME entity; `signed` tells whether a signature is inside. */
 export interface EncryptedEntity {
   readonly stage: "encrypted";
+  /** The entity; a large one is built on first read. */
   readonly entity: Uint8Array;
+  /**
+   * The same bytes made piece by piece, for a large entity (over
+   * {@link STREAM_ABOVE}): delivery reads them through (the AES-CBC and the
+   * base64 are made again as they are read), so the sealed message is
+   * never built whole.
+   */
+  readonly source?: ByteSource;
   readonly signed: boolean;
   readonly cipher: CipherName;
   /** Type-only: made by encryptEntity() alone. */
@@ -107,9 +115,9 @@ function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
  * bodies) or detached as multipart/signed (readable without S/MIME).
  *
  * @param head the message head ({@link messageHead}) when this entity is the
- *   last stage: it is built behind it, so the message costs no extra copy.
- *   Without it the entity is to be encrypted: a large one comes with a
- *   `source` and is built only if `entity` is read.
+ *   last stage: a small entity is built behind it, so the message costs no
+ *   extra copy. A large one (over {@link STREAM_ABOVE}), last stage or
+ *   not, comes with a `source` and is built only if `entity` is read.
  */
 export async function signEntity(
   plain: PlainEntity,
@@ -127,20 +135,13 @@ export async function signEntity(
     digest,
     rsaPadding: options.rsaPadding,
   });
-  if (!head && isLarge) {
+  if (isLarge) {
     const source = options.detached
       ? multipartSignedSource(plain.entity, der, digest)
       : pkcs7MimeSource(der, "signed-data");
-    let built: Uint8Array | undefined;
-    return {
-      stage: "signed",
-      get entity() {
-        return built ??= joinSource(source);
-      },
-      detached: options.detached,
-      digest,
-      source,
-    } as SignedEntity;
+    return builtWhenRead({ stage: "signed", detached: options.detached, digest }, source) as
+      & SignedEntity
+      & { source: ByteSource };
   }
   const entity = frame(
     options.detached
@@ -155,8 +156,10 @@ export async function signEntity(
  * Encrypts an entity, signed or not, to the given DER certificates (each
  * alone or with its own RSA key transport).
  *
- * @param head the message head ({@link messageHead}): the entity is built
- *   behind it, so the message costs no extra copy
+ * @param head the message head ({@link messageHead}): a small entity is
+ *   built behind it, so the message costs no extra copy; a large one (over
+ *   {@link STREAM_ABOVE}) comes with a `source` and is built only if
+ *   `entity` is read
  */
 export async function encryptEntity(
   inner: PlainEntity | SignedEntity,
@@ -167,12 +170,35 @@ export async function encryptEntity(
   const cipher = options.cipher ?? "aes-256-cbc";
   const content = inner.source && inner.source.size > STREAM_ABOVE ? inner.source : inner.entity;
   const { der, kind } = await envelope(content, recipients, { ...options, cipher });
+  const signed = inner.stage === "signed";
+  if (isLargeDer(der)) {
+    return builtWhenRead({ stage: "encrypted", signed, cipher }, pkcs7MimeSource(der, kind)) as
+      & EncryptedEntity
+      & { source: ByteSource };
+  }
   return {
     stage: "encrypted",
     entity: frame(pkcs7MimeEntity(der, kind, head), head),
-    signed: inner.stage === "signed",
+    signed,
     cipher,
   } as EncryptedEntity;
+}
+
+/** True when the base64 of `der` alone is over {@link STREAM_ABOVE}: its entity is streamed. */
+function isLargeDer(der: Der): boolean {
+  return base64Length(sizeOf(der)) > STREAM_ABOVE;
+}
+
+/** `fields` with `source`, and an `entity` that builds it (once) only when read. */
+function builtWhenRead<F extends object>(
+  fields: F,
+  source: ByteSource,
+): F & { readonly entity: Uint8Array; readonly source: ByteSource } {
+  let built: Uint8Array | undefined;
+  return Object.defineProperty({ ...fields, source }, "entity", {
+    get: () => built ??= joinSource(source),
+    enumerable: true,
+  }) as F & { readonly entity: Uint8Array; readonly source: ByteSource };
 }
 
 const MIME_VERSION = new TextEncoder().encode("MIME-Version: 1.0\r\n");
@@ -189,6 +215,16 @@ export function messageHead(outer: readonly HeaderField[]): Uint8Array {
  */
 export function messageBytes(outer: readonly HeaderField[], sealed: SealedEntity): Uint8Array {
   return messageBytesAfter(messageHead(outer), sealed);
+}
+
+/**
+ * The finished message piece by piece, when its entity is streamed (a large
+ * one comes with a `source`): the head, then the entity's pieces. Undefined
+ * for an entity held whole: {@link messageBytesAfter} gives that message.
+ */
+export function messageSource(head: Uint8Array, sealed: SealedEntity): ByteSource | undefined {
+  if (sealed.stage === "plain" || !sealed.source) return undefined;
+  return prefixSource(head, sealed.source);
 }
 
 /** {@link messageBytes} with the head already made ({@link messageHead}). */

@@ -12,9 +12,10 @@
  *
  * @module
  */
+import { type ByteSource, joinSource } from "../bytes.ts";
 import type { HeaderField } from "../message/mod.ts";
 import { getHeader, parseHead, prologueLength } from "../message/mod.ts";
-import { messageBytes, messageBytesAfter } from "./seal.ts";
+import { messageBytes, messageBytesAfter, messageHead, messageSource } from "./seal.ts";
 import type { SealedEntity } from "./seal.ts";
 
 /** What sealing did to a message; "none" only when neither was asked. */
@@ -58,6 +59,10 @@ declare const recordBrand: unique symbol;
  * {@link SealedMessage.toRecord} makes one. A copy with another `seal`
  * written over it keeps the old brand, and revives as "this or that", never
  * as the seal it claims.
+ *
+ * The record of a streamed message (see {@link SealedMessage.source}) makes
+ * its `bytes` when they are read (cloning reads them); revived on the
+ * thread that made it, it gets its source back and they are never made.
  */
 export interface SealedRecord<S extends Seal = Seal> {
   readonly version: typeof SEALED_RECORD_VERSION;
@@ -73,14 +78,22 @@ export interface SealedRecord<S extends Seal = Seal> {
 const MINT: unique symbol = Symbol("SealedMessage");
 
 /**
+ * The sources of the records this thread made of streamed messages, so that
+ * {@link SealedMessage.revive} takes the source back instead of reading the
+ * record's `bytes` (which would build the whole message). A record cloned
+ * to another thread is another object: it is not here, and brings its bytes.
+ */
+const recordSources = new WeakMap<object, ByteSource>();
+
+/**
  * A message ready for delivery. `S` says what sealing did; a transport takes
  * any seal, a caller that asked for one can demand it.
  */
 export class SealedMessage<S extends Seal = Seal> {
   /** Private, so only this class's own instances have the type (a copy does not). */
   readonly #seal: S;
-  /** The whole message as it goes on the wire: outer headers, MIME-Version, entity. */
-  readonly bytes: Uint8Array;
+  #bytes: Uint8Array | undefined;
+  readonly #source: ByteSource | undefined;
   /** The Message-ID the bytes carry, as written; absent only for unsealed input without one. */
   readonly messageId?: string;
   readonly sender: string;
@@ -93,7 +106,8 @@ export class SealedMessage<S extends Seal = Seal> {
   constructor(
     mint: typeof MINT,
     parts: {
-      bytes: Uint8Array;
+      /** The message whole, or piece by piece (a large one: see {@link source}). */
+      bytes: Uint8Array | ByteSource;
       seal: S;
       messageId?: string;
       sender: string;
@@ -102,10 +116,36 @@ export class SealedMessage<S extends Seal = Seal> {
   ) {
     if (mint !== MINT) throw new TypeError("SealedMessage: use sealedMessage() or unsealed()");
     this.#seal = parts.seal;
-    this.bytes = parts.bytes;
+    if (parts.bytes instanceof Uint8Array) this.#bytes = parts.bytes;
+    else this.#source = parts.bytes;
     if (parts.messageId !== undefined) this.messageId = parts.messageId;
     this.sender = parts.sender;
     this.recipients = Object.freeze([...parts.recipients]);
+  }
+
+  /**
+   * The whole message as it goes on the wire: outer headers, MIME-Version,
+   * entity. A streamed message (see {@link source}) is built on the first
+   * read and kept: a transport that can write pieces reads `source` instead.
+   */
+  get bytes(): Uint8Array {
+    return this.#bytes ??= joinSource(this.#source!);
+  }
+
+  /**
+   * The message piece by piece, when it is large (its sealed entity over
+   * 1 MB) and not held whole: reading it makes the pieces again (AES-CBC,
+   * base64), each time the same bytes, so a 50 MB message goes to a socket
+   * or a file without ever existing whole. Undefined for a message held
+   * whole (small ones, or a large one once `bytes` was read).
+   */
+  get source(): ByteSource | undefined {
+    return this.#bytes ? undefined : this.#source;
+  }
+
+  /** The length of {@link bytes}, without building them. */
+  get size(): number {
+    return this.#bytes?.length ?? this.#source!.size;
   }
 
   /** What was done to the message. */
@@ -133,9 +173,23 @@ export class SealedMessage<S extends Seal = Seal> {
     return new SealedMessage(MINT, { ...this.#parts(), recipients });
   }
 
-  /** The message as plain data, for postMessage; its buffer can be transferred. */
+  /**
+   * The message as plain data, for postMessage; its buffer can be
+   * transferred. A streamed message's record builds `bytes` only when they
+   * are read (see {@link SealedRecord}).
+   */
   toRecord(): SealedRecord<S> {
-    const record = { version: SEALED_RECORD_VERSION, ...this.#parts() };
+    const source = this.source;
+    if (!source) {
+      const record = { version: SEALED_RECORD_VERSION, ...this.#parts() };
+      return record as Omit<SealedRecord<S>, typeof recordBrand> as SealedRecord<S>;
+    }
+    const { bytes: _bytes, ...rest } = this.#parts();
+    const record = Object.defineProperty({ version: SEALED_RECORD_VERSION, ...rest }, "bytes", {
+      get: () => this.bytes,
+      enumerable: true,
+    });
+    recordSources.set(record, source);
     return record as Omit<SealedRecord<S>, typeof recordBrand> as SealedRecord<S>;
   }
 
@@ -150,13 +204,19 @@ export class SealedMessage<S extends Seal = Seal> {
     if (record.version !== SEALED_RECORD_VERSION) {
       throw new TypeError(`sealed record version ${record.version}, expected 1`);
     }
-    const { version: _version, ...parts } = record;
-    return new SealedMessage(MINT, parts);
+    return new SealedMessage(MINT, {
+      // Not record.bytes for a streamed one: reading them builds the message.
+      bytes: recordSources.get(record) ?? record.bytes,
+      seal: record.seal,
+      messageId: record.messageId,
+      sender: record.sender,
+      recipients: record.recipients,
+    });
   }
 
   #parts() {
     return {
-      bytes: this.bytes,
+      bytes: this.#bytes ?? this.#source!,
       seal: this.#seal,
       messageId: this.messageId,
       sender: this.sender,
@@ -183,8 +243,14 @@ export function sealedMessage(
   envelope: SealedEnvelope,
   head?: Uint8Array,
 ): SealedMessage {
+  // A streamed entity stays streamed: the message is its head, then its pieces.
+  const isStreamed = entity.stage !== "plain" && entity.source !== undefined;
   return new SealedMessage(MINT, {
-    bytes: head ? messageBytesAfter(head, entity) : messageBytes(outer, entity),
+    bytes: isStreamed
+      ? messageSource(head ?? messageHead(outer), entity)!
+      : head
+      ? messageBytesAfter(head, entity)
+      : messageBytes(outer, entity),
     seal: sealOf(entity),
     messageId: getHeader({ headers: [...outer] }, "Message-ID")?.value,
     sender: envelope.sender,

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../../tests/support/assert.ts";
-import { testKeyStore } from "../../tests/support/helpers.ts";
+import { largeSealedMessage, testKeyStore } from "../../tests/support/helpers.ts";
+import { bytesEqual, joinSource } from "../bytes.ts";
 import { getHeader, parseMessage } from "../message/mod.ts";
 import { sealMessage } from "../pipeline.ts";
 import { SealedMessage, sealedMessage, unsealed } from "./sealed.ts";
@@ -113,4 +114,28 @@ Deno.test("sealMessage() copies carry the seal asked and the Message-ID it added
   );
   assertEquals(given.messageId, "<kept@example.com>");
   assertEquals(given.copies.map((c) => [c.seal, c.messageId]), [["none", "<kept@example.com>"]]);
+});
+
+Deno.test("a large sealed message is streamed: its source gives the bytes, the same at every read", async () => {
+  const message = await largeSealedMessage();
+  const source = message.source;
+  assert(source !== undefined, "a message over 1 MB comes as a source");
+  assert(source.isAscii, "an encrypted message with ASCII headers is 7-bit");
+  assertEquals(message.size, source.size);
+  const first = joinSource(source);
+  const again = joinSource(source);
+  assert(bytesEqual(first, again), "each read makes the same bytes (same key and IV)");
+  assert(message.source !== undefined, "reading the source does not build the message");
+  // The record keeps the source on this thread; revived, it is still streamed.
+  const revived = SealedMessage.revive(message.toRecord());
+  assert(revived.source === source, "revived on the same thread: the source, not built bytes");
+  assert(message.source !== undefined, "making the record did not build the message");
+  assertEquals([revived.seal, revived.messageId], [message.seal, message.messageId]);
+  assert(message.forRecipients(["bob@example.com"]).source === source, "a retry streams too");
+  // A clone (another thread) reads the record's bytes: they are built then.
+  const cloned = SealedMessage.revive(structuredClone(message.toRecord()));
+  assertEquals(cloned.source, undefined);
+  assert(bytesEqual(cloned.bytes, first), "the clone carries the same bytes");
+  assert(bytesEqual(message.bytes, first), "bytes built from the source are the source's");
+  assertEquals(message.source, undefined, "once built, the message is held whole");
 });

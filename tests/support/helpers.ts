@@ -6,6 +6,7 @@
  */
 import { makeTestPki } from "../../scripts/make_pki.ts";
 import { KeyStore } from "../../core/keys/mod.ts";
+import type { SealedMessage } from "../../core/smime/sealed.ts";
 
 let pkiDir: Promise<string> | undefined;
 
@@ -93,4 +94,27 @@ export function toLf(bytes: Uint8Array): Uint8Array {
     out[o++] = bytes[i]!;
   }
   return out.subarray(0, o);
+}
+
+/**
+ * A sealed message over 1 MB (signed and encrypted to bob, alice's self
+ * copy too), so that it is streamed: `source` set, `bytes` built only when
+ * read. Its plain text has dot lines, for SMTP's dot-stuffing.
+ */
+export async function largeSealedMessage(): Promise<SealedMessage> {
+  const { parseMessage } = await import("../../core/message/mod.ts");
+  const { sealMessage } = await import("../../core/pipeline.ts");
+  const body = "Dear customer,\n.a dot line\n" +
+    "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8\n".repeat(40_000);
+  const text = `From: alice@example.com\nTo: bob@example.com\nSubject: large\n\n${body}`;
+  const { copies } = await sealMessage(
+    parseMessage(encoder.encode(text), "large.eml"),
+    await testKeyStore(),
+    {
+      sign: true,
+      detached: false,
+      encrypt: true,
+    },
+  );
+  return copies[0]!;
 }
