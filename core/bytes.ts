@@ -103,9 +103,9 @@ export interface ByteSource {
   readonly size: number;
   pieces(): Iterable<Uint8Array>;
   /**
-   * True when every byte is known to be 7-bit (ASCII header fields, base64),
-   * so a reader that asks (SMTP's BODY=8BITMIME) need not make the pieces
-   * to look. Absent: not known.
+   * Whether every byte is 7-bit, when known: true for ASCII header fields
+   * and base64, false when some byte is not; a reader that asks (SMTP's
+   * BODY=8BITMIME) then need not make the pieces to look. Absent: not known.
    */
   readonly isAscii?: boolean;
 }
@@ -121,7 +121,7 @@ export function prefixSource(head: Uint8Array, source: ByteSource): ByteSource {
       if (head.length > 0) yield head;
       yield* source.pieces();
     },
-    isAscii: source.isAscii === true && isAsciiBytes(head),
+    isAscii: isAsciiBytes(head) ? source.isAscii : false,
   };
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { type ByteSource, concatBytes, prefixSource } from "../bytes.ts";
 import { SmtpClient } from "../smtp/mod.ts";
 import type { SmtpClientOptions, SmtpSendResult } from "../smtp/mod.ts";
 import { smtpStatus } from "../policy.ts";
@@ -64,7 +64,9 @@ export class SmtpTransport implements Transport {
     const client = await this.#clientFor(signal);
     this.#inFlight.set(client, (this.#inFlight.get(client) ?? 0) + 1);
     try {
-      const bytes = headers.length ? prependHeaders(headers, message.bytes) : message.bytes;
+      // A large message goes as its source, made while it is sent.
+      const whole = message.source ?? message.bytes;
+      const bytes = headers.length ? prependHeaders(headers, whole) : whole;
       const sent = await client.send(
         { from: message.sender, to: message.recipients },
         bytes,
@@ -134,10 +136,13 @@ export class SmtpTransport implements Transport {
   }
 }
 
-/** Puts header fields at the top of the message's header section. */
-export function prependHeaders(headers: string[], bytes: Uint8Array): Uint8Array {
+/** Puts header fields at the top of the message's header section (a source's too, uncopied). */
+export function prependHeaders(
+  headers: string[],
+  bytes: Uint8Array | ByteSource,
+): Uint8Array | ByteSource {
   const head = new TextEncoder().encode(headers.map((h) => `${h}\r\n`).join(""));
-  return concatBytes([head, bytes]);
+  return bytes instanceof Uint8Array ? concatBytes([head, bytes]) : prefixSource(head, bytes);
 }
 
 /** Maps the SMTP outcome to the plugin contract's result. */

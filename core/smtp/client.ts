@@ -4,9 +4,10 @@
  *
  * @module
  */
+import type { ByteSource } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 import { SmtpConnection } from "./connection.ts";
-import { checkEnvelopeAddress, DataBuffers } from "./data.ts";
+import { checkEnvelopeAddress, DataBuffers, withAsciiKnown } from "./data.ts";
 import { openSession } from "./handshake.ts";
 import { normalisePin, tlsConnectOptions } from "./tls_options.ts";
 import { type Job, localRefusal, runTransaction, type SentGroup } from "./transaction.ts";
@@ -129,18 +130,26 @@ export class SmtpClient {
    * Sends one message to the envelope's recipients. A refused recipient is a
    * result, not an exception.
    *
-   * @param message the message bytes, any line ends (made CRLF and dot-stuffed here)
+   * @param message the message bytes, any line ends (made CRLF and dot-stuffed here); or a
+   *   source, made piece by piece while it is sent (a large message is never whole): if
+   *   making it fails part way, the connection is dropped before the final dot
    * @throws {SmimeError} E_MESSAGE for an unsafe envelope address; E_TEMPFAIL
    *   when the connection is closed, lost before the final dot, timed out or got 421;
    *   the signal's reason when aborted
    */
-  send(envelope: SmtpEnvelope, message: Uint8Array, signal?: AbortSignal): Promise<SmtpSendResult> {
+  send(
+    envelope: SmtpEnvelope,
+    message: Uint8Array | ByteSource,
+    signal?: AbortSignal,
+  ): Promise<SmtpSendResult> {
+    let body: Uint8Array | ByteSource;
     try {
       checkEnvelopeAddress(envelope.from, true);
       if (envelope.to.length === 0) throw new SmimeError("E_MESSAGE", "Cannot send: no recipients");
       for (const to of envelope.to) checkEnvelopeAddress(to, false);
       signal?.throwIfAborted();
       if (!this.isOpen) throw this.#deadError();
+      body = withAsciiKnown(message);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -160,7 +169,7 @@ export class SmtpClient {
       const done = () => signal?.removeEventListener("abort", onAbort);
       const job: Job = {
         envelope,
-        message,
+        message: body,
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
       };

@@ -1,7 +1,8 @@
 import { isSmimeError } from "../errors.ts";
 import { SmtpClient } from "./client.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { bytesToLatin1 } from "../bytes.ts";
+import { bytesEqual, bytesToLatin1, joinSource } from "../bytes.ts";
+import { largeSealedMessage } from "../../tests/support/helpers.ts";
 import { normaliseLines, startSmtpServer } from "./test_helpers.ts";
 import type { SmtpClientOptions } from "./types.ts";
 
@@ -207,5 +208,22 @@ Deno.test("send() adds SMTPUTF8 for a non-ASCII address, and refuses locally whe
       await c.close();
       await server.close();
     }
+  }
+});
+
+Deno.test("send() of a large sealed message as its source: the server gets its bytes, never built", async () => {
+  const large = await largeSealedMessage();
+  const source = large.source!;
+  const server = await startSmtpServer({ size: 10 << 20 });
+  const c = client(server.port);
+  try {
+    await c.connect();
+    const r = await c.send({ from: "alice@example.com", to: ["bob@example.com"] }, source);
+    assertEquals(r.data?.code, 250);
+    assert(large.source !== undefined, "sending it built the whole message");
+    assert(bytesEqual(server.received[0]!.data, joinSource(source)), "the server got other bytes");
+  } finally {
+    await c.close();
+    await server.close();
   }
 });

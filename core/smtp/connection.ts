@@ -46,6 +46,9 @@ function socketReason(err: unknown): string {
   return err instanceof Error ? (err.message.split("\n")[0] ?? String(err)) : String(err);
 }
 
+/** Bytes handed to the socket but not yet written, past which {@link SmtpConnection.write} waits. */
+const MAX_UNWRITTEN = 512 * 1024;
+
 /** A live SMTP socket with an in-order reply queue. */
 export class SmtpConnection {
   /** "host:port", for messages. */
@@ -62,6 +65,10 @@ export class SmtpConnection {
   /** The one reply timer, armed to fire at #armedAt (performance.now() ms). */
   #timer?: ReturnType<typeof setTimeout>;
   #armedAt = 0;
+  /** Bytes handed to the socket whose write has not completed yet. */
+  #unwritten = 0;
+  /** Called whenever a write completes: the writers waiting for room. */
+  #onWritten = new Set<() => void>();
 
   private constructor(socket: net.Socket, where: string, log?: (line: string) => void) {
     this.#socket = socket;
@@ -295,8 +302,12 @@ export class SmtpConnection {
 
   /**
    * Writes bytes, several chunks in one go when given a list (corked: one
-   * writev); when the socket's buffer is full waits for it to drain, at most
-   * `timeout` ms (the data-block timeout).
+   * writev); when the socket's buffer is full, or more than
+   * {@link MAX_UNWRITTEN} bytes are still being written, waits for room, at
+   * most `timeout` ms (the data-block timeout). Deno's sockets take every
+   * write at once and seldom ask for 'drain', so the bytes not yet written
+   * are counted too: a message made piece by piece while it is sent (copies
+   * of a 95 MB source) must not pile up in the socket.
    *
    * @param written called for each chunk once the socket has written it, with
    *   the error instead when it never will
@@ -310,22 +321,31 @@ export class SmtpConnection {
   ): Promise<void> {
     if (this.#failureKind) throw this.#failure;
     const socket = this.#socket;
-    const put = (c: Uint8Array | string) =>
-      written ? socket.write(c, (err) => written(c, err)) : socket.write(c);
+    const put = (c: Uint8Array | string) => {
+      this.#unwritten += c.length;
+      socket.write(c, (err) => {
+        this.#unwritten -= c.length;
+        written?.(c, err);
+        for (const wake of this.#onWritten) wake();
+      });
+    };
     if (typeof chunk === "string" || chunk instanceof Uint8Array) put(chunk);
     else {
       socket.cork();
       for (const c of chunk) put(c);
       socket.uncork();
     }
-    if (!socket.writableNeedDrain) return;
+    const hasRoom = () => !socket.writableNeedDrain && this.#unwritten <= MAX_UNWRITTEN;
+    if (hasRoom()) return;
     await new Promise<void>((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
         socket.off("drain", onDrain);
         socket.off("close", onClose);
+        this.#onWritten.delete(onDrain);
       };
       const onDrain = () => {
+        if (!hasRoom()) return;
         cleanup();
         resolve();
       };
@@ -346,6 +366,7 @@ export class SmtpConnection {
       }, timeout);
       socket.on("drain", onDrain);
       socket.on("close", onClose);
+      this.#onWritten.add(onDrain);
     });
   }
 

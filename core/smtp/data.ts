@@ -8,7 +8,7 @@
  * @module
  */
 import { isAscii as isAsciiBytes } from "node:buffer";
-import { concatBytes } from "../bytes.ts";
+import { type ByteSource, concatBytes } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
 
 const CR = 13;
@@ -49,10 +49,31 @@ export function isAscii(text: string): boolean {
 /**
  * True when any byte has the high bit set (BODY=8BITMIME is then declared,
  * RFC 6152). Node's native check: a loop in JS over each message was a
- * tenth of the client's CPU in the raw injection bench.
+ * tenth of the client's CPU in the raw injection bench. A source that
+ * says (`isAscii`: a sealed message is ASCII head and base64) is not read;
+ * another is read through once.
  */
-export function hasEightBit(bytes: Uint8Array): boolean {
-  return !isAsciiBytes(bytes);
+export function hasEightBit(message: Uint8Array | ByteSource): boolean {
+  if (message instanceof Uint8Array) return !isAsciiBytes(message);
+  if (message.isAscii !== undefined) return !message.isAscii;
+  for (const piece of message.pieces()) if (!isAsciiBytes(piece)) return true;
+  return false;
+}
+
+/**
+ * The message with its 7-bit-ness known: a source that does not say is read
+ * through now, so that no later step (the MAIL command, pipelined behind an
+ * earlier message's data) has to make it, or can fail making it.
+ */
+export function withAsciiKnown(message: Uint8Array | ByteSource): Uint8Array | ByteSource {
+  if (message instanceof Uint8Array || message.isAscii !== undefined) return message;
+  const isAscii = !hasEightBit(message);
+  return { size: message.size, pieces: () => message.pieces(), isAscii };
+}
+
+/** The size of a message, whole or as a source. */
+export function messageSize(message: Uint8Array | ByteSource): number {
+  return message instanceof Uint8Array ? message.length : message.size;
 }
 
 /**
@@ -108,8 +129,13 @@ export class DataBuffers {
   }
 }
 
-/** Buffers a {@link DataBuffers} keeps. */
-const POOLED = 2;
+/**
+ * Buffers a {@link DataBuffers} keeps: as many as a source's chunks can be
+ * waiting for the socket at once (its writes stop at 512 KB unwritten,
+ * connection.ts), so a large message reuses them instead of leaving a
+ * buffer per chunk to the collector. A small message uses one or two.
+ */
+const POOLED = 12;
 /** Largest buffer a {@link DataBuffers} keeps: windows up to half of it. */
 const POOLED_MAX = 128 * 1024;
 
@@ -166,10 +192,87 @@ export function* bodyChunks(
   }
 }
 
-/** What follows the body: CRLF when the last line is unterminated, then ".\r\n". */
+/**
+ * What follows the body: CRLF when the last line is unterminated, then
+ * ".\r\n". The last chunk of {@link bodyChunks} or {@link sourceChunks}
+ * ends as the message does (an LF for a final CR or LF), so it may stand
+ * for the message.
+ */
 export function dataTail(msg: Uint8Array): Uint8Array {
   const last = msg[msg.length - 1];
   return msg.length === 0 || last === LF || last === CR ? END_OF_DATA : CRLF_END_OF_DATA;
+}
+
+/** Input bytes {@link sourceChunks} encodes at a time: their output fits a pooled buffer. */
+const SOURCE_WINDOW = POOLED_MAX / 2;
+
+/** Where {@link sourceChunks} stands between slices: at a line start, just after a CR. */
+interface LineState {
+  atLineStart: boolean;
+  afterCr: boolean;
+}
+
+/**
+ * {@link bodyChunks} for a message that comes in pieces (a large sealed
+ * message, never built whole). Every chunk is a copy in a buffer of its own
+ * (a piece may be a scratch buffer the next one overwrites), at most
+ * {@link SOURCE_WINDOW} bytes of input each; line ends and line starts are
+ * followed across pieces, so the chunks joined are bodyChunks' output for
+ * the joined pieces, byte for byte.
+ *
+ * @param buffers where the copies go; give each back once written
+ */
+export function* sourceChunks(source: ByteSource, buffers?: DataBuffers): Generator<Uint8Array> {
+  const state: LineState = { atLineStart: true, afterCr: false };
+  for (const piece of source.pieces()) {
+    for (let at = 0; at < piece.length; at += SOURCE_WINDOW) {
+      const slice = piece.subarray(at, at + SOURCE_WINDOW);
+      const size = slice.length * 2;
+      const out = buffers ? buffers.take(size) : new Uint8Array(size);
+      const chunk = encodeSlice(slice, state, out);
+      if (chunk.length > 0) yield chunk;
+      else buffers?.give(out);
+    }
+  }
+}
+
+/**
+ * One slice of a message in DATA form into `out` (at least twice its
+ * length), `state` carried from the slice before and updated. A clean slice
+ * (CRLF only, no leading dot, not ending in CR) is copied as it is.
+ */
+function encodeSlice(slice: Uint8Array, state: LineState, out: Uint8Array): Uint8Array {
+  const n = slice.length;
+  if (!state.afterCr && isCleanWindow(slice, 0, n)) {
+    out.set(slice);
+    state.atLineStart = slice[n - 1] === LF;
+    return out.subarray(0, n);
+  }
+  let o = 0;
+  let { atLineStart, afterCr } = state;
+  for (let i = 0; i < n; i++) {
+    const b = slice[i]!;
+    if (afterCr && b === LF) {
+      // The LF of a CRLF whose CR ended the slice before: written with it.
+      afterCr = false;
+      continue;
+    }
+    afterCr = false;
+    if (b !== CR && b !== LF) {
+      if (atLineStart && b === DOT) out[o++] = DOT;
+      out[o++] = b;
+      atLineStart = false;
+      continue;
+    }
+    out[o++] = CR;
+    out[o++] = LF;
+    atLineStart = true;
+    if (b === CR && slice[i + 1] === LF) i++;
+    else afterCr = b === CR && i + 1 === n;
+  }
+  state.atLineStart = atLineStart;
+  state.afterCr = afterCr;
+  return out.subarray(0, o);
 }
 
 /**

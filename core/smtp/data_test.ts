@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
-import { bytesToLatin1 } from "../bytes.ts";
+import { type ByteSource, bytesToLatin1, concatBytes } from "../bytes.ts";
 import { normaliseLines } from "./test_helpers.ts";
 import { isSmimeError } from "../errors.ts";
 import {
@@ -9,6 +9,7 @@ import {
   dataTail,
   encodeData,
   hasEightBit,
+  sourceChunks,
 } from "./data.ts";
 
 const enc = new TextEncoder();
@@ -150,4 +151,82 @@ Deno.test("DataBuffers hands a given-back buffer out again, and only its own", (
   const big = buffers.take(1 << 20);
   buffers.give(big);
   assertEquals(buffers.take(1 << 20).buffer === big.buffer, false);
+});
+
+/**
+ * `bytes` as a source cut at the given places, each piece handed out in one
+ * scratch buffer that the next piece overwrites (as AES-CBC's pieces are).
+ */
+function scratchSource(bytes: Uint8Array, cuts: number[]): ByteSource {
+  const ends = [
+    ...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b),
+    bytes.length,
+  ];
+  return {
+    size: bytes.length,
+    *pieces() {
+      const scratch = new Uint8Array(bytes.length);
+      let from = 0;
+      for (const end of ends) {
+        scratch.set(bytes.subarray(from, end));
+        yield scratch.subarray(0, end - from);
+        from = end;
+      }
+    },
+  };
+}
+
+/** sourceChunks() and the end of data joined: what goes on the wire. */
+function sourceWire(source: ByteSource, buffers?: DataBuffers): Uint8Array {
+  const chunks = [...sourceChunks(source, buffers)].map((c) => c.slice());
+  return concatBytes([...chunks, dataTail(chunks.at(-1) ?? new Uint8Array())]);
+}
+
+Deno.test("sourceChunks() puts on the wire what encodeData() does, wherever the pieces are cut", () => {
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const cases = ["a\r\n.b\r\n", ".x\r", "x\r\r\n\n.\r\n.", "", "\r", "\n", "..\r\n..", "a\rb"]
+    .map((t) => enc.encode(t));
+  for (let n = 0; n < 300; n++) {
+    cases.push(Uint8Array.from({ length: Math.floor(rand() * 200) }, () => {
+      const r = rand();
+      return r < 0.2 ? 13 : r < 0.35 ? 10 : r < 0.5 ? 46 : Math.floor(rand() * 256);
+    }));
+  }
+  for (const bytes of cases) {
+    const expected = encodeData(bytes);
+    // Every single cut (a CR and its LF apart, a dot right after a cut), then random ones.
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      assertEquals(sourceWire(scratchSource(bytes, [cut])), expected, `cut at ${cut}`);
+    }
+    const cuts = Array.from({ length: 5 }, () => Math.floor(rand() * bytes.length));
+    assertEquals(sourceWire(scratchSource(bytes, cuts), new DataBuffers()), expected);
+  }
+});
+
+Deno.test("sourceChunks() copies each window of a large piece, so a chunk outlives its piece", () => {
+  const message = enc.encode("line one\r\n.dot line\r\n".repeat(20_000));
+  const buffers = new DataBuffers();
+  const chunks: Uint8Array[] = [];
+  for (const chunk of sourceChunks(scratchSource(message, [100_000, 300_001]), buffers)) {
+    assertEquals(chunk.buffer === message.buffer, false);
+    chunks.push(chunk.slice());
+    buffers.give(chunk);
+  }
+  assertEquals(chunks.length > 5, true, "a window at a time, not the whole piece");
+  assertEquals(concatBytes([...chunks, dataTail(chunks.at(-1)!)]), encodeData(message));
+});
+
+Deno.test("hasEightBit() of a source: read through, unless it is known to be 7-bit", () => {
+  const read: number[] = [];
+  const source = (bytes: Uint8Array, isAscii?: boolean): ByteSource => ({
+    size: bytes.length,
+    pieces: () => (read.push(bytes.length), [bytes.subarray(0, 3), bytes.subarray(3)]),
+    isAscii,
+  });
+  assertEquals(hasEightBit(source(enc.encode("plain text"))), false);
+  assertEquals(hasEightBit(source(enc.encode("plain caf\u00e9"))), true);
+  assertEquals(read.length, 2);
+  assertEquals(hasEightBit(source(enc.encode("base64"), true)), false);
+  assertEquals(read.length, 2, "a source known to be 7-bit is not made");
 });

@@ -54,6 +54,49 @@ Deno.test("a connection dropped during DATA rejects with E_TEMPFAIL", async () =
   });
 });
 
+Deno.test("a source that fails part way through DATA never gets its final dot: the connection is dropped", async () => {
+  let ended = 0;
+  await withStrict({ onDataEnd: () => (ended++, "250 2.0.0 Ok") }, {}, async (c) => {
+    await c.connect();
+    const line = enc.encode("x".repeat(998) + "\r\n");
+    const broken = {
+      size: line.length * 4000,
+      // Said, so the MAIL command does not read it: it fails in DATA.
+      isAscii: true,
+      *pieces() {
+        for (let i = 0; i < 2000; i++) yield line;
+        throw new Error("made up: the sealed message could not be made");
+      },
+    };
+    const failing = c.send(env, broken);
+    const queued = c.send(env, enc.encode("Subject: next\r\n\r\nbody\r\n"));
+    const err = await assertRejects(failing);
+    assert(err instanceof Error && err.message.includes("could not be made"), String(err));
+    const next = await assertRejects(queued);
+    assert(isSmimeError(next, "E_TEMPFAIL"), String(next));
+    assertEquals(c.isOpen, false);
+    assertEquals(c.messagesSent, 0);
+  });
+  assertEquals(ended, 0, "the server saw an end of data");
+});
+
+Deno.test("a source that fails while send() reads it for 8-bit bytes fails that send alone", async () => {
+  await withStrict({}, {}, async (c) => {
+    await c.connect();
+    const broken = {
+      size: 10,
+      *pieces(): Generator<Uint8Array> {
+        throw new Error("made up: the message could not be made");
+      },
+    };
+    const err = await assertRejects(c.send(env, broken));
+    assert(err instanceof Error && err.message.includes("could not be made"), String(err));
+    const r = await c.send(env, enc.encode("Subject: next\r\n\r\nbody\r\n"));
+    assertEquals(r.data?.code, 250);
+    assertEquals(c.messagesSent, 1);
+  });
+});
+
 Deno.test("a reply slower than the configured timeout fails with E_TEMPFAIL and kills the connection", async () => {
   let stalled: Promise<void> | undefined;
   const reply = (line: string) => {

@@ -1,6 +1,6 @@
 import { SmtpClient } from "./client.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { bytesToLatin1 } from "../bytes.ts";
+import { type ByteSource, bytesToLatin1 } from "../bytes.ts";
 import { makeCert, normaliseLines } from "./test_helpers.ts";
 import { ehloName } from "./handshake.ts";
 import { startStrictServer, type StrictOptions } from "./test_server.ts";
@@ -63,6 +63,74 @@ for (const pipelining of [true, false]) {
     });
   });
 }
+
+/** `bytes` as a source in pieces of `size`, each in one scratch buffer the next overwrites. */
+function scratchPieces(bytes: Uint8Array, size: number): ByteSource {
+  return {
+    size: bytes.length,
+    *pieces() {
+      const scratch = new Uint8Array(size);
+      for (let at = 0; at < bytes.length; at += size) {
+        const piece = bytes.subarray(at, at + size);
+        scratch.set(piece);
+        yield scratch.subarray(0, piece.length);
+      }
+    },
+  };
+}
+
+Deno.test("the same messages given as sources, cut anywhere into scratch pieces, arrive intact", async () => {
+  await withStrict(
+    { extensions: ["PIPELINING", "8BITMIME", "SIZE 100000"] },
+    {},
+    async (c, server, lines) => {
+      await c.connect();
+      const sends = [];
+      for (const [i, m] of TRICKY.entries()) {
+        for (const size of [1, 2, 3, 7]) {
+          sends.push(
+            c.send(
+              { from: "a@x.example", to: [`r${i}@x.example`] },
+              scratchPieces(enc.encode(m), size),
+            ),
+          );
+        }
+      }
+      const results = await Promise.all(sends);
+      assertEquals(server.violations, []);
+      assertEquals(results.map((r) => r.data?.code), sends.map(() => 250));
+      TRICKY.forEach((m, i) => {
+        for (let k = 0; k < 4; k++) {
+          assertEquals(
+            bytesToLatin1(server.messages[i * 4 + k]!.data),
+            normaliseLines(enc.encode(m)),
+          );
+        }
+      });
+      // SIZE is the source's size, read without making it.
+      const sizes = lines.filter((l) => l.startsWith("C: MAIL FROM")).map((l) =>
+        / SIZE=(\d+)/.exec(l)?.[1]
+      );
+      assertEquals(sizes, TRICKY.flatMap((m) => Array(4).fill(String(enc.encode(m).length))));
+    },
+  );
+});
+
+Deno.test("a source with a high byte is declared BODY=8BITMIME, a 7-bit one is not", async () => {
+  await withStrict({ extensions: ["PIPELINING", "8BITMIME"] }, {}, async (c, _server, lines) => {
+    await c.connect();
+    await c.send(
+      { from: "a@x.example", to: ["b@x.example"] },
+      scratchPieces(enc.encode("Subject: caf\u00e9\r\n\r\nx\r\n"), 4),
+    );
+    await c.send(
+      { from: "a@x.example", to: ["b@x.example"] },
+      scratchPieces(enc.encode("Subject: cafe\r\n\r\nx\r\n"), 4),
+    );
+    const mail = lines.filter((l) => l.startsWith("C: MAIL FROM"));
+    assertEquals(mail.map((l) => l.includes("BODY=8BITMIME")), [true, false]);
+  });
+});
 
 Deno.test("STARTTLS discards plaintext injected after the 220 and says EHLO again (CVE-2011-0411)", async () => {
   const { key, cert } = await makeCert();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ByteSource } from "../bytes.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
 import type { SmtpConnection } from "./connection.ts";
 import {
@@ -14,6 +15,8 @@ import {
   dataTail,
   hasEightBit,
   isAscii,
+  messageSize,
+  sourceChunks,
 } from "./data.ts";
 import { parseQueueId, syntheticReply } from "./reply.ts";
 import type {
@@ -45,7 +48,8 @@ export interface SentGroup {
 /** One queued send; `resolve`/`reject` settle the caller's promise. */
 export interface Job {
   envelope: SmtpEnvelope;
-  message: Uint8Array;
+  /** The message whole, or as a source read through while it is sent (a large one). */
+  message: Uint8Array | ByteSource;
   resolve(result: SmtpSendResult): void;
   reject(err: unknown): void;
 }
@@ -59,6 +63,7 @@ export interface TransactionOutcome {
 }
 
 const isPositive = (r: SmtpReply) => r.code >= 200 && r.code < 300;
+const NO_BYTES = new Uint8Array();
 
 function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
@@ -72,15 +77,16 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 export function localRefusal(
   session: SmtpSession,
   envelope: SmtpEnvelope,
-  message: Uint8Array,
+  message: Uint8Array | ByteSource,
 ): SmtpSendResult | undefined {
   let reply: SmtpReply | undefined;
   const max = Number(session.extensions.get("SIZE") ?? 0);
-  if (max > 0 && message.length > max) {
+  const size = messageSize(message);
+  if (max > 0 && size > max) {
     reply = syntheticReply(
       552,
       "5.3.4",
-      `message size ${message.length} exceeds the server's limit of ${max} bytes (not sent)`,
+      `message size ${size} exceeds the server's limit of ${max} bytes (not sent)`,
     );
   } else if (!session.extensions.has("SMTPUTF8") && !allAscii(envelope)) {
     reply = syntheticReply(
@@ -102,10 +108,14 @@ function allAscii(envelope: SmtpEnvelope): boolean {
 }
 
 /** "MAIL FROM:<a@b> SIZE=123 BODY=8BITMIME SMTPUTF8", parameters as the server offers. */
-export function mailCommand(session: SmtpSession, envelope: SmtpEnvelope, message: Uint8Array) {
+export function mailCommand(
+  session: SmtpSession,
+  envelope: SmtpEnvelope,
+  message: Uint8Array | ByteSource,
+) {
   const ext = session.extensions;
   let line = `MAIL FROM:<${envelope.from}>`;
-  if (ext.has("SIZE")) line += ` SIZE=${message.length}`;
+  if (ext.has("SIZE")) line += ` SIZE=${messageSize(message)}`;
   if (ext.has("8BITMIME") && hasEightBit(message)) line += " BODY=8BITMIME";
   if (ext.has("SMTPUTF8") && !allAscii(envelope)) line += " SMTPUTF8";
   return line;
@@ -225,13 +235,16 @@ async function sendBody(
   takeNext: () => Job | undefined,
 ): Promise<TransactionOutcome> {
   const { conn, timeouts: t } = ctx;
-  if (conn.isLogging) conn.log(`C: <message, ${job.message.length} bytes>`);
+  if (conn.isLogging) conn.log(`C: <message, ${messageSize(job.message)} bytes>`);
   const given = (chunk: Uint8Array | string, err?: Error | null) => {
     if (!err && typeof chunk !== "string") ctx.buffers?.give(chunk);
   };
   // Every window but the last is written alone, waiting for the socket to take it; the last
   // one goes in one write with the end of data and the next envelope (RFC 2920 3.1).
-  const chunks = bodyChunks(job.message, DATA_WINDOW, ctx.buffers);
+  // A source is made as it is sent (a large message, never whole).
+  const chunks = job.message instanceof Uint8Array
+    ? bodyChunks(job.message, DATA_WINDOW, ctx.buffers)
+    : sourceChunks(job.message, ctx.buffers);
   let last: Uint8Array | undefined;
   try {
     for (let c = chunks.next(); !c.done; c = chunks.next()) {
@@ -239,11 +252,15 @@ async function sendBody(
       last = c.value;
     }
   } catch (err) {
+    // A message that could not be made to its end must not be ended: only the final dot
+    // ends DATA (RFC 5321 4.1.1.4), so the connection is dropped and the server discards it.
+    if (conn.isOpen) conn.fail(err, "abort");
     throw lostDuringData(conn, err);
   }
   const dot = quiet(conn.expect("end of data", t.dataEnd));
   const parts: (Uint8Array | string)[] = last ? [last] : [];
-  parts.push(dataTail(job.message));
+  // The last chunk ends as the message does (see dataTail).
+  parts.push(dataTail(last ?? NO_BYTES));
   conn.log("C: .");
   let next: TransactionOutcome["next"];
   const nextJob = ctx.pipelining ? takeNext() : undefined;
