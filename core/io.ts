@@ -20,7 +20,7 @@ export async function readInput(path: string): Promise<{ bytes: Uint8Array; sour
     return { bytes: await new Response(Deno.stdin.readable).bytes(), source: STDIN_NAME };
   }
   try {
-    return { bytes: await Deno.readFile(path), source: path };
+    return { bytes: await readWholeFile(path), source: path };
   } catch (err) {
     throw new SmimeError("E_INPUT", `Cannot read ${path}: ${fileErrorReason(err)}`, {
       cause: err,
@@ -37,8 +37,36 @@ export function fileErrorReason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The most written to a file in one call. */
-const WRITE_SLICE = 1 << 20;
+/** The most written to a file, or read from one, in one call. */
+const IO_SLICE = 1 << 20;
+
+/**
+ * A file's bytes in one array of the size it has, read in slices: a large
+ * message costs its size once. (Deno.readFile held a 95 MB file several
+ * times over at its peak.) A file that turns out longer than it said (still
+ * growing, a pipe) is read to its end all the same.
+ */
+async function readWholeFile(path: string): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  let out = new Uint8Array((await file.stat()).size);
+  let length = 0;
+  const probe = new Uint8Array(64 * 1024);
+  for (;;) {
+    const room = out.length - length;
+    const into = room > 0 ? out.subarray(length, length + Math.min(room, IO_SLICE)) : probe;
+    const n = await file.read(into);
+    if (n === null) return length === out.length ? out : out.subarray(0, length);
+    if (into !== probe) {
+      length += n;
+      continue;
+    }
+    const grown = new Uint8Array(Math.max(out.length * 2, length + n));
+    grown.set(out.subarray(0, length));
+    grown.set(probe.subarray(0, n), length);
+    out = grown;
+    length += n;
+  }
+}
 
 /**
  * Writes `bytes` to `path` atomically: into a temporary file beside it, then
@@ -86,7 +114,7 @@ export async function writeStdout(bytes: Uint8Array | ByteSource): Promise<void>
 }
 
 /**
- * Writes every byte, in slices of at most {@link WRITE_SLICE}; a source's
+ * Writes every byte, in slices of at most {@link IO_SLICE}; a source's
  * pieces one after another, each written out before the next is made (a
  * piece may be a scratch buffer the next one overwrites).
  */
@@ -97,7 +125,7 @@ async function writeAll(
   const pieces = bytes instanceof Uint8Array ? [bytes] : bytes.pieces();
   for (const piece of pieces) {
     for (let at = 0; at < piece.length;) {
-      at += await to.write(piece.subarray(at, at + WRITE_SLICE));
+      at += await to.write(piece.subarray(at, at + IO_SLICE));
     }
   }
 }

@@ -135,10 +135,12 @@ export function keyCandidates(
   source: string,
   files: string[] | undefined,
 ): KeyCandidates {
+  // Read now: decrypt then uses the message's bytes up (it decodes in place).
+  const addresses = files?.length ? [] : messageAddresses(bytes, source);
   return async () => {
     if (files?.length) return await Promise.all(files.map((f) => keys.recipientKeyFromFile(f)));
     const candidates = [];
-    for (const address of messageAddresses(bytes, source)) {
+    for (const address of addresses) {
       try {
         candidates.push({ ...await keys.recipientKeysFor(address), file: address });
       } catch (err) {

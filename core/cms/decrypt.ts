@@ -11,6 +11,9 @@
  * random content-encryption key (RFC 3218 2.3), so the content decryption
  * fails as it would with a wrong key, after the same work.
  *
+ * A caller that owns the CMS bytes may have the AES-CBC content decrypted
+ * where it lies (`inPlace`): a 70 MB content then costs no second buffer.
+ *
  * @module
  */
 
@@ -27,7 +30,7 @@ import {
   type PrivateKeyInfo,
 } from "./keys.ts";
 import { keyTransportScheme, transportedKey } from "./key_transport.ts";
-import { libcrypto } from "./libcrypto.ts";
+import { type LibCrypto, libcrypto } from "./libcrypto.ts";
 import { cipherByOid, type CipherSpec, kdfHashByOid, keyLengthByWrapOid } from "./oids.ts";
 import {
   type EnvelopeParts,
@@ -148,6 +151,11 @@ function readCipher(env: EnvelopeParts): { spec: CipherSpec; iv: Uint8Array; icv
  *   one naming the key's own subject key identifier, else the key is tried
  *   against every RecipientInfo of its kind (at most 1,000 key
  *   operations: MAX_RECIPIENT_TRIALS in recipient.ts)
+ * @param options `inPlace`: `der` may be overwritten. AES-CBC content is
+ *   then decrypted over its own ciphertext (through OpenSSL; otherwise, and
+ *   for other ciphers, into a new array as without it), and the content
+ *   returned is a view of `der`. A key that does not open it leaves `der`
+ *   as it was, so the next key can be tried.
  * @returns the decrypted content
  * @throws SmimeError E_DECRYPT with the text {@link NO_KEY_OPENS} whenever
  *   the key does not open the message, whatever the cause; E_KEY_MISMATCH
@@ -155,7 +163,11 @@ function readCipher(env: EnvelopeParts): { spec: CipherSpec; iv: Uint8Array; icv
  *   for malformed input or too many recipients to try; E_UNSUPPORTED for
  *   algorithms outside RFC 8551's set; E_KEY_INVALID for an unusable key
  */
-export async function decrypt(der: Uint8Array, key: RecipientKey): Promise<Uint8Array> {
+export async function decrypt(
+  der: Uint8Array,
+  key: RecipientKey,
+  options: { inPlace?: boolean } = {},
+): Promise<Uint8Array> {
   const { kind, env, cipher } = readCms("EnvelopedData", () => {
     const info = readContentInfo(der);
     if (info.kind === "signed-data") {
@@ -192,7 +204,7 @@ export async function decrypt(der: Uint8Array, key: RecipientKey): Promise<Uint8
     const keyLength = cipher.spec.keyLength;
     const cek = await contentKey(attempts, key.privateKey, keyInfo, keyLength) ??
       crypto.getRandomValues(new Uint8Array(keyLength));
-    return await decryptContent(env, cipher, cek);
+    return await decryptContent(env, cipher, cek, options.inPlace ?? false);
   } catch (err) {
     if (err instanceof SmimeError && err.code !== "E_DECRYPT") throw err;
     throw new SmimeError("E_DECRYPT", NO_KEY_OPENS, { cause: err });
@@ -203,8 +215,13 @@ async function decryptContent(
   env: EnvelopeParts,
   cipher: { spec: CipherSpec; iv: Uint8Array; icvLength: number },
   cek: Uint8Array,
+  inPlace: boolean,
 ): Promise<Uint8Array> {
   const content = env.encryptedContent!;
+  if (inPlace && !cipher.spec.legacy && !cipher.spec.gcm) {
+    const opened = aesCbcDecryptInPlace(cek, cipher.iv, content);
+    if (opened) return opened;
+  }
   if (cipher.spec.legacy) {
     // WebCrypto has no Triple-DES; node:crypto has.
     const decipher = createDecipheriv("des-ede3-cbc", cek, cipher.iv);
@@ -261,6 +278,80 @@ function aesCbcDecrypt(
     const last = n === undefined ? undefined : ctx.final(out.subarray(n));
     if (n === undefined || last === undefined) throw new Error("AES-CBC: bad padding or data");
     return out.subarray(0, n + last);
+  } finally {
+    ctx.free();
+  }
+}
+
+/** Ciphertext AES-CBC decrypts in place at a time. */
+const CBC_PIECE = 1 << 20;
+
+/**
+ * AES-CBC decryption through OpenSSL over the ciphertext itself: each piece
+ * is written where the plaintext so far ends, never ahead of the ciphertext
+ * still to be read (OpenSSL holds the last block back, so the output trails
+ * the input by one block). The padding is checked first, on the last block
+ * alone (CBC decrypts it with the block before as IV): a key that does not
+ * open the content fails there, with the ciphertext untouched. Undefined
+ * when libcrypto is not there or the content is not two blocks or more of
+ * whole blocks (the caller decrypts into a new array then).
+ */
+function aesCbcDecryptInPlace(
+  key: Uint8Array,
+  iv: Uint8Array,
+  content: Uint8Array,
+): Uint8Array | undefined {
+  const lib = libcrypto();
+  const n = content.length;
+  if (!lib || n < 32 || n % 16 !== 0) return undefined;
+  const last = lastBlockLength(
+    lib,
+    key,
+    content.subarray(n - 32, n - 16),
+    content.subarray(n - 16),
+  );
+  if (last === undefined) return undefined;
+  if (last === null) throw new Error("AES-CBC: bad padding or data");
+  const ctx = lib.aesCbc(false, key, iv);
+  if (!ctx) return undefined;
+  try {
+    let written = 0;
+    for (let at = 0; at < n;) {
+      // update() wants 16 bytes of room past its input: the first piece stops short of the end.
+      const size = Math.min(CBC_PIECE, at === 0 ? n - 16 : n - at);
+      const made = ctx.update(content.subarray(at, at + size), content.subarray(written));
+      if (made === undefined) throw new Error("AES-CBC through libcrypto failed");
+      written += made;
+      at += size;
+    }
+    const end = ctx.final(content.subarray(written));
+    if (end === undefined || written + end !== n - 16 + last) {
+      throw new Error("AES-CBC through libcrypto failed");
+    }
+    return content.subarray(0, written + end);
+  } finally {
+    ctx.free();
+  }
+}
+
+/**
+ * How many plaintext bytes the last CBC block holds once unpadded: null for
+ * a bad padding, undefined when OpenSSL could not be asked.
+ */
+function lastBlockLength(
+  lib: LibCrypto,
+  key: Uint8Array,
+  before: Uint8Array,
+  block: Uint8Array,
+): number | null | undefined {
+  const ctx = lib.aesCbc(false, key, before.slice());
+  if (!ctx) return undefined;
+  try {
+    const out = new Uint8Array(32);
+    const held = ctx.update(block, out);
+    if (held === undefined) return undefined;
+    const end = ctx.final(out.subarray(held));
+    return end === undefined ? null : held + end;
   } finally {
     ctx.free();
   }

@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { constants, createPublicKey, publicEncrypt } from "node:crypto";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { bytesEqual } from "../bytes.ts";
 import { isSmimeError } from "../errors.ts";
 import { decrypt, encrypt, inspect } from "./mod.ts";
 import { NO_KEY_OPENS } from "./decrypt.ts";
@@ -304,4 +305,57 @@ Deno.test("decrypt() refuses a key alone against more than 1,000 recipients; its
   } finally {
     overrideLibcrypto(null);
   }
+});
+
+Deno.test("decrypt() in place gives what it gives into a new array, as a view of the CMS bytes, any content size", async () => {
+  const pki = await getTestPki();
+  const user = pki.users.rsa2048!;
+  // Around one block, two, the first piece's end and past a 1 MB piece.
+  for (
+    const size of [0, 1, 15, 16, 17, 31, 32, 33, 1000, (1 << 20) - 17, (1 << 20) + 40, 2_500_001]
+  ) {
+    const plain = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
+    const body = new Uint8Array(size).map((_, i) => plain[i % plain.length]!);
+    const { der } = await encrypt(body, [user.certificate]);
+    const expected = await decrypt(der, keyOnly(user));
+    assertEquals(expected, body, `size ${size}`);
+    const opened = await decrypt(der, keyOnly(user), { inPlace: true });
+    assert(bytesEqual(opened, body), `size ${size}: in place differs`);
+    // One block alone is decrypted into a new array; longer content over the ciphertext.
+    if (size >= 16) assertEquals(opened.buffer, der.buffer, `size ${size}: not in place`);
+  }
+});
+
+Deno.test("decrypt() in place: a key that does not open the content leaves the bytes as they were", async () => {
+  const pki = await getTestPki();
+  const [mine, other] = [pki.users.rsa2048!, pki.users.rsa3072!];
+  const { der } = await encrypt(content, [mine.certificate, other.certificate]);
+  const before = der.slice();
+  // A random content key (RFC 3218): the padding check on the last block refuses it.
+  const tampered = withEncryptedKey(der, crypto.getRandomValues(new Uint8Array(256)));
+  const kept = tampered.slice();
+  let refused = 0;
+  for (let i = 0; i < 20; i++) {
+    const err = await decrypt(tampered, keyOnly(mine), { inPlace: true }).catch((e) => e);
+    if (isSmimeError(err, "E_DECRYPT")) refused++;
+    else tampered.set(kept);
+  }
+  assert(refused >= 15, `only ${refused} of 20 random keys refused`);
+  assertEquals(tampered, kept, "a refused key changed the bytes");
+  assertEquals(await decrypt(der, keyOnly(other), { inPlace: true }), content);
+  assert(!bytesEqual(der, before), "the content was not decrypted where it lay");
+});
+
+Deno.test("decrypt() in place without libcrypto decrypts into a new array and leaves the bytes", async () => {
+  const pki = await getTestPki();
+  const user = pki.users.rsa2048!;
+  const { der } = await encrypt(content, [user.certificate]);
+  const before = der.slice();
+  overrideLibcrypto(undefined);
+  try {
+    assertEquals(await decrypt(der, keyOnly(user), { inPlace: true }), content);
+  } finally {
+    overrideLibcrypto(null);
+  }
+  assertEquals(der, before);
 });

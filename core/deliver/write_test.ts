@@ -1,7 +1,5 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { bytesEqual, concatBytes, joinSource } from "../bytes.ts";
-import { isSmimeError } from "../errors.ts";
-import { writeFileAtomic } from "../io.ts";
 import { largeSealedMessage } from "../../tests/support/helpers.ts";
 import { readMbox } from "../batch/sources/mbox.ts";
 import { unsealed } from "../smime/sealed.ts";
@@ -99,27 +97,6 @@ Deno.test("writeTarget: a large message goes to the file piece by piece, never b
     const written = await Deno.readFile(`${dir}/large.eml`);
     assert(bytesEqual(written, joinSource(large.source)), "the file differs from the message");
     assertEquals((await Deno.stat(`${dir}/large.eml`)).mode! & 0o777, 0o600);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("writeFileAtomic: a source that fails part way leaves neither the file nor a temporary one", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "smimepost-write-" });
-  try {
-    const failing = {
-      size: 3 << 20,
-      *pieces() {
-        yield new Uint8Array(1 << 20).fill(65);
-        throw new Error("made up: the source broke");
-      },
-    };
-    let thrown: unknown;
-    await writeFileAtomic(`${dir}/out.eml`, failing).catch((err) => thrown = err);
-    assert(isSmimeError(thrown, "E_OUTPUT"), String(thrown));
-    const left = [];
-    for await (const entry of Deno.readDir(dir)) left.push(entry.name);
-    assertEquals(left, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,6 +44,7 @@ export {
   base64Pieces,
   Base64Writer,
   decodeBody,
+  decodeBodyInPlace,
   encodeBase64,
 } from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";

@@ -389,3 +389,45 @@ export function decodeBody(node: MimeNode): Uint8Array {
   if (cte === "quoted-printable") return decodeQuotedPrintable(node.body);
   return node.body;
 }
+
+/**
+ * {@link decodeBase64} written over its own input: the bytes decode into the
+ * start of `bytes` (each group of four characters becomes three bytes, so
+ * the writing never overtakes the reading) and the decoded part is
+ * returned, a view of the same buffer. For a caller that owns the input and
+ * is done with its text: a 95 MB sealed message is then not joined by a
+ * 70 MB copy of its DER.
+ */
+export function decodeBase64InPlace(bytes: Uint8Array): Uint8Array {
+  let o = 0;
+  let acc = 0;
+  let count = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const v = DEC[bytes[i]!]!;
+    if (v < 0) continue;
+    acc = (acc << 6) | v;
+    if (++count === 4) {
+      bytes[o++] = (acc >> 16) & 255;
+      bytes[o++] = (acc >> 8) & 255;
+      bytes[o++] = acc & 255;
+      acc = 0;
+      count = 0;
+    }
+  }
+  if (count === 2) bytes[o++] = (acc >> 4) & 255;
+  if (count === 3) {
+    bytes[o++] = (acc >> 10) & 255;
+    bytes[o++] = (acc >> 2) & 255;
+  }
+  return bytes.subarray(0, o);
+}
+
+/**
+ * {@link decodeBody} that decodes base64 over the node's own bytes
+ * ({@link decodeBase64InPlace}): the message they are part of is used up.
+ * Quoted-printable is decoded into a new array, anything else is the body.
+ */
+export function decodeBodyInPlace(node: MimeNode): Uint8Array {
+  if (transferEncodingOf(node.headers) === "base64") return decodeBase64InPlace(node.body);
+  return decodeBody(node);
+}

@@ -7,7 +7,9 @@ import {
   base64Pieces,
   Base64Writer,
   decodeBase64,
+  decodeBase64InPlace,
   decodeBody,
+  decodeBodyInPlace,
   decodeQuotedPrintable,
   encodeBase64,
   encodeQuotedPrintable,
@@ -132,4 +134,30 @@ Deno.test("Base64Writer equals btoa's lines for long and short pieces mixed, the
     strictEqual(textOf(out.subarray(3)), reference(input), `round ${round}`);
     strictEqual(textOf(encodeBase64(input)), reference(input));
   }
+});
+
+Deno.test("decodeBase64InPlace() gives decodeBase64() over its own input, for any junk and padding", () => {
+  const texts = [" aGVs\r\nbG8g\n d29y bGQ", "aGk=\r\n", "", "QQ", "QUI", "=", "a!b@c#d$"];
+  for (let n = 0; n < 400; n += 13) texts.push(textOf(encodeBase64(randomBytes(n, n + 3))));
+  for (const text of texts) {
+    const input = bytesOf(`${text}\r\n`);
+    const expected = decodeBase64(input);
+    const decoded = decodeBase64InPlace(input);
+    deepStrictEqual(decoded.slice(), expected, JSON.stringify(text));
+    strictEqual(decoded.buffer, input.buffer, "a view of the input, not a copy");
+    strictEqual(decoded.byteOffset, input.byteOffset);
+  }
+});
+
+Deno.test("decodeBodyInPlace() decodes base64 over the message's bytes, the rest as decodeBody()", () => {
+  const message = bytesOf("Content-Transfer-Encoding: base64\n\naGVsbG8gd29y\nbGQ=\n");
+  const node = parseMimeTree(message, "m");
+  const decoded = decodeBodyInPlace(node);
+  strictEqual(textOf(decoded), "hello world");
+  strictEqual(decoded.buffer, message.buffer);
+  strictEqual(textOf(message.subarray(0, 35)), "Content-Transfer-Encoding: base64\n\n");
+  const qp = parseMimeTree(bytesOf("Content-Transfer-Encoding: quoted-printable\n\n=C3=A9\n"), "m");
+  strictEqual(textOf(decodeBodyInPlace(qp)), "é\n");
+  const plain = parseMimeTree(bytesOf("Content-Transfer-Encoding: 8bit\n\nraw=41\n"), "m");
+  strictEqual(textOf(decodeBodyInPlace(plain)), "raw=41\n");
 });

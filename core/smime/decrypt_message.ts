@@ -12,7 +12,7 @@
 import { cmsKind, inspect, unverifiedContent } from "../cms/mod.ts";
 import type { RecipientSummary } from "../cms/mod.ts";
 import { isSmimeError, SmimeError } from "../errors.ts";
-import { decodeBody, parseMimeTree, toCrlf } from "../message/mod.ts";
+import { decodeBody, decodeBodyInPlace, parseMimeTree, toCrlf } from "../message/mod.ts";
 import {
   decryptWithAny,
   describe,
@@ -43,6 +43,12 @@ export interface DecryptedMessage {
  *
  * @param source the message's name in error messages
  * @param keys the candidate keys, asked for only once an encrypted layer is found
+ * @param options `inPlace`: `bytes` may be used up. The encrypted layer's
+ *   base64 is decoded over the message's own bytes and its AES-CBC content
+ *   decrypted where it lies, so `content` is a view of `bytes` and a 95 MB
+ *   message costs no second and third buffer (the CLI's `decrypt`, which
+ *   reads the message for this alone). Without it, only what was decoded
+ *   into a new array is decrypted in place.
  * @throws {SmimeError} E_DECRYPT "<source>: not encrypted" when it holds no
  *   encrypted layer (signed only), E_MESSAGE when it is no S/MIME message
  *   at all, E_CMS for a malformed CMS object, and what decryptWithAny throws
@@ -51,7 +57,9 @@ export async function decryptMessage(
   bytes: Uint8Array,
   source: string,
   keys: KeyCandidates,
+  options: { inPlace?: boolean } = {},
 ): Promise<DecryptedMessage> {
+  const inPlace = options.inPlace ?? false;
   let content = bytes;
   for (let depth = 0; depth < MAX_LAYERS; depth++) {
     const node = parseMimeTree(content, source);
@@ -62,11 +70,25 @@ export async function decryptMessage(
     ) {
       inner = toCrlf(node.children[0].raw);
     } else if (isPkcs7Mime(node)) {
-      const der = decodeBody(node);
+      const der = inPlace ? decodeBodyInPlace(node) : decodeBody(node);
       const kind = named(source, () => cmsKind(der));
       if (kind !== "signed-data") {
-        const opened = await named(source, async () => decryptWithAny(der, await keys(), source));
-        const info = named(source, () => inspect(der));
+        // Read before the content is decrypted, perhaps over itself; a failure to read it
+        // is reported after decryption's own, as it always was.
+        let info: ReturnType<typeof inspect> | undefined;
+        let unreadable: unknown;
+        try {
+          info = named(source, () => inspect(der));
+        } catch (err) {
+          unreadable = err;
+        }
+        // A new array from the decoding is this function's own to overwrite.
+        const owned = inPlace || der !== node.body;
+        const opened = await named(
+          source,
+          async () => decryptWithAny(der, await keys(), source, { inPlace: owned }),
+        );
+        if (!info) throw unreadable;
         return {
           kind,
           decryptedWith: opened.file,

@@ -157,3 +157,39 @@ Deno.test("decryptMessage() refuses a message that is not S/MIME", async () => {
   );
   assert(isSmimeError(err, "E_MESSAGE"), String(err));
 });
+
+Deno.test("decryptMessage() in place: the content is a view of the message, past a wrong key", async () => {
+  const pki = await getTestPki();
+  const large = encoder.encode(
+    "Content-Type: text/plain\r\n\r\n" + "Kontoauszug 42\r\n".repeat(100_000),
+  );
+  for (const cipher of ["-aes-256-cbc", "-aes-256-gcm"]) {
+    const encrypted = await openssl([
+      "cms",
+      "-encrypt",
+      "-binary",
+      cipher,
+      "-in",
+      await tempFile(pki, large),
+      "-outform",
+      "DER",
+      pki.users.rsa3072!.certPem,
+      pki.users.rsa2048!.certPem,
+    ]);
+    const smimeType = cipher.endsWith("gcm") ? "authEnveloped-data" : "enveloped-data";
+    const bytes = pkcs7Mime(encrypted, smimeType);
+    const keys = countingKeys([
+      { privateKey: pki.users.outsider!.privateKey, file: "wrong.pem" },
+      { privateKey: pki.users.rsa2048!.privateKey, file: "right.pem" },
+    ]);
+    const copy = bytes.slice();
+    const apart = await decryptMessage(copy, "m.eml", keys.candidates);
+    assertEquals(copy, bytes, "without inPlace the message is left as it was");
+    const opened = await decryptMessage(bytes, "m.eml", keys.candidates, { inPlace: true });
+    assertEquals(opened.content, large, cipher);
+    assertEquals([opened.decryptedWith, opened.contentCipher], ["right.pem", apart.contentCipher]);
+    assertEquals(opened.recipients, apart.recipients);
+    // CBC is decrypted over the message's own bytes; GCM (WebCrypto) into a new array.
+    assertEquals(opened.content.buffer === bytes.buffer, !cipher.endsWith("gcm"), cipher);
+  }
+});

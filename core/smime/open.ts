@@ -121,6 +121,9 @@ async function openLayer(
  * does, one line names the message and every key file tried; a key that
  * does not open it says so in one text whatever the cause (RFC 3218).
  *
+ * @param options `inPlace`: `der` may be overwritten, its AES-CBC content
+ *   decrypted where it lies (see decrypt in core/cms)
+ *
  * @throws {SmimeError} E_DECRYPT when no key opens it, E_KEY_NOT_FOUND
  *   without candidates, and what decrypt throws for the message itself
  */
@@ -128,11 +131,12 @@ export async function decryptWithAny(
   der: Uint8Array,
   candidates: (RecipientKey & { file: string })[],
   source: string,
+  options: { inPlace?: boolean } = {},
 ): Promise<{ content: Uint8Array; file: string }> {
   const refusals: { file: string; reason: string }[] = [];
   for (const key of candidates) {
     try {
-      return { content: await decrypt(der, key), file: key.file };
+      return { content: await decrypt(der, key, options), file: key.file };
     } catch (err) {
       if (!isSmimeError(err, "E_DECRYPT") && !isSmimeError(err, "E_KEY_MISMATCH")) throw err;
       refusals.push({ file: key.file, reason: reasonOf(err).replace(/^Cannot decrypt: /, "") });

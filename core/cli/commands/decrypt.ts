@@ -38,10 +38,12 @@ export function registerDecrypt(program: Command): void {
     const { bytes, source } = await readInput(file);
     const keys = await openKeyStore(options, file === "-");
     // Signed layers around the encrypted one are peeled unverified: verify checks them.
+    // The message is read for this alone: it is decoded and decrypted in place.
     const decrypted = await decryptMessage(
       bytes,
       source,
       keyCandidates(keys, bytes, source, options.key),
+      { inPlace: true },
     );
     if (options.output) await writeFileAtomic(options.output, decrypted.content);
     else if (!options.json) await writeStdout(decrypted.content);
