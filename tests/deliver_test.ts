@@ -4,9 +4,9 @@
  * byte (Postfix stores LF line ends), and `openssl cms` decrypts and
  * verifies what arrived. The CLI runs as the compiled binary would.
  */
-import { bytesEqual, bytesToLatin1, latin1ToBytes } from "../core/bytes.ts";
+import { bytesEqual, bytesToLatin1, joinSource, latin1ToBytes } from "../core/bytes.ts";
 import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
-import { openssl, testKeyStore, testPki, toLf } from "./support/helpers.ts";
+import { largeSealedMessage, openssl, testKeyStore, testPki, toLf } from "./support/helpers.ts";
 import { postfixAvailable, sharedPostfix as postfix } from "./support/rig.ts";
 import type { PostfixRig } from "./support/rig.ts";
 import { runCli } from "../scripts/run_cli.ts";
@@ -104,6 +104,42 @@ Deno.test({
       );
       assertEquals(verified.code, 0, verified.stderr);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "smtp-generic delivers a large message as it is made (never built) to Postfix byte for byte",
+  ignore,
+  async fn() {
+    const r = await postfix();
+    const message = await largeSealedMessage();
+    assert(message.source, "a large message is streamed");
+    const { result } = await deliverWith(
+      "smtp-generic",
+      { host: r.host, port: r.smtpPort },
+      message,
+    );
+    assertEquals(result.recipients.map((x) => x.status), ["accepted"]);
+    assert(message.source, "delivering it built the whole message");
+    const delivered = await r.waitForRecipient("bob@example.com");
+    assert(
+      bytesEqual(delivered.eml, toLf(joinSource(message.source))),
+      "delivered bytes differ",
+    );
+    const pki = await testPki();
+    const inner = await openssl(
+      [
+        "cms",
+        "-decrypt",
+        "-recip",
+        `${pki}/bob@example.com.crt`,
+        "-inkey",
+        `${pki}/bob@example.com.pem`,
+      ],
+      delivered.eml,
+    );
+    assertEquals(inner.code, 0, inner.stderr);
   },
 });
 
