@@ -125,8 +125,8 @@ export function prefixSource(head: Uint8Array, source: ByteSource): ByteSource {
   };
 }
 
-/** True when every byte is below 0x80. */
-export function isAsciiBytes(bytes: Uint8Array): boolean {
+/** True when every byte is below 0x80 (a message head: a few hundred bytes). */
+function isAsciiBytes(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
   return true;
 }

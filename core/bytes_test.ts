@@ -1,5 +1,12 @@
-import { assert, assertEquals } from "../tests/support/assert.ts";
-import { bytesEqual, bytesToLatin1, concatBytes, latin1ToBytes } from "./bytes.ts";
+import { assert, assertEquals, assertThrows } from "../tests/support/assert.ts";
+import {
+  bytesEqual,
+  bytesToLatin1,
+  concatBytes,
+  joinSource,
+  latin1ToBytes,
+  prefixSource,
+} from "./bytes.ts";
 
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 
@@ -41,4 +48,24 @@ Deno.test("bytesEqual() compares length and every byte", () => {
   assert(!bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3])));
   assert(bytesEqual(new Uint8Array(0), new Uint8Array(0)));
   assert(bytesEqual(ALL_BYTES.subarray(10, 20), ALL_BYTES.slice(10, 20)));
+});
+
+Deno.test("prefixSource() puts the head in front of a source's pieces and says what it knows of 7-bit", () => {
+  const body = { size: 4, pieces: () => [new Uint8Array([1, 2]), new Uint8Array([3, 4])] };
+  const ascii = new TextEncoder().encode("To: b\r\n");
+  const source = prefixSource(ascii, { ...body, isAscii: true });
+  assertEquals(source.size, ascii.length + 4);
+  assertEquals(joinSource(source), concatBytes([ascii, new Uint8Array([1, 2, 3, 4])]));
+  assertEquals(source.isAscii, true);
+  assertEquals(prefixSource(ascii, body).isAscii, undefined, "a body not known stays not known");
+  const high = new Uint8Array([0x54, 0xe9]);
+  assertEquals(prefixSource(high, { ...body, isAscii: true }).isAscii, false);
+  assertEquals(prefixSource(high, body).isAscii, false);
+});
+
+Deno.test("joinSource() refuses a source that makes more or less than its size", () => {
+  const pieces = () => [new Uint8Array(3), new Uint8Array(3)];
+  assertThrows(() => joinSource({ size: 5, pieces }));
+  assertThrows(() => joinSource({ size: 7, pieces }));
+  assertEquals(joinSource({ size: 6, pieces }).length, 6);
 });
