@@ -85,7 +85,7 @@ Deno.test("a source that fails while send() reads it for 8-bit bytes fails that 
     await c.connect();
     const broken = {
       size: 10,
-      *pieces(): Generator<Uint8Array> {
+      pieces(): Iterable<Uint8Array> {
         throw new Error("made up: the message could not be made");
       },
     };
