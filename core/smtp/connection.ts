@@ -305,9 +305,10 @@ export class SmtpConnection {
    * writev); when the socket's buffer is full, or more than
    * {@link MAX_UNWRITTEN} bytes are still being written, waits for room, at
    * most `timeout` ms (the data-block timeout). Deno's sockets take every
-   * write at once and seldom ask for 'drain', so the bytes not yet written
-   * are counted too: a message made piece by piece while it is sent (copies
-   * of a 95 MB source) must not pile up in the socket.
+   * write at once and seldom ask for 'drain', so the bytes of writes given
+   * `written` (message data) not yet written are counted too: a message made
+   * piece by piece while it is sent (copies of a 95 MB source) must not
+   * pile up in the socket.
    *
    * @param written called for each chunk once the socket has written it, with
    *   the error instead when it never will
@@ -321,14 +322,18 @@ export class SmtpConnection {
   ): Promise<void> {
     if (this.#failureKind) throw this.#failure;
     const socket = this.#socket;
-    const put = (c: Uint8Array | string) => {
-      this.#unwritten += c.length;
-      socket.write(c, (err) => {
-        this.#unwritten -= c.length;
-        written?.(c, err);
-        for (const wake of this.#onWritten) wake();
-      });
-    };
+    // Message data (given with `written`) is counted until written; a command line is short
+    // and goes without a callback, as a callback per write costs every message CPU.
+    const put = written
+      ? (c: Uint8Array | string) => {
+        this.#unwritten += c.length;
+        socket.write(c, (err) => {
+          this.#unwritten -= c.length;
+          written(c, err);
+          if (this.#onWritten.size > 0) { for (const wake of this.#onWritten) wake(); }
+        });
+      }
+      : (c: Uint8Array | string) => socket.write(c);
     if (typeof chunk === "string" || chunk instanceof Uint8Array) put(chunk);
     else {
       socket.cork();
