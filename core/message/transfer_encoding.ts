@@ -244,6 +244,15 @@ export function* base64Pieces(
 /** Tolerant base64 decoding: bytes outside the alphabet, padding included, are skipped. */
 export function decodeBase64(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.floor((bytes.length * 3) / 4) + 3);
+  return out.slice(0, decodeBase64Into(bytes, out));
+}
+
+/**
+ * Decodes `bytes` into `out` (which may be `bytes` itself: each group of
+ * four characters becomes three bytes, so the writing never overtakes the
+ * reading); returns the decoded length.
+ */
+function decodeBase64Into(bytes: Uint8Array, out: Uint8Array): number {
   let o = 0;
   let acc = 0;
   let count = 0;
@@ -264,7 +273,7 @@ export function decodeBase64(bytes: Uint8Array): Uint8Array {
     out[o++] = (acc >> 10) & 255;
     out[o++] = (acc >> 2) & 255;
   }
-  return out.slice(0, o);
+  return o;
 }
 
 /**
@@ -399,27 +408,7 @@ export function decodeBody(node: MimeNode): Uint8Array {
  * 70 MB copy of its DER.
  */
 export function decodeBase64InPlace(bytes: Uint8Array): Uint8Array {
-  let o = 0;
-  let acc = 0;
-  let count = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const v = DEC[bytes[i]!]!;
-    if (v < 0) continue;
-    acc = (acc << 6) | v;
-    if (++count === 4) {
-      bytes[o++] = (acc >> 16) & 255;
-      bytes[o++] = (acc >> 8) & 255;
-      bytes[o++] = acc & 255;
-      acc = 0;
-      count = 0;
-    }
-  }
-  if (count === 2) bytes[o++] = (acc >> 4) & 255;
-  if (count === 3) {
-    bytes[o++] = (acc >> 10) & 255;
-    bytes[o++] = (acc >> 2) & 255;
-  }
-  return bytes.subarray(0, o);
+  return bytes.subarray(0, decodeBase64Into(bytes, bytes));
 }
 
 /**
