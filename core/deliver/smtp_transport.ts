@@ -62,7 +62,6 @@ export class SmtpTransport implements Transport {
     // Headers first: a refused field (tracking on sealed mail) costs no connection.
     const headers = this.#settings.headers?.(message, fields) ?? [];
     const client = await this.#clientFor(signal);
-    this.#inFlight.set(client, (this.#inFlight.get(client) ?? 0) + 1);
     try {
       // A large message goes as its source, made while it is sent.
       const whole = message.source ?? message.bytes;
@@ -87,12 +86,18 @@ export class SmtpTransport implements Transport {
     await Promise.all([...clients].map((c) => this.#retire(c)));
   }
 
+  /**
+   * The client for one more message, counted in flight here, in the same
+   * turn it is chosen: counted only once the caller resumed, a client could
+   * look idle to a reconnect in between and be closed under that message.
+   */
   async #clientFor(signal?: AbortSignal): Promise<SmtpClient> {
     const max = this.#settings.client.maxMessagesPerConnection ?? Infinity;
     for (;;) {
       const client = this.#client;
       if (client?.isOpen && this.#assigned < max) {
         this.#assigned++;
+        this.#inFlight.set(client, (this.#inFlight.get(client) ?? 0) + 1);
         return client;
       }
       await this.#reconnect(signal);
