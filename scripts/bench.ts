@@ -389,6 +389,21 @@ try {
     );
   }
   if (want("batch")) {
+    // The run a bank makes: every outcome journaled, a report, and recipients' paths checked.
+    log("smimepost batch (CLI), 4 sessions, --journal --report --trust");
+    await add(
+      "smimepost batch (CLI), 4 sessions, --journal --report --trust",
+      () =>
+        smimepostBatchCliRow(ctx, counts.sealInject * 2, 4, (folder) => [
+          ...batchArgs(4)(folder),
+          "--journal",
+          `${folder}.journal`,
+          "--report",
+          `${folder}.report`,
+          "--trust",
+          `${ctx.keysDir}/trust.pem`,
+        ], "cli-batch-journal-4"),
+    );
     // A quarter of the messages: the difference from the full run is the CPU
     // of the messages alone, without start-up (the crypto floor's ratio).
     log("smimepost batch (CLI), 4 sessions, a quarter of the messages");

@@ -368,7 +368,11 @@ export async function smimepostBatchCliRow(
       key,
       "seal+inject",
       `smimepost batch (CLI), ${sessions} sessions${
-        key.startsWith("cli-batch-") ? "" : `, ${n} msgs`
+        key === "cli-batch-journal-4"
+          ? ", journal+report+trust"
+          : key.startsWith("cli-batch-")
+          ? ""
+          : `, ${n} msgs`
       }`,
       n,
       `${shJoin(argv)} > /dev/null || exit 1\necho 0`,
