@@ -12,6 +12,7 @@
  */
 
 import { latin1ToBytes } from "../bytes.ts";
+import { tool } from "../../tests/support/helpers.ts";
 
 /** One user: its files for openssl and its DER for our API. */
 export interface TestUser {
@@ -68,23 +69,8 @@ export async function openssl(
   args: string[],
   stdin?: Uint8Array,
 ): Promise<Uint8Array> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(
-      `openssl ${args.slice(0, 2).join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
+  const out = await tool("openssl", args, stdin);
+  if (out.code !== 0) throw new Error(`openssl ${args.slice(0, 2).join(" ")}: ${out.stderr}`);
   return out.stdout;
 }
 

@@ -10,6 +10,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { type ErrorCode, isSmimeError, type SmimeError } from "../errors.ts";
 import { makeTestPki, type TestPki } from "../../scripts/make_pki.ts";
+import { tool } from "../../tests/support/helpers.ts";
 
 /** Makes the test PKI in a temp folder, removed when the test file ends. */
 export async function freshPki(now?: Date): Promise<TestPki> {
@@ -47,20 +48,8 @@ export async function openssl(
   args: string[],
   stdin?: Uint8Array,
 ): Promise<{ ok: boolean; out: string }> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
-  const { success, stdout, stderr } = await child.output();
-  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-  return { ok: success, out: text };
+  const { code, stdout, stderr } = await tool("openssl", args, stdin);
+  return { ok: code === 0, out: new TextDecoder().decode(stdout) + stderr };
 }
 
 /** Reads a test file as text. */
