@@ -26,14 +26,19 @@ export function readError(key: string, path: string, err: unknown, where = ""): 
   });
 }
 
-/** Reads one file as one message; a failure is the item's error. */
-export async function readMessageFile(
+/**
+ * Reads one file as one message; a failure is the item's error. The read is
+ * synchronous: a message file is read whole anyway, and an asynchronous
+ * read's trip through the runtime's thread pool cost the main thread about
+ * 30 us of CPU more per message (45-50 us against 14-19 for 7 KB).
+ */
+export function readMessageFile(
   path: string,
   key = path,
   where = "",
-): Promise<BatchInput | InputError> {
+): BatchInput | InputError {
   try {
-    return { key, label: path, bytes: await Deno.readFile(path) };
+    return { key, label: path, bytes: Deno.readFileSync(path) };
   } catch (err) {
     return readError(key, path, err, where);
   }
@@ -46,7 +51,7 @@ export async function readMessageFile(
  */
 export async function* readPath(path: string): AsyncGenerator<InputItem> {
   for await (const item of walkPath(path)) {
-    yield typeof item === "string" ? await readMessageFile(item) : item;
+    yield typeof item === "string" ? readMessageFile(item) : item;
   }
 }
 

@@ -155,7 +155,7 @@ async function itemOf(
     return new InputError(key, where, `Cannot read ${where}: ${line.reason}`);
   }
   const file = normalisePath(isAbsolute(line.file) ? line.file : join(folder, line.file));
-  const item = await readMessageFile(file, key, ` (${where})`);
+  const item = readMessageFile(file, key, ` (${where})`);
   if (item instanceof InputError) return item;
   if (line.from !== undefined) item.sender = line.from;
   if (line.to !== undefined) item.recipients = typeof line.to === "string" ? [line.to] : line.to;
