@@ -106,3 +106,31 @@ Deno.test("SealPool: with workers from the start, 100 replies in batches each re
     pool.close();
   }
 });
+
+Deno.test("SealPool: a message's own buffer moves to the worker; a view into a shared one is copied", async () => {
+  const pool = new SealPool(await poolOptions({ inlineFirstMs: 0 }));
+  try {
+    const own = message(1);
+    // Two messages in one buffer, as an mbox read in chunks gives them.
+    const a = message(2);
+    const b = message(3);
+    const shared = new Uint8Array(a.length + b.length);
+    shared.set(a);
+    shared.set(b, a.length);
+    const views = [shared.subarray(0, a.length), shared.subarray(a.length)];
+    const outcomes = await Promise.all([
+      pool.seal({ key: "m1", label: "m1", bytes: own }),
+      pool.seal({ key: "m2", label: "m2", bytes: views[0]! }),
+      pool.seal({ key: "m3", label: "m3", bytes: views[1]! }),
+    ]);
+    strictEqual(pool.threads, 2);
+    strictEqual(own.byteLength, 0, "a whole buffer is moved, not copied");
+    strictEqual(shared.byteLength, a.length + b.length, "a shared buffer stays");
+    for (const [i, outcome] of outcomes.entries()) {
+      if (!outcome.ok) throw new Error(`m${i + 1}: ${outcome.reason}`);
+      await checkWithOpenssl(outcome.copies[0]!.bytes, i + 1);
+    }
+  } finally {
+    pool.close();
+  }
+});

@@ -261,7 +261,12 @@ class BatchRun {
   }
 
   async #sealAndQueue(input: BatchInput): Promise<void> {
-    const state: MessageState = { input, open: 0, outcomes: [] };
+    // The state keeps what names the message, not its bytes: they are done with once sealed.
+    const state: MessageState = {
+      input: { key: input.key, label: input.label },
+      open: 0,
+      outcomes: [],
+    };
     const reply = await this.#o.pool.seal({
       key: input.key,
       label: input.label,

@@ -75,6 +75,24 @@ interface Queued extends Waiter {
   job: SealJob;
 }
 
+/**
+ * The buffers to move to a worker instead of copying: those that hold one
+ * message's bytes and nothing else (a file read whole). Bytes that are a
+ * view into a larger buffer (an mbox read in chunks) are copied, as moving
+ * the buffer would take its other messages away too.
+ */
+function ownBuffers(views: Uint8Array[]): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const view of views) {
+    const buffer = view.buffer;
+    if (
+      buffer instanceof ArrayBuffer && view.byteOffset === 0 &&
+      view.byteLength === buffer.byteLength && !buffers.includes(buffer)
+    ) buffers.push(buffer);
+  }
+  return buffers;
+}
+
 /** The main thread's sealer, then a fixed set of seal workers. */
 export class SealPool {
   readonly #slots: Slot[] = [];
@@ -140,7 +158,8 @@ export class SealPool {
 
   /**
    * Seals one message: on the main thread while its budget lasts, then on
-   * the least busy worker.
+   * the least busy worker. `job.bytes` may be moved to the worker (see
+   * {@link ownBuffers}): the caller must not read them afterwards.
    *
    * @throws {TypeError} when a copy came back sealed otherwise than asked
    *   (a bug: delivery never gets it)
@@ -199,7 +218,7 @@ export class SealPool {
       const batch = this.#queue.splice(0, this.#perWorker - slot.pending.size);
       for (const { id, resolve, reject } of batch) slot.pending.set(id, { resolve, reject });
       const message: ToWorker = { type: "seal", jobs: batch.map(({ id, job }) => ({ id, job })) };
-      slot.worker.postMessage(message);
+      slot.worker.postMessage(message, ownBuffers(batch.map(({ job }) => job.bytes)));
     }
   }
 
