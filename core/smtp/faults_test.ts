@@ -195,3 +195,49 @@ Deno.test("aborting an in-flight send destroys the connection and rejects with t
     release();
   });
 });
+
+for (const pipelining of [true, false]) {
+  Deno.test(`a 250 to DATA is replies out of step: the message is not counted sent, the connection is dropped (pipelining ${pipelining})`, async () => {
+    const extensions = pipelining ? ["PIPELINING"] : [];
+    await withStrict(
+      { extensions, reply: (line) => line === "DATA" ? "250 2.0.0 whatever" : undefined },
+      {},
+      async (c) => {
+        await c.connect();
+        const err = await assertRejects(c.send(env, enc.encode("Subject: x\r\n\r\nbody\r\n")));
+        assert(
+          isSmimeError(err, "E_TEMPFAIL") && err.message.includes("not 354"),
+          String(err),
+        );
+        assertEquals(c.isOpen, false);
+        assertEquals(c.messagesSent, 0);
+      },
+    );
+  });
+}
+
+Deno.test("an end-of-data reply sent twice never makes a later message count as accepted", async () => {
+  let ends = 0;
+  const server = await startStrictServer({
+    extensions: ["PIPELINING"],
+    // The first message's 250 comes twice: every later reply is one command behind.
+    onDataEnd: () => ++ends === 1 ? "250 2.0.0 queued as A\r\n250 2.0.0 queued as A" : "250 Ok",
+  });
+  const c = new SmtpClient({ host: "127.0.0.1", port: server.port, tls: { mode: "never" } });
+  try {
+    await c.connect();
+    const sends = [1, 2, 3].map((i) =>
+      c.send(env, enc.encode(`Subject: ${i}\r\n\r\nbody ${i}\r\n`)).then(
+        (r) => r.recipients.every((x) => x.accepted),
+        () => false,
+      )
+    );
+    const accepted = await Promise.all(sends);
+    // Whatever was counted accepted is what the server has, and no more.
+    assertEquals(accepted.filter(Boolean).length, server.messages.length);
+    assertEquals(accepted[0], true);
+  } finally {
+    await c.close();
+    await server.close();
+  }
+});

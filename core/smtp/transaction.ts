@@ -209,6 +209,20 @@ export async function runTransaction(
       : outcomes(env, rcpts);
     return { result: { mail, recipients }, reachedEnd: false };
   }
+  if (data!.code < 400 && data!.code !== 354) {
+    // Only 354 lets the data go (RFC 5321 4.1.1.4). Any other 2xx or 3xx is a reply out of
+    // step (one the server sent twice, or a stray one): nothing was sent, and no later reply
+    // on this connection can be matched to its command, so it is dropped and the message
+    // deferred. Taken for the end of data's reply, a 250 here counted a message never sent.
+    const err = new SmimeError(
+      "E_TEMPFAIL",
+      `Cannot send via ${conn.where}: the server answered DATA with "${
+        data!.text
+      }", not 354 (replies out of step); the message was not sent`,
+    );
+    conn.fail(err, "garbage");
+    throw err;
+  }
   if (data!.code !== 354) {
     await reset(ctx);
     return { result: { mail, data, recipients: outcomes(env, rcpts, data) }, reachedEnd: false };
