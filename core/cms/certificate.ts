@@ -192,6 +192,8 @@ export type KeyUsageBit = typeof KEY_USAGE_BITS[number];
 export interface CertificateDetails extends CertificateInfo {
   /** Issuer as RFC 4514 text. */
   issuerText: string;
+  /** The OID of the algorithm the issuer signed it with (the outer signatureAlgorithm). */
+  signatureOid: string;
   notBefore: Date;
   notAfter: Date;
   /**
@@ -274,7 +276,12 @@ export function parseCertificateDetails(
 function readDetails(der: Uint8Array): Omit<CertificateDetails, keyof CertificateInfo> {
   const cert = new DerReader(parseTlv(der));
   const tbs = cert.enter(Tag.sequence, "tbsCertificate");
-  cert.next(Tag.sequence, "signatureAlgorithm");
+  const signatureOid = readOid(
+    new DerReader(cert.next(Tag.sequence, "signatureAlgorithm")).next(
+      Tag.oid,
+      "signature algorithm",
+    ),
+  );
   cert.next(Tag.bitString, "signatureValue");
   end(cert, "certificate");
   const versionTlv = tbs.optional(0xa0);
@@ -307,6 +314,7 @@ function readDetails(der: Uint8Array): Omit<CertificateDetails, keyof Certificat
   const emails = [...(san ? sanEmails(san) : []), ...emailsInName(subject)];
   return {
     issuerText: formatName(issuer),
+    signatureOid,
     notBefore,
     notAfter,
     emails: [...new Set(emails)],

@@ -159,15 +159,17 @@ export async function checkSignature(
 }
 
 /**
- * Checks a certificate's signature with an RSA issuer key too large for
- * WebCrypto and node:crypto (over 4096 bits), by BigInt arithmetic; the path
+ * Checks a certificate's RSA signature by BigInt arithmetic, for what
+ * node:crypto's X509Certificate.verify() can't check: an issuer key too
+ * large for it (over 4096 bits), and RSASSA-PSS, which it refuses whatever
+ * the key (Windows ADCS's "alternate signature format", eID CAs). The path
  * engine uses node:crypto for everything else.
  *
  * @param subjectDer the signed certificate
  * @param issuerSpki the issuer's SubjectPublicKeyInfo
  * @returns true when the signature verifies
  */
-export function largeRsaSignedBy(subjectDer: Uint8Array, issuerSpki: Uint8Array): boolean {
+export function rsaSignedBy(subjectDer: Uint8Array, issuerSpki: Uint8Array): boolean {
   try {
     const cert = new DerReader(parseTlv(subjectDer));
     const tbs = cert.next(Tag.sequence, "tbsCertificate").raw;

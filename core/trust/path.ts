@@ -21,7 +21,7 @@ import { X509Certificate } from "node:crypto";
 import type { CertificateDetails } from "../cms/certificate.ts";
 import { Oid } from "../cms/oids.ts";
 import { WEBCRYPTO_MAX_RSA_BITS } from "../cms/rsa_public.ts";
-import { largeRsaSignedBy } from "../cms/signature.ts";
+import { rsaSignedBy } from "../cms/signature.ts";
 import { nameConstraintProblem, type NameConstraints, readNameConstraints } from "./constraints.ts";
 import { CertPool, digestOf } from "./pool.ts";
 import { caProblem, type Purpose, usageProblem } from "./usage.ts";
@@ -247,8 +247,11 @@ export function isSignedBy(subject: CertificateDetails, issuer: CertificateDetai
   const key = `${digestOf(subject.der)}:${digestOf(issuer.der)}`;
   let ok = verified.get(key);
   if (ok === undefined) {
-    if (issuer.keyKind === "rsa" && issuer.rsaBits > WEBCRYPTO_MAX_RSA_BITS) {
-      ok = largeRsaSignedBy(subject.der, issuer.spki);
+    if (
+      issuer.keyKind === "rsa" &&
+      (issuer.rsaBits > WEBCRYPTO_MAX_RSA_BITS || subject.signatureOid === Oid.rsassaPss)
+    ) {
+      ok = rsaSignedBy(subject.der, issuer.spki);
     } else {
       const s = x509(subject.der);
       const i = x509(issuer.der);

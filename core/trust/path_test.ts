@@ -189,8 +189,13 @@ Deno.test("validatePath() ends on cross-issued cycles and floods of certificates
   assert.ok(MAX_STEPS >= 32);
 });
 
-Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-made RSA-8192 root)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "smimepost-bigca-" });
+/**
+ * An openssl-made root of `caKey` ("rsa:8192") and a leaf it signs with
+ * openssl's `extra` options; the leaf validates, and a flipped bit in its
+ * signature makes it fail.
+ */
+async function checkOpensslSigned(caKey: string, extra: string[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-opensslca-" });
   const run = async (args: string[]) => {
     const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
@@ -200,14 +205,14 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
       "req",
       "-x509",
       "-newkey",
-      "rsa:8192",
+      caKey,
       "-nodes",
       "-keyout",
       "ca.key",
       "-out",
       "ca.crt",
       "-subj",
-      "/CN=Big Root",
+      "/CN=OpenSSL Root",
       "-days",
       "30",
       "-addext",
@@ -217,7 +222,7 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
     ]);
     await Deno.writeTextFile(
       `${dir}/leaf.ext`,
-      "subjectAltName=email:big@corp.example\nkeyUsage=digitalSignature\nextendedKeyUsage=emailProtection\n",
+      "subjectAltName=email:leaf@corp.example\nkeyUsage=digitalSignature\nextendedKeyUsage=emailProtection\n",
     );
     await run([
       "req",
@@ -229,7 +234,7 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
       "-out",
       "leaf.csr",
       "-subj",
-      "/CN=big",
+      "/CN=leaf",
     ]);
     await run([
       "x509",
@@ -243,7 +248,7 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
       "-CAcreateserial",
       "-days",
       "10",
-      "-sha256",
+      ...extra,
       "-extfile",
       "leaf.ext",
       "-out",
@@ -267,4 +272,22 @@ Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-m
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-made RSA-8192 root)", async () => {
+  await checkOpensslSigned("rsa:8192", ["-sha256"]);
 });
+
+for (
+  const [what, extra] of [
+    ["SHA-256, salt as long as the hash", ["-sha256", "-sigopt", "rsa_padding_mode:pss"]],
+    [
+      "SHA-384, salt 20",
+      ["-sha384", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:20"],
+    ],
+  ] as const
+) {
+  Deno.test(`validatePath() checks RSASSA-PSS certificate signatures (${what}), as ADCS and eID CAs make them`, async () => {
+    await checkOpensslSigned("rsa:2048", [...extra]);
+  });
+}
