@@ -22,6 +22,12 @@ export interface JudgeContext {
 export interface Verdict {
   problems: Finding[];
   warnings: string[];
+  /**
+   * The certificates above the leaf on the path that was validated, a
+   * self-signed anchor left out: what a signature must carry for its
+   * recipients to find the same path. Undefined when no path was validated.
+   */
+  path?: CertInfo[];
 }
 
 /** The warning when there are no trust anchors. */
@@ -72,6 +78,9 @@ export function judgeCertificate(
         code: "E_CHAIN",
         kind: "fatal",
       });
+    } else {
+      const path = result.path.slice(1).filter((c) => !c.isSelfIssued);
+      return { problems, warnings, path };
     }
   }
   return { problems, warnings };

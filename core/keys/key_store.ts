@@ -23,7 +23,7 @@ import {
   readFileBytes,
 } from "./files.ts";
 import { judgeCertificate, type JudgeContext } from "./judge.ts";
-import { CertPool, type TrustStore } from "../trust/mod.ts";
+import { CertPool, issuerChain, type TrustStore } from "../trust/mod.ts";
 import { type SmimeCapability, splitCapabilities } from "./capabilities.ts";
 import { loadPemBundle } from "./pem.ts";
 import type { Pkcs12Contents } from "./pkcs12.ts";
@@ -170,11 +170,18 @@ export class KeyStore {
           `${ACTIONS[purpose]} "${addr}": ${reasons} (${material.file})`,
         );
       }
+      // What goes with a signature is the path that was validated, not whatever else the file
+      // holds (an expired copy of an intermediate, a p12's other people's certificates); with
+      // no anchors, the issuers found by name and signature, the key folder's CAs included.
+      const chain = verdict.path ?? issuerChain(material.leaf, [
+        new CertPool(material.chain.map((c) => c.der)),
+        ...(purpose === "sign" ? [await this.#folderIntermediates()] : []),
+      ]);
       return {
         address: addr,
         file: material.file,
         certificate: material.leaf.der,
-        chain: material.chain.map((c) => c.der),
+        chain: chain.map((c) => c.der),
         notAfter: material.leaf.notAfter,
         subject: material.leaf.subject,
         keyAlgorithm: material.leaf.keyAlgorithm,

@@ -239,7 +239,8 @@ Deno.test("certificateFor() checks the chain: trusted with trust.pem, E_CHAIN wi
     "bob@example.com",
     "encrypt",
   );
-  assert.deepEqual(entry.chain, []);
+  // An anchor that is not a root goes with the leaf: recipients may hold only the root.
+  assert.deepEqual(entry.chain, [pki.intermediateDer]);
   await refused(
     new KeyStore({ dir, trustAnchors }).certificateFor("bob@example.com", "encrypt"),
     "E_CHAIN",
@@ -480,5 +481,38 @@ Deno.test("no error message contains a passphrase or key material", () => {
       assert.ok(!message.includes(secret), message);
     }
     assert.ok(!message.includes("\n"), message);
+  }
+});
+
+Deno.test("signerFor(): a signature carries the chain to the signer's issuer, not the file's other certificates", async () => {
+  const dir = await folder("sentchain");
+  const der = (file: string) => Deno.readFile(join(pki.dir, file));
+  const [alice] = loadPemBundle(await der("alice@example.com.crt"), "alice");
+  const [bob] = loadPemBundle(await der("bob@example.com.crt"), "bob");
+  await Deno.copyFile(join(pki.dir, "alice@example.com.pem"), join(dir, "alice@example.com.pem"));
+  await Deno.chmod(join(dir, "alice@example.com.pem"), 0o600);
+  // A DER export holds the leaf alone; the intermediate is elsewhere in the folder.
+  await writeTestFile(join(dir, "alice@example.com.crt"), alice!);
+  await writeTestFile(join(dir, "intermediate.crt"), pki.intermediateDer);
+  const options = { dir, passphrase: passphrases };
+  for (const anchors of [trustAnchors, undefined]) {
+    const signer = await new KeyStore({ ...options, trustAnchors: anchors }).signerFor(
+      "alice@example.com",
+    );
+    assert.deepEqual(signer.identity.chain, [pki.intermediateDer], `anchors: ${!!anchors}`);
+  }
+  // Someone else's certificate in the signer's file (a p12 export, a pasted bundle) stays home.
+  const pem = (d: Uint8Array) =>
+    `-----BEGIN CERTIFICATE-----\n${btoa(bytesToLatin1(d))}\n-----END CERTIFICATE-----\n`;
+  await Deno.writeTextFile(
+    join(dir, "alice@example.com.crt"),
+    pem(alice!) + pem(bob!) + pem(pki.intermediateDer),
+  );
+  await Deno.remove(join(dir, "intermediate.crt"));
+  for (const anchors of [trustAnchors, undefined]) {
+    const signer = await new KeyStore({ ...options, trustAnchors: anchors }).signerFor(
+      "alice@example.com",
+    );
+    assert.deepEqual(signer.identity.chain, [pki.intermediateDer], `anchors: ${!!anchors}`);
   }
 });

@@ -31,7 +31,12 @@ export interface CertificateEntry {
   file: string;
   /** The user's certificate, DER. */
   certificate: Uint8Array;
-  /** Intermediates from the same file or p12, DER, nearest first. */
+  /**
+   * The certificates that go with it in a signature, DER, nearest first: the
+   * path that was validated, a self-signed root left out; with no trust
+   * anchors, the issuers found by name and signature in its own file (and,
+   * to sign, the key folder), never the file's other certificates.
+   */
   chain: Uint8Array[];
   notAfter: Date;
   /** Subject DN, RFC 4514 text. */

@@ -8,6 +8,7 @@
 export { CertPool } from "./pool.ts";
 export {
   isSignedBy,
+  issuerChain,
   type PathResult,
   type TrustStore,
   trustStore,

@@ -267,6 +267,32 @@ export function isSignedBy(subject: CertificateDetails, issuer: CertificateDetai
   return ok;
 }
 
+/**
+ * The issuers above `cert` in `pools`, nearest first, each found by name and
+ * checked by signature, and a CA: the chain a signer sends with its
+ * signature when no trust anchors were given to validate one. Stops at a
+ * self-issued certificate (a root, left out: a recipient must hold it
+ * already), when no issuer is found, or after {@link MAX_ISSUERS}.
+ */
+export function issuerChain(cert: CertificateDetails, pools: CertPool[]): CertificateDetails[] {
+  const chain: CertificateDetails[] = [];
+  let current = cert;
+  while (!current.isSelfIssued && chain.length < MAX_ISSUERS) {
+    const subject = current;
+    const issuer = pools.flatMap((pool) => pool.issuersOf(subject)).find((candidate) =>
+      candidate.isCa && candidate !== subject && !chain.includes(candidate) &&
+      isSignedBy(subject, candidate)
+    );
+    if (!issuer || issuer.isSelfIssued) break;
+    chain.push(issuer);
+    current = issuer;
+  }
+  return chain;
+}
+
+/** The most intermediates {@link issuerChain} collects. */
+const MAX_ISSUERS = 8;
+
 /** A trust store of anchors and intermediates, from DER certificates. */
 export function trustStore(
   anchors: Iterable<Uint8Array>,
