@@ -121,7 +121,7 @@ export async function* readManifest(source: ManifestSource): AsyncGenerator<Inpu
       if (line === null) return;
       const key = `manifest:${path}#${line.number}`;
       const where = `${name} line ${line.number}`;
-      const item = await itemOf(line.text, key, where, folder);
+      const item = itemOf(line.text, key, where, folder);
       if (item instanceof InputError) lines.suspend();
       yield item;
     }
@@ -144,12 +144,12 @@ export async function countManifest(source: ManifestSource): Promise<number> {
   }
 }
 
-async function itemOf(
+function itemOf(
   text: string,
   key: string,
   where: string,
   folder: string,
-): Promise<BatchInput | InputError> {
+): BatchInput | InputError {
   const line = parseManifestLine(text);
   if ("reason" in line) {
     return new InputError(key, where, `Cannot read ${where}: ${line.reason}`);
