@@ -297,3 +297,29 @@ Deno.test("keys import: a leaf-only .cer imports through the intermediate in the
   const stored = loadPemBundle(await Deno.readFile(join(keys, "partner@example.com.crt")), "f");
   assertEquals(stored, [id.certificate, pki.intermediateDer]);
 });
+
+Deno.test("keys import: mail that `openssl cms -sign` made of a whole message imports under the signed content's From, as verify trusts it", async () => {
+  const id = await pki.issue({ email: "whole@example.com", key: "RSA-2048" });
+  const { cert, key } = await identityFiles("whole", id);
+  const message = await put("whole-in.eml", headers("whole@example.com") + BODY);
+  const signed = await run("openssl", [
+    "cms",
+    "-sign",
+    "-nodetach",
+    "-signer",
+    cert,
+    "-inkey",
+    key,
+    "-certfile",
+    pki.intermediateFile,
+    "-in",
+    message,
+  ]); // deno-fmt-ignore
+  const file = await put("whole.eml", signed);
+  const verified = await runCli(["verify", file, "--trust", pki.trustFile]);
+  assertEquals(verified.code, 0, verified.text + verified.stderr);
+  const keys = await Deno.makeTempDir({ dir: work, prefix: "keys-" });
+  const result = await runCli(["keys", "import", file, "--keys", keys, "--trust", pki.trustFile]);
+  assertEquals(result.code, 0, result.text + result.stderr);
+  assertMatch(result.text, /whole\.eml: imported whole@example\.com -> /);
+});

@@ -15,6 +15,7 @@
 import { bytesEqual } from "../bytes.ts";
 import type { SignerResult } from "../cms/types.ts";
 import { type ErrorCode, isSmimeError, reasonOf, SmimeError } from "../errors.ts";
+import { authorOfOpened } from "../smime/author.ts";
 import { openMessage } from "../smime/open.ts";
 import type { KeyCandidates, Opened } from "../smime/open.ts";
 import { assessCertificate } from "./cert_check.ts";
@@ -122,7 +123,8 @@ async function importMail(
     const problem = signerProblem(signer);
     if (problem) return [refusal(source, "E_VERIFY", problem)];
   }
-  const from = singleFromAddress(bytes, source);
+  // The same author as verify finds: the outer From, else the signed content's.
+  const from = singleFromAddress(authorOfOpened(bytes, opened, source), source);
   const candidates: { signer: SignerResult; pool: Uint8Array[] }[] = [];
   for (const layer of layers) {
     for (const signer of layer.signers) {

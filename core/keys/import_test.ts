@@ -10,6 +10,7 @@ import { Oid } from "../cms/oids.ts";
 import { importMessage, type ImportOptions, MAX_CERTIFICATES } from "./import.ts";
 import { CAPABILITIES_LABEL, readCapabilitiesBlock } from "./capabilities.ts";
 import { KeyStore } from "./key_store.ts";
+import { verifyMessage } from "../smime/verdict.ts";
 import { loadPemBundle } from "./pem.ts";
 import { freshPki, openssl } from "./test_util.ts";
 import type { IssuedIdentity, TestPki } from "../../scripts/make_pki.ts";
@@ -237,6 +238,47 @@ Deno.test("importMessage() refuses mail whose From is not the signer's, or names
     assert.match(outcome!.reason!, reason);
   }
   assert.deepEqual(await Array.fromAsync(Deno.readDir(options.keysDir)), []);
+});
+
+/** A whole message signed by `openssl cms -sign`: its From is only inside the signed content. */
+async function wholeMessageSigned(signer: IssuedIdentity, from: string): Promise<Uint8Array> {
+  const cert = await file("signer.pem", leafPem(signer.chainPem));
+  const key = await file("signer.key", signer.privateKeyPem);
+  const message = await file(
+    "whole.eml",
+    `${from}\r\nTo: bob@example.com\r\nSubject: keys\r\n${BODY}`,
+  );
+  const run = await openssl([
+    "cms",
+    "-sign",
+    "-nodetach",
+    "-signer",
+    cert,
+    "-inkey",
+    key,
+    "-certfile",
+    pki.intermediateFile,
+    "-in",
+    message,
+  ]);
+  assert.ok(run.ok, run.out);
+  assert.doesNotMatch(run.out.slice(0, run.out.indexOf("\n\n")), /^From:/im);
+  return encoder.encode(run.out);
+}
+
+Deno.test("importMessage() takes the author from the signed content when the outside has no From, as verify does", async () => {
+  const options = await folder();
+  const signed = await wholeMessageSigned(alice, "From: Alice <alice@example.com>");
+  const verdict = await verifyMessage(signed, "whole.eml", { trustAnchors });
+  assert.equal(verdict.trusted, true, verdict.problems.join("; "));
+  const [outcome] = await importMessage(signed, "whole.eml", options);
+  assert.equal(outcome?.status, "imported", outcome?.reason);
+  assert.equal(outcome?.address, "alice@example.com");
+
+  const forged = await wholeMessageSigned(alice, "From: mallory@example.com");
+  const [refused] = await importMessage(forged, "forged.eml", await folder());
+  assert.equal(refused?.status, "refused");
+  assert.match(refused!.reason!, /From mallory@example\.com is not the signer's address/);
 });
 
 Deno.test("importMessage() accepts an encoded-word display name on the single From mailbox", async () => {
