@@ -93,6 +93,15 @@ Deno.test("harvest CLI: DKIM-signed relay webhook -> ADDRESS.crt; wrong token 40
     assertEquals(x509.code, 0, x509.stderr);
     assertIncludes(new TextDecoder().decode(x509.stdout), "alice@corp.example");
 
+    // Signed without its intermediate: the one the key folder now holds completes the path.
+    const bare = await signedMail("alice@corp.example", { ...identity, chain: [] });
+    const again = await post(
+      relayEvent(await signWithDkimpy(bare, "sel", "corp.example", corpKey), "alice@corp.example"),
+    );
+    const againBody = await again.text();
+    assertEquals(again.status, 200, againBody);
+    assertMatch(againBody, /"status":"unchanged"/);
+
     const wrong = await post(relayEvent(good, "alice@corp.example"), "not-the-token");
     assertEquals(wrong.status, 401);
     assertIncludes(await wrong.text(), "Invalid X-MessageSystems-Webhook-Token");

@@ -9,6 +9,7 @@ import { bytesToLatin1 } from "../core/bytes.ts";
 import { join } from "node:path";
 import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { runCli } from "../scripts/run_cli.ts";
+import { loadPemBundle } from "../core/keys/pem.ts";
 import { type IssuedIdentity, makeTestPki } from "../scripts/make_pki.ts";
 
 const encoder = new TextEncoder();
@@ -283,4 +284,42 @@ Deno.test("keys import: one line per input, exit 3 for some refused, 65 for all,
   const untrusted = await runCli(["keys", "import", mbox, "--keys", keys]);
   assertEquals(untrusted.code, 64, untrusted.stderr);
   assertIncludes(untrusted.stderr, "--trust");
+});
+
+Deno.test("keys import: a leaf-only .cer imports through the intermediate in the key folder, and the file written carries it", async () => {
+  const id = await pki.issue({ email: "partner@example.com", key: "RSA-2048" });
+  const keys = await Deno.makeTempDir({ dir: work, prefix: "keys-" });
+  await Deno.copyFile(pki.intermediateFile, join(keys, "intermediate.crt"));
+  const cer = await put("partner.cer", id.certificate);
+  const result = await runCli(["keys", "import", cer, "--keys", keys, "--trust", pki.trustFile]);
+  assertEquals(result.code, 0, result.text + result.stderr);
+  assertMatch(result.text, /partner\.cer: imported partner@example\.com -> /);
+  const stored = loadPemBundle(await Deno.readFile(join(keys, "partner@example.com.crt")), "f");
+  assertEquals(stored, [id.certificate, pki.intermediateDer]);
+});
+
+Deno.test("keys import: mail that `openssl cms -sign` made of a whole message imports under the signed content's From, as verify trusts it", async () => {
+  const id = await pki.issue({ email: "whole@example.com", key: "RSA-2048" });
+  const { cert, key } = await identityFiles("whole", id);
+  const message = await put("whole-in.eml", headers("whole@example.com") + BODY);
+  const signed = await run("openssl", [
+    "cms",
+    "-sign",
+    "-nodetach",
+    "-signer",
+    cert,
+    "-inkey",
+    key,
+    "-certfile",
+    pki.intermediateFile,
+    "-in",
+    message,
+  ]); // deno-fmt-ignore
+  const file = await put("whole.eml", signed);
+  const verified = await runCli(["verify", file, "--trust", pki.trustFile]);
+  assertEquals(verified.code, 0, verified.text + verified.stderr);
+  const keys = await Deno.makeTempDir({ dir: work, prefix: "keys-" });
+  const result = await runCli(["keys", "import", file, "--keys", keys, "--trust", pki.trustFile]);
+  assertEquals(result.code, 0, result.text + result.stderr);
+  assertMatch(result.text, /whole\.eml: imported whole@example\.com -> /);
 });

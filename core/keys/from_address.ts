@@ -7,24 +7,24 @@
  */
 
 import { SmimeError } from "../errors.ts";
-import { authorOf, parseMessage } from "../message/mod.ts";
+import type { Author } from "../smime/author.ts";
 import { normaliseAddress } from "./address.ts";
 
 /**
- * The single From mailbox of `bytes`, normalised (lower-cased, checked as a
- * key-folder name). Display names may be encoded words (RFC 2047); the
+ * The single From mailbox of a message, normalised (lower-cased, checked as
+ * a key-folder name). Display names may be encoded words (RFC 2047); the
  * address is read from the raw field, so folding and encoded words in the
  * name cannot hide a second mailbox.
  *
- * @param bytes the whole message
+ * @param author what `authorOfOpened` (core/smime/author.ts) found: the
+ *   outer From, or the signed content's when the outside has none
  * @param source named in errors
  * @returns e.g. "alice@example.com"
  * @throws {SmimeError} E_MESSAGE when there is no From field, several From
  *   fields, a From with no mailbox or several, or an address that is not
  *   local@domain
  */
-export function singleFromAddress(bytes: Uint8Array, source: string): string {
-  const author = authorOf(parseMessage(bytes, source));
+export function singleFromAddress(author: Author, source: string): string {
   if ("problem" in author) refuse(source, author.problem.replace(/^the message has /, ""));
   try {
     return normaliseAddress(author.address);

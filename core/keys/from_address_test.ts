@@ -1,9 +1,14 @@
 import { strict as assert } from "node:assert";
-import { singleFromAddress } from "./from_address.ts";
+import { authorOf, parseMessage } from "../message/mod.ts";
+import { singleFromAddress as fromAuthor } from "./from_address.ts";
 import { throwsWith } from "./test_util.ts";
 
 const mail = (head: string) =>
   new TextEncoder().encode(`${head}\r\nTo: b@example.org\r\n\r\nx\r\n`);
+
+/** singleFromAddress() of the author of `bytes`. */
+const singleFromAddress = (bytes: Uint8Array, source: string) =>
+  fromAuthor(authorOf(parseMessage(bytes, source)), source);
 
 Deno.test("singleFromAddress() reads the one mailbox, encoded-word names and case included", () => {
   assert.equal(singleFromAddress(mail("From: Alice@Example.COM"), "m"), "alice@example.com");

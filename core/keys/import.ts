@@ -15,11 +15,12 @@
 import { bytesEqual } from "../bytes.ts";
 import type { SignerResult } from "../cms/types.ts";
 import { type ErrorCode, isSmimeError, reasonOf, SmimeError } from "../errors.ts";
+import { authorOfOpened } from "../smime/author.ts";
 import { openMessage } from "../smime/open.ts";
 import type { KeyCandidates, Opened } from "../smime/open.ts";
 import { assessCertificate } from "./cert_check.ts";
 import { type CertInfo, parseCertificate } from "./cert_info.ts";
-import { CertPool, validatePath } from "../trust/mod.ts";
+import { CertPool, type TrustStore, validatePath } from "../trust/mod.ts";
 import { singleFromAddress } from "./from_address.ts";
 import { isCapabilityList } from "./capabilities.ts";
 import { type ImportOutcome, outcomeOf, refusal } from "./import_outcome.ts";
@@ -44,6 +45,14 @@ export interface ImportOptions {
   dryRun: boolean;
   /** The time validity is judged at; default now. */
   now?: Date;
+  /**
+   * The key folder's CA certificates (what `KeyStore.trustStore()` holds):
+   * candidate intermediates besides the input's own, so a leaf-only file
+   * imports once its intermediate is in the folder. The intermediates of
+   * every path imported (or, with dryRun, that would be) are added, so a
+   * later input of the same run finds them as it would in the folder.
+   */
+  intermediates?: CertPool;
   /** Keys for a message signed inside an encrypted layer (`--key`, the key folder). */
   decryptionKeys?: (bytes: Uint8Array, source: string) => KeyCandidates;
   /** Default {@link MAX_INPUT_BYTES}. */
@@ -97,7 +106,7 @@ async function importMail(
   let opened: Opened;
   try {
     opened = await openMessage(bytes, source, {
-      trustAnchors: options.trustAnchors,
+      trust: folderTrust(options),
       keys: options.decryptionKeys?.(bytes, source),
     });
   } catch (err) {
@@ -114,7 +123,8 @@ async function importMail(
     const problem = signerProblem(signer);
     if (problem) return [refusal(source, "E_VERIFY", problem)];
   }
-  const from = singleFromAddress(bytes, source);
+  // The same author as verify finds: the outer From, else the signed content's.
+  const from = singleFromAddress(authorOfOpened(bytes, opened, source), source);
   const candidates: { signer: SignerResult; pool: Uint8Array[] }[] = [];
   for (const layer of layers) {
     for (const signer of layer.signers) {
@@ -220,16 +230,23 @@ async function importLeaf(
       return [];
     }
   });
-  const trust = {
-    anchors: new CertPool(options.trustAnchors),
-    intermediates: [new CertPool(candidates.map((c) => c.der))],
+  const folder = folderTrust(options);
+  const own = new CertPool(candidates.map((c) => c.der));
+  // The certificate's own file before the key folder; what a signed message
+  // brought after it (README, "Trust: one path engine").
+  const trust: TrustStore = {
+    anchors: folder.anchors,
+    intermediates: extra.judged ? [...folder.intermediates, own] : [own, ...folder.intermediates],
   };
   const isAnchor = trust.anchors.has(leaf);
   const problems = extra.judged
     ? assessCertificate(leaf, address, "encrypt", now).findings
       .filter((f) => !(f.kind === "self-signed" && isAnchor))
-    : judgeCertificate(leaf, candidates, address, "encrypt", { trust, now, allowInvalid: false })
-      .problems;
+    : judgeCertificate(leaf, candidates, address, "encrypt", {
+      trust: folder,
+      now,
+      allowInvalid: false,
+    }).problems;
   if (problems.length > 0) {
     const code: ErrorCode = problems[0]!.code;
     return refusal(source, code, problems.map((p) => p.text).join("; "), address);
@@ -251,11 +268,24 @@ async function importLeaf(
       now,
       dryRun: options.dryRun,
     });
-    return outcomeOf(source, request, stored, options.dryRun);
+    const outcome = outcomeOf(source, request, stored, options.dryRun);
+    if (outcome.status === "imported" || outcome.status === "updated") {
+      // CA certificates of a trusted path, now in the folder.
+      for (const der of intermediates) options.intermediates?.add(der);
+    }
+    return outcome;
   } catch (err) {
     if (!isSmimeError(err)) throw err;
     return refusal(source, err.code, reasonWithout(source, err), address);
   }
+}
+
+/** The anchors, and the key folder's CA certificates as candidate intermediates. */
+function folderTrust(options: ImportOptions): TrustStore {
+  return {
+    anchors: new CertPool(options.trustAnchors),
+    intermediates: options.intermediates ? [options.intermediates] : [],
+  };
 }
 
 function reasonWithout(source: string, err: SmimeError): string {

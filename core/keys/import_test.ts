@@ -10,6 +10,7 @@ import { Oid } from "../cms/oids.ts";
 import { importMessage, type ImportOptions, MAX_CERTIFICATES } from "./import.ts";
 import { CAPABILITIES_LABEL, readCapabilitiesBlock } from "./capabilities.ts";
 import { KeyStore } from "./key_store.ts";
+import { verifyMessage } from "../smime/verdict.ts";
 import { loadPemBundle } from "./pem.ts";
 import { freshPki, openssl } from "./test_util.ts";
 import type { IssuedIdentity, TestPki } from "../../scripts/make_pki.ts";
@@ -46,14 +47,14 @@ const BODY = "Content-Type: text/plain\r\n\r\nPlease encrypt replies.\r\n";
 async function signedMail(
   signer: IssuedIdentity,
   from: string,
-  options: { detached?: boolean; certfile?: string } = {},
+  options: { detached?: boolean; certfile?: string; leafOnly?: boolean } = {},
 ): Promise<Uint8Array> {
   const cert = await file("signer.pem", leafPem(signer.chainPem));
   const key = await file("signer.key", signer.privateKeyPem);
   const body = await file("body.txt", BODY);
   const args = ["cms", "-sign", "-signer", cert, "-inkey", key, "-in", body, "-outform", "SMIME"];
   if (!options.detached) args.push("-nodetach");
-  args.push("-certfile", options.certfile ?? pki.intermediateFile);
+  if (!options.leafOnly) args.push("-certfile", options.certfile ?? pki.intermediateFile);
   const run = await openssl(args);
   assert.ok(run.ok, run.out);
   return encoder.encode(`${from}\r\nTo: bob@example.com\r\nSubject: keys\r\n${run.out}`);
@@ -130,9 +131,11 @@ Deno.test("importMessage() refuses a look-alike self-signed signer (path not tru
   assert.deepEqual(await Array.fromAsync(Deno.readDir(options.keysDir)), []);
 });
 
-/** A leaf for `email` under a throw-away CA that nobody trusts, made by openssl. */
-async function rogueIdentity(email: string): Promise<IssuedIdentity> {
-  const dir = await Deno.makeTempDir({ dir: work, prefix: "rogue-" });
+/**
+ * A throw-away CA nobody trusts, named like the test PKI's intermediate,
+ * made by openssl in `dir` as ca.pem and ca.key.
+ */
+async function rogueCa(dir: string): Promise<string> {
   const p = (name: string) => join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   const ca = await openssl([
@@ -153,6 +156,14 @@ async function rogueIdentity(email: string): Promise<IssuedIdentity> {
     "keyUsage=critical,keyCertSign",
   ]);
   assert.ok(ca.ok, ca.out);
+  return p("ca.pem");
+}
+
+/** A leaf for `email` under a throw-away CA that nobody trusts, made by openssl. */
+async function rogueIdentity(email: string): Promise<IssuedIdentity> {
+  const dir = await Deno.makeTempDir({ dir: work, prefix: "rogue-" });
+  const p = (name: string) => join(dir, name);
+  await rogueCa(dir);
   const req = await openssl([
     "req",
     "-new",
@@ -227,6 +238,47 @@ Deno.test("importMessage() refuses mail whose From is not the signer's, or names
     assert.match(outcome!.reason!, reason);
   }
   assert.deepEqual(await Array.fromAsync(Deno.readDir(options.keysDir)), []);
+});
+
+/** A whole message signed by `openssl cms -sign`: its From is only inside the signed content. */
+async function wholeMessageSigned(signer: IssuedIdentity, from: string): Promise<Uint8Array> {
+  const cert = await file("signer.pem", leafPem(signer.chainPem));
+  const key = await file("signer.key", signer.privateKeyPem);
+  const message = await file(
+    "whole.eml",
+    `${from}\r\nTo: bob@example.com\r\nSubject: keys\r\n${BODY}`,
+  );
+  const run = await openssl([
+    "cms",
+    "-sign",
+    "-nodetach",
+    "-signer",
+    cert,
+    "-inkey",
+    key,
+    "-certfile",
+    pki.intermediateFile,
+    "-in",
+    message,
+  ]);
+  assert.ok(run.ok, run.out);
+  assert.doesNotMatch(run.out.slice(0, run.out.indexOf("\n\n")), /^From:/im);
+  return encoder.encode(run.out);
+}
+
+Deno.test("importMessage() takes the author from the signed content when the outside has no From, as verify does", async () => {
+  const options = await folder();
+  const signed = await wholeMessageSigned(alice, "From: Alice <alice@example.com>");
+  const verdict = await verifyMessage(signed, "whole.eml", { trustAnchors });
+  assert.equal(verdict.trusted, true, verdict.problems.join("; "));
+  const [outcome] = await importMessage(signed, "whole.eml", options);
+  assert.equal(outcome?.status, "imported", outcome?.reason);
+  assert.equal(outcome?.address, "alice@example.com");
+
+  const forged = await wholeMessageSigned(alice, "From: mallory@example.com");
+  const [refused] = await importMessage(forged, "forged.eml", await folder());
+  assert.equal(refused?.status, "refused");
+  assert.match(refused!.reason!, /From mallory@example\.com is not the signer's address/);
 });
 
 Deno.test("importMessage() accepts an encoded-word display name on the single From mailbox", async () => {
@@ -308,6 +360,60 @@ Deno.test("importMessage() stores bare certificates only when trusted and fit fo
   assert.match(noPath!.reason!, /chain not trusted/);
   const names = (await Array.fromAsync(Deno.readDir(options.keysDir))).map((e) => e.name);
   assert.deepEqual(names, ["bob@example.com.crt"]);
+});
+
+/**
+ * A fresh key folder holding `caFile` (if any) as intermediate.crt, and the
+ * options that import into it with the folder's CA certificates, as the
+ * CLI builds them.
+ */
+async function folderWith(caFile?: string): Promise<ImportOptions> {
+  const options = await folder();
+  if (caFile) await Deno.copyFile(caFile, join(options.keysDir, "intermediate.crt"));
+  const trust = await new KeyStore({ dir: options.keysDir, trustAnchors }).trustStore();
+  return { ...options, intermediates: trust?.intermediates[0] };
+}
+
+Deno.test("importMessage() finds the intermediate of a leaf-only certificate or signature in the key folder, and stores the path", async () => {
+  const options = await folderWith(pki.intermediateFile);
+  const carol = await pki.issue({ email: "carol@example.com", key: "RSA-2048" });
+  const [bare] = await importMessage(carol.certificate, "carol.cer", options);
+  assert.equal(bare?.status, "imported", bare?.reason);
+  const stored = loadPemBundle(await Deno.readFile(bare!.file!), "f");
+  assert.deepEqual(stored, [carol.certificate, pki.intermediateDer]);
+
+  const mail = await signedMail(alice, "From: alice@example.com", { leafOnly: true });
+  const [signed] = await importMessage(mail, "nochain.eml", options);
+  assert.equal(signed?.status, "imported", signed?.reason);
+  const storedSigner = loadPemBundle(await Deno.readFile(signed!.file!), "f");
+  assert.deepEqual(storedSigner, [alice.certificate, pki.intermediateDer]);
+});
+
+Deno.test("importMessage() lets an intermediate imported earlier in the run serve a later leaf-only certificate", async () => {
+  const options = await folderWith();
+  const dave = await pki.issue({ email: "dave@example.com", key: "RSA-2048" });
+  const erin = await pki.issue({ email: "erin@example.com", key: "EC P-256" });
+  const [first] = await importMessage(encoder.encode(dave.chainPem), "dave.pem", options);
+  assert.equal(first?.status, "imported", first?.reason);
+  const [second] = await importMessage(erin.certificate, "erin.cer", options);
+  assert.equal(second?.status, "imported", second?.reason);
+  const stored = loadPemBundle(await Deno.readFile(second!.file!), "f");
+  assert.deepEqual(stored, [erin.certificate, pki.intermediateDer]);
+});
+
+Deno.test("importMessage() refuses a leaf-only certificate or signature when the key folder's CA of its issuer's name has another key", async () => {
+  const dir = await Deno.makeTempDir({ dir: work, prefix: "lookalike-" });
+  const options = await folderWith(await rogueCa(dir));
+  const frank = await pki.issue({ email: "frank@example.com", key: "RSA-2048" });
+  const [bare] = await importMessage(frank.certificate, "frank.cer", options);
+  assert.equal(bare?.status, "refused");
+  assert.match(bare!.reason!, /chain not trusted/);
+  const mail = await signedMail(alice, "From: alice@example.com", { leafOnly: true });
+  const [signed] = await importMessage(mail, "nochain.eml", options);
+  assert.equal(signed?.status, "refused");
+  assert.match(signed!.reason!, /NOT trusted/);
+  const names = (await Array.fromAsync(Deno.readDir(options.keysDir))).map((e) => e.name);
+  assert.deepEqual(names, ["intermediate.crt"]);
 });
 
 /** A degenerate SignedData (a .p7b) holding `certs`, built by hand. */

@@ -8,9 +8,10 @@
  */
 
 import type { SignerResult } from "../cms/types.ts";
-import { reasonOf } from "../errors.ts";
-import { authorOf, parseMessage } from "../message/mod.ts";
+import { type Author, authorOfOpened } from "./author.ts";
 import { type Opened, openMessage, type OpenOptions } from "./open.ts";
+
+export type { Author } from "./author.ts";
 
 /** The verdict on one signer. */
 export interface SignerVerdict {
@@ -47,9 +48,6 @@ export interface MessageVerdict {
   /** Problems found: broken signatures, untrusted paths, From mismatches, no signer. */
   problems: string[];
 }
-
-/** The author as `authorOf` finds it: an address, or why there is none. */
-export type Author = { address: string } | { problem: string };
 
 /**
  * Judges an opened message against its author.
@@ -161,22 +159,7 @@ export async function verifyMessage(
   options: OpenOptions,
 ): Promise<MessageVerdict & { opened: Opened }> {
   const opened = await openMessage(bytes, source, options);
-  // The From a reader sees; when the outside has none (openssl cms -sign of
-  // a whole message), the From inside the signed content, which is signed.
-  let author = authorIn(bytes, source);
-  if ("problem" in author && author.problem === NO_FROM) {
-    author = authorIn(opened.content, source);
-  }
+  const author = authorOfOpened(bytes, opened, source);
   const anchored = options.trust !== undefined || options.trustAnchors !== undefined;
   return { ...judgeMessage(opened, author, anchored), opened };
-}
-
-const NO_FROM = "the message has no From header";
-
-function authorIn(bytes: Uint8Array, source: string): Author {
-  try {
-    return authorOf(parseMessage(bytes, source));
-  } catch (err) {
-    return { problem: `the message header can't be read (${reasonOf(err)})` };
-  }
 }

@@ -63,10 +63,14 @@ export function registerHarvest(program: Command): void {
       : Deno.env.get("SMIMEPOST_HARVEST_TOKEN");
     const dns = options.dnsServer ? hostPort(options.dnsServer, "--dns-server") : undefined;
     const trustAnchors = (await loadTrust(options.trust))!;
-    const [{ startHarvest }, { importHandler }] = await Promise.all([
+    const [{ startHarvest }, { importHandler }, { KeyStore }] = await Promise.all([
       import("../../harvest/mod.ts"),
       import("../../harvest/importer.ts"),
+      import("../../keys/key_store.ts"),
     ]);
+    // The key folder's CA certificates are candidate intermediates, as for keys import.
+    const store = new KeyStore({ dir: options.keys, trustAnchors });
+    const intermediates = (await store.trustStore())?.intermediates[0];
     const server = await startHarvest({
       hostname,
       port,
@@ -74,7 +78,7 @@ export function registerHarvest(program: Command): void {
       maxBytes,
       tls: options.tlsCert ? { certFile: options.tlsCert, keyFile: options.tlsKey! } : undefined,
       dkim: { required: options.dkim, dnsServer: dns && { ipAddr: dns[0], port: dns[1] } },
-      handle: importHandler({ keysDir: options.keys, trustAnchors, dryRun: false }),
+      handle: importHandler({ keysDir: options.keys, trustAnchors, intermediates, dryRun: false }),
       log: (line) => console.error(line),
     });
     console.error(`smimepost harvest listening on ${server.url}, storing into ${options.keys}`);

@@ -76,11 +76,14 @@ export function registerKeys(program: Command, setStatus: SetStatus): void {
       import("../../keys/import.ts"),
       import("../../keys/import_inputs.ts"),
     ]);
+    // The key folder's CA certificates are candidate intermediates, as for send.
+    const folder = (await store.trustStore())?.intermediates[0];
     const tally = new ImportTally();
     for await (
       const outcome of runImport(inputs, {
         keysDir: options.keys,
         trustAnchors,
+        intermediates: folder,
         dryRun: Boolean(options.dryRun),
         decryptionKeys: (bytes, source) => keyCandidates(store, bytes, source, options.key),
       })
