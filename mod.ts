@@ -51,8 +51,14 @@ export type {
 } from "./core/message/mod.ts";
 export { decrypt, encrypt, inspect, sign, verify } from "./core/cms/mod.ts";
 export type * from "./core/cms/types.ts";
-export { KeyStore, loadPemBundle } from "./core/keys/mod.ts";
-export type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./core/keys/mod.ts";
+export { KeyStore, loadPemBundle, loadTrustBundle } from "./core/keys/mod.ts";
+export type {
+  CertificateEntry,
+  KeyReport,
+  KeyStoreOptions,
+  SignerEntry,
+  TrustBundle,
+} from "./core/keys/mod.ts";
 export { sealMessage } from "./core/pipeline.ts";
 export type { SealOf, SealOptions, SealResult } from "./core/pipeline.ts";
 export { SealedMessage, unsealed } from "./core/smime/sealed.ts";

@@ -7,11 +7,12 @@
  */
 import { isSmimeError, SmimeError } from "../errors.ts";
 import { readInput } from "../io.ts";
-import { KeyStore, loadPemBundle } from "../keys/mod.ts";
+import { KeyStore, loadTrustBundle } from "../keys/mod.ts";
 import { envelopeOf, parseMessage } from "../message/mod.ts";
 import type { KeyCandidates } from "../smime/open.ts";
 
 import { PASSPHRASE_ENV } from "./options.ts";
+import { warn } from "./output.ts";
 
 const encoder = new TextEncoder();
 
@@ -27,14 +28,18 @@ export type KeyOptions = {
 };
 
 /**
- * The trust anchors of --trust FILE, or undefined without one.
+ * The trust anchors of --trust FILE, or undefined without one. A certificate
+ * whose OpenSSL trust settings refuse e-mail is left out, with a warning.
  *
- * @throws {SmimeError} E_INPUT when the file cannot be read; E_CERT_INVALID for a bad bundle
+ * @throws {SmimeError} E_INPUT when the file cannot be read; E_CERT_INVALID
+ *   for a bad bundle or one without an anchor for e-mail
  */
 export async function loadTrust(file: string | undefined): Promise<Uint8Array[] | undefined> {
   if (!file) return undefined;
   const { bytes, source } = await readInput(file);
-  return loadPemBundle(bytes, source);
+  const { anchors, warnings } = loadTrustBundle(bytes, source);
+  warnings.forEach(warn);
+  return anchors;
 }
 
 /** The key store the key options describe. */

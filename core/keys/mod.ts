@@ -7,11 +7,13 @@
  *
  * @example
  * ```ts
- * import { KeyStore, loadPemBundle } from "./mod.ts";
+ * import { KeyStore, loadTrustBundle } from "./mod.ts";
  *
  * // Needs a key folder and a trust bundle.
  * async function checkKeys(keyFolder: string, trustFile: string): Promise<void> {
- *   const trustAnchors = loadPemBundle(await Deno.readFile(trustFile), trustFile);
+ *   const trust = loadTrustBundle(await Deno.readFile(trustFile), trustFile);
+ *   for (const warning of trust.warnings) console.error(warning);
+ *   const trustAnchors = trust.anchors;
  *   const store = new KeyStore({ dir: keyFolder, trustAnchors, passphrase: async () => undefined });
  *   const signer = await store.signerFor("alice@example.com");
  *   const bob = await store.certificateFor("bob@example.com", "encrypt");
@@ -26,5 +28,6 @@ export { KeyStore } from "./key_store.ts";
 export type { CertificateEntry, KeyReport, KeyStoreOptions, SignerEntry } from "./types.ts";
 export type { SmimeCapability } from "./capabilities.ts";
 export { loadPemBundle } from "./pem.ts";
+export { loadTrustBundle, type TrustBundle } from "./trust_bundle.ts";
 export { certificateProblems, type Purpose } from "./cert_check.ts";
 export { normaliseAddress } from "./address.ts";

@@ -102,11 +102,25 @@ function decodeBody(
   return { headers, der };
 }
 
+/** One certificate of a bundle, and OpenSSL's trust settings when it has any. */
+export interface BundleCertificate {
+  /** The certificate, DER. */
+  der: Uint8Array;
+  /**
+   * What followed the certificate in a `TRUSTED CERTIFICATE` block:
+   * OpenSSL's X509_CERT_AUX (trust and reject lists, alias), unchecked.
+   * Undefined when nothing followed it.
+   */
+  aux?: Uint8Array;
+}
+
 /**
  * Reads every certificate in a PEM bundle, or the one certificate of a DER
- * file. Used for `.crt` files (leaf first, then intermediates) and for the
- * `--trust FILE` bundle. A recorded SMIMECapabilities block (capabilities.ts)
- * is not a certificate and is skipped, damaged or not.
+ * file. Used for `.crt` files (leaf first, then intermediates); a trust
+ * bundle goes through loadTrustBundle (trust_bundle.ts), which honours the
+ * trust settings of `TRUSTED CERTIFICATE` blocks. A recorded
+ * SMIMECapabilities block (capabilities.ts) is not a certificate and is
+ * skipped, damaged or not.
  *
  * @param bytes file contents
  * @param file the path, named in errors
@@ -115,6 +129,16 @@ function decodeBody(
  *   or holds no certificate
  */
 export function loadPemBundle(fileBytes: Uint8Array, file: string): Uint8Array[] {
+  return readBundle(fileBytes, file).map((c) => c.der);
+}
+
+/**
+ * {@link loadPemBundle}, each certificate with the OpenSSL trust settings
+ * that followed it in a `TRUSTED CERTIFICATE` block.
+ *
+ * @throws {SmimeError} E_CERT_INVALID as loadPemBundle
+ */
+export function readBundle(fileBytes: Uint8Array, file: string): BundleCertificate[] {
   const bytes = splitCapabilities(fileBytes).rest;
   if (looksLikeDer(bytes)) {
     if (!isSingleElement(bytes)) {
@@ -123,9 +147,9 @@ export function loadPemBundle(fileBytes: Uint8Array, file: string): Uint8Array[]
         `Cannot read ${file}: DER data is truncated or damaged`,
       );
     }
-    return [bytes];
+    return [{ der: bytes }];
   }
-  const certs: Uint8Array[] = [];
+  const certs: BundleCertificate[] = [];
   for (const block of readPemBlocks(bytes, file, "E_CERT_INVALID")) {
     if (!CERT_LABELS.has(block.label)) continue;
     // A TRUSTED CERTIFICATE carries OpenSSL trust settings after the cert.
@@ -134,10 +158,13 @@ export function loadPemBundle(fileBytes: Uint8Array, file: string): Uint8Array[]
       throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
     }
     const der = block.der.slice(0, length);
-    if (block.label !== "TRUSTED CERTIFICATE" && der.length !== block.der.length) {
+    if (length === block.der.length) {
+      certs.push({ der });
+    } else if (block.label === "TRUSTED CERTIFICATE") {
+      certs.push({ der, aux: block.der.slice(length) });
+    } else {
       throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: a certificate is damaged`);
     }
-    certs.push(der);
   }
   if (certs.length === 0) {
     throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: no certificate in it`);
