@@ -86,7 +86,11 @@ function lastLine(stderr: Uint8Array, stdout: Uint8Array): string {
  * Replaces every occurrence of each non-empty secret in `text` by "****", in
  * every form a server may echo it back in: as it is, base64 (AUTH LOGIN and
  * PLAIN send it so; also the base64 of a longer string that holds it, at
- * each byte alignment), and quoted-printable of either.
+ * each byte alignment), quoted-printable of either, percent-encoded (a URL
+ * or a form body, upper- or lower-case hex), hex of its UTF-8 bytes, and
+ * its non-ASCII characters as a server that speaks Latin-1 sends them back:
+ * a byte each (which decodes as U+FFFD here), or its UTF-8 bytes taken for
+ * Latin-1 characters.
  *
  * @example
  * ```ts
@@ -103,6 +107,19 @@ export function redact(text: string, secrets: readonly string[]): string {
       forms.add(form);
       forms.add(quotedPrintable(form));
     }
+    const percent = encodeURIComponent(secret);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    for (
+      const form of [
+        percent,
+        percent.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+        percent.replaceAll("%20", "+"),
+        hex,
+        hex.toUpperCase(),
+        secret.replace(/[\u0080-\u00ff]/g, "\ufffd"),
+        bytesToLatin1(bytes),
+      ]
+    ) forms.add(form);
   }
   // Longest first, so a secret containing another is masked whole.
   let result = text;

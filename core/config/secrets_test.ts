@@ -137,6 +137,29 @@ Deno.test("redact() masks every secret, longest first, and its base64 form", () 
   assertEquals(redact("nothing here", []), "nothing here");
 });
 
+Deno.test("redact() masks a secret percent-encoded, in hex, and as a Latin-1 server echoes it", () => {
+  const secret = "p@ss:w\u00f6rd \"'\\ $x%41+/=";
+  const bytes = new TextEncoder().encode(secret);
+  const latin1 = String.fromCharCode(...[...secret].map((c) => c.charCodeAt(0)));
+  const echoes = [
+    encodeURIComponent(secret),
+    encodeURIComponent(secret).toLowerCase(),
+    encodeURIComponent(secret).replaceAll("%20", "+"),
+    [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    [...bytes].map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join(""),
+    // Latin-1 bytes decoded as UTF-8, and UTF-8 bytes decoded as Latin-1.
+    new TextDecoder().decode(Uint8Array.from(latin1, (c) => c.charCodeAt(0))),
+    new TextDecoder("latin1").decode(bytes),
+  ];
+  for (const echo of echoes) {
+    assertEquals(
+      redact(`535 5.7.8 bad: ${echo} (end)`, [secret]),
+      "535 5.7.8 bad: **** (end)",
+      echo,
+    );
+  }
+});
+
 Deno.test("SmimeError from resolveDelivery() keeps its exit code 78", async () => {
   const err = await assertSmimeError(() => resolveWith(SP("")), "E_CONFIG");
   assert(err instanceof SmimeError);
