@@ -291,7 +291,7 @@ export class KeyStore {
         const { capabilities, warning } = splitCapabilities(bytes);
         return {
           file: certFile,
-          ...pickLeaf(certs, undefined, addr),
+          ...pickLeaf(certs, undefined, addr, this.#options.now),
           capabilities,
           capabilityWarning: warning,
         } as Material;

@@ -516,3 +516,26 @@ Deno.test("signerFor(): a signature carries the chain to the signer's issuer, no
     assert.deepEqual(signer.identity.chain, [pki.intermediateDer], `anchors: ${!!anchors}`);
   }
 });
+
+Deno.test("a renewed certificate added after the expired one is the one used, to sign and to encrypt", async () => {
+  const dir = await folder("renewed");
+  const day = 86_400_000;
+  const old = await pki.issue({
+    email: "renew@example.com",
+    key: "RSA-2048",
+    notBefore: new Date(Date.now() - 400 * day),
+    notAfter: new Date(Date.now() - 30 * day),
+  });
+  const renewed = await pki.issue({ email: "renew@example.com", key: "RSA-2048" });
+  // The old certificate first, as when the new one is appended to its file.
+  await Deno.writeTextFile(join(dir, "renew@example.com.crt"), old.chainPem + renewed.chainPem);
+  await Deno.writeTextFile(join(dir, "renew@example.com.pem"), renewed.privateKeyPem, {
+    mode: 0o600,
+  });
+  const keys = new KeyStore({ dir, trustAnchors });
+  const signer = await keys.signerFor("renew@example.com");
+  assert.deepEqual(signer.certificate, renewed.certificate);
+  assert.deepEqual(signer.identity.chain, [pki.intermediateDer]);
+  const recipient = await keys.certificateFor("renew@example.com", "encrypt");
+  assert.deepEqual(recipient.certificate, renewed.certificate);
+});

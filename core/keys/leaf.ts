@@ -32,8 +32,10 @@ export function keyMatches(key: LoadedKey, info: CertInfo): boolean {
 
 /**
  * Splits a file's certificates into the user's and the intermediates. The
- * user's is the one matching `key`, else the first non-CA certificate for
- * `address`, else the first non-CA one, else the first.
+ * user's is the one matching `key`, else the non-CA certificate for
+ * `address` (of several, as when a renewed certificate is added to the old
+ * one's file: the one valid at `now`, the newest of those), else the first
+ * non-CA one, else the first.
  *
  * @returns leaf undefined only when `certs` is empty; chain in file order
  */
@@ -41,10 +43,23 @@ export function pickLeaf(
   certs: CertInfo[],
   key?: LoadedKey,
   address?: string,
+  now: Date = new Date(),
 ): { leaf: CertInfo | undefined; chain: CertInfo[] } {
   const leaf = (key && certs.find((c) => keyMatches(key, c))) ??
-    certs.find((c) => !c.isCa && address !== undefined && c.emails.includes(address)) ??
+    newestValid(
+      certs.filter((c) => !c.isCa && address !== undefined && c.emails.includes(address)),
+      now,
+    ) ??
     certs.find((c) => !c.isCa) ??
     certs[0];
   return { leaf, chain: certs.filter((c) => c !== leaf) };
+}
+
+/** The certificate valid at `now` with the latest notBefore, else the first one. */
+function newestValid(certs: CertInfo[], now: Date): CertInfo | undefined {
+  const valid = certs.filter((c) => c.notBefore <= now && now <= c.notAfter);
+  return valid.reduce<CertInfo | undefined>(
+    (best, c) => !best || c.notBefore > best.notBefore ? c : best,
+    undefined,
+  ) ?? certs[0];
 }
