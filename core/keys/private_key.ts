@@ -51,7 +51,8 @@ async function passphraseFor(file: string, source: PassphraseSource): Promise<st
  * @param file the path, named in errors
  * @param passphrase asked only when the key is encrypted
  * @throws {SmimeError} E_KEY_INVALID (not a key), E_PASSPHRASE (encrypted and
- *   no or a wrong passphrase), E_UNSUPPORTED (DSA, Ed25519, unknown cipher)
+ *   no or a wrong passphrase), E_UNSUPPORTED (DSA, Ed25519, unknown cipher,
+ *   scrypt)
  */
 export async function loadPrivateKey(
   bytes: Uint8Array,
@@ -123,6 +124,14 @@ async function decryptPkcs8(
     }
     if (err.kind === "limit") {
       throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: ${err.message}`, { cause: err });
+    }
+    if (err.kind === "kdf") {
+      throw new SmimeError(
+        "E_UNSUPPORTED",
+        `Cannot read ${file}: ${err.message} is not supported; re-export it with PBKDF2: ` +
+          "openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <new key>",
+        { cause: err },
+      );
     }
     try {
       return createPrivateKey({
