@@ -14,7 +14,8 @@ import type {
 } from "./cms/types.ts";
 import { isSmimeError, reasonOf, SmimeError } from "./errors.ts";
 import type { ErrorCode } from "./errors.ts";
-import type { CertificateEntry, KeyStore } from "./keys/mod.ts";
+import type { CertificateEntry, KeyStore, SignerEntry } from "./keys/mod.ts";
+import { pssKeyTooSmall } from "./cms/sign.ts";
 import { isEc, planCopies } from "./copies.ts";
 import type { Envelope, HeaderField, Message } from "./message/mod.ts";
 import { canonicalEntity, envelopeOf, getHeader, makeHeader } from "./message/mod.ts";
@@ -88,7 +89,8 @@ export type SealOf<O extends Pick<SealOptions, "sign" | "encrypt">> = SealFor<
  *
  * @throws {SmimeError} E_MESSAGE for a message without sender or recipients,
  *   E_CERT_* / E_KEY_* naming every address whose key is missing or unusable,
- *   E_USAGE when `singleCopy` is set and Bcc or EC recipients need their own copies.
+ *   E_USAGE when `singleCopy` is set and Bcc or EC recipients need their own copies,
+ *   E_UNSUPPORTED for an RSA signer too small for RSASSA-PSS with the digest.
  */
 export async function sealMessage<const O extends SealOptions>(
   message: Message,
@@ -109,7 +111,10 @@ export async function sealMessage<const O extends SealOptions>(
   }
   const warnings: string[] = [];
   const signer = options.sign ? await keys.signerFor(envelope.sender) : undefined;
-  if (signer) warnings.push(...signer.warnings.map((w) => `${signer.file}: ${w}`));
+  if (signer) {
+    warnings.push(...signer.warnings.map((w) => `${signer.file}: ${w}`));
+    checkSignerFits(signer, options);
+  }
   const certificates = options.encrypt
     ? await recipientCertificates(keys, envelope, options, warnings)
     : undefined;
@@ -201,6 +206,26 @@ function withOverrides(envelope: Envelope, options: SealOptions): Envelope {
     throw new SmimeError("E_MESSAGE", 'no recipients: the manifest\'s "to" is empty');
   }
   return { ...envelope, sender: options.sender ?? envelope.sender, recipients };
+}
+
+/**
+ * Refuses, before any work, a signer whose key can't sign as asked: an RSA
+ * key too small for RSASSA-PSS with the digest (signedData() refuses it
+ * too, without the address, file and flags).
+ *
+ * @throws {SmimeError} E_UNSUPPORTED
+ */
+function checkSignerFits(signer: SignerEntry, options: SealOptions): void {
+  if (options.rsaPadding !== "pss") return;
+  const tooSmall = pssKeyTooSmall(signer.identity.privateKey, options.digest ?? "SHA-256");
+  if (!tooSmall) return;
+  const flags = tooSmall.digests.map((d) => d.replace("-", "").toLowerCase());
+  const other = flags.length ? `--digest ${flags.join(" or ")}, or ` : "";
+  throw new SmimeError(
+    "E_UNSUPPORTED",
+    `Cannot sign as ${signer.address}: ${tooSmall.reason}; use ${other}a larger key ` +
+      `(${signer.keyFile})`,
+  );
 }
 
 function sign(

@@ -2,7 +2,8 @@
  * Key sizes end to end through the CLI: RSA 2048-16384 and EC P-256/384/521
  * sign, encrypt, verify and decrypt, with and without libcrypto (FFI), judged
  * by `openssl cms`; RSA-1023, RSA over 16384 bits, secp256k1 and Ed25519 are
- * refused in one line naming the limit and the file. Every key is made by
+ * refused in one line naming the limit and the file, and so is an RSA key
+ * too small for RSASSA-PSS with the digest asked. Every key is made by
  * openssl for this run (the 16384-bit one takes a minute or more of CPU, so
  * it starts when the module loads); the 16400-bit certificate carries a
  * crafted public key, since OpenSSL won't make such keys in reasonable time.
@@ -279,6 +280,30 @@ Deno.test("send refuses RSA-1023, secp256k1 and Ed25519 signers and an RSA-16400
     check.text,
     /big@example\.com\.crt[^\n]*RSA-16400[^\n]*\n[^\n]*too large \(16384 bits at most\)/,
   );
+});
+
+Deno.test("send refuses an RSA-1024 signer for --rsa-pss --digest sha512 in one line, with and without libcrypto; a folder run fails that message only", async () => {
+  const keys = ["--keys", "keys", "--trust", "ca.pem"];
+  await genpkey("rsa1024", "pss1024.key", DIR);
+  const small = await issue("pss1024", "pss1024.key");
+  await genpkey("rsa2048", "pss2048.key", DIR);
+  const large = await issue("pss2048", "pss2048.key");
+  await Deno.mkdir(`${DIR}/pss`);
+  await Deno.writeTextFile(`${DIR}/pss/1.eml`, `From: ${small}\nTo: x@example.com\n\nhi\n`);
+  await Deno.writeTextFile(`${DIR}/pss/2.eml`, `From: ${large}\nTo: x@example.com\n\nhi\n`);
+  const flags = ["--sign", "--rsa-pss", "--digest", "sha512", ...keys];
+  for (const env of [{}, { SMIMEPOST_NO_FFI: "1" }] as Record<string, string>[]) {
+    assertRefused(
+      await runCli(["send", "pss/1.eml", ...flags], { cwd: DIR, env }),
+      65,
+      `Cannot sign as ${small}: RSA-1024 is too small for RSASSA-PSS with SHA-512 (needs 1034 ` +
+        `bits); use --digest sha384 or sha256, or a larger key (keys/${small}.pem)`,
+    );
+  }
+  const run = await runCli(["send", "pss", ...flags, "-o", "pss-out"], { cwd: DIR });
+  assertEquals(run.code, 3, run.stderr);
+  assertIncludes(run.stderr, `not sealed, unsupported: Cannot sign as ${small}: RSA-1024`);
+  assertEquals([...Deno.readDirSync(`${DIR}/pss-out`)].length, 1);
 });
 
 Deno.test("RSA-16384: send, verify and decrypt, with and without libcrypto, openssl agrees", async () => {

@@ -21,12 +21,14 @@ export interface PrivateKeyInfo {
   keyType: "rsa" | "ec";
   /** WebCrypto curve name for EC keys. */
   curve?: string;
+  /** The modulus size in bits, for RSA keys. */
+  modulusBits?: number;
 }
 
 const infoCache = new WeakMap<Uint8Array, PrivateKeyInfo>();
 
 /**
- * Reads the algorithm of a PKCS#8 PrivateKeyInfo.
+ * Reads the algorithm of a PKCS#8 PrivateKeyInfo, and an RSA key's modulus size.
  * @throws SmimeError E_KEY_INVALID for anything but an RSA or named-curve EC key
  */
 export function describePrivateKey(pkcs8: Uint8Array): PrivateKeyInfo {
@@ -37,8 +39,12 @@ export function describePrivateKey(pkcs8: Uint8Array): PrivateKeyInfo {
     r.next(Tag.integer, "version");
     const alg = r.enter(Tag.sequence, "privateKeyAlgorithm");
     const id = readOid(alg.next(Tag.oid, "algorithm"));
-    if (id === Oid.rsaEncryption) info = { keyType: "rsa" };
-    else if (id === Oid.ecPublicKey) {
+    if (id === Oid.rsaEncryption) {
+      // RFC 8017 A.1.2: RSAPrivateKey ::= SEQUENCE { version, modulus, ... }
+      const rsa = new DerReader(parseTlv(r.next(Tag.octetString, "privateKey").value));
+      rsa.next(Tag.integer, "version");
+      info = { keyType: "rsa", modulusBits: bitLength(rsa.next(Tag.integer, "modulus").value) };
+    } else if (id === Oid.ecPublicKey) {
       const curve = curveByOid[readOid(alg.next(Tag.oid, "namedCurve"))];
       if (!curve) throw new AsnError("unsupported EC curve");
       info = { keyType: "ec", curve };
@@ -51,6 +57,14 @@ export function describePrivateKey(pkcs8: Uint8Array): PrivateKeyInfo {
   }
   infoCache.set(pkcs8, info);
   return info;
+}
+
+/** The size in bits of a DER INTEGER's non-negative value. */
+function bitLength(value: Uint8Array): number {
+  let i = 0;
+  while (i < value.length && value[i] === 0) i++;
+  const first = value[i] ?? 0;
+  return first === 0 ? 0 : (value.length - i - 1) * 8 + Math.floor(Math.log2(first)) + 1;
 }
 
 const webKeys = new WeakMap<Uint8Array, Map<string, Promise<CryptoKey>>>();

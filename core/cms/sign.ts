@@ -80,7 +80,8 @@ export async function sign(
  * @returns the ContentInfo(SignedData) as DER parts
  * @throws SmimeError E_CERT_INVALID / E_KEY_INVALID for unreadable inputs,
  *   E_KEY_MISMATCH when the key is not the certificate's, E_UNSUPPORTED for
- *   other key types
+ *   other key types and for an RSA key too small for RSASSA-PSS with the
+ *   digest (see {@link pssKeyTooSmall})
  */
 export async function signedData(
   content: Uint8Array | ByteSource,
@@ -119,6 +120,16 @@ export async function signedData(
     : (options.rsaPadding ?? "pkcs1") === "pss"
     ? "pss"
     : "pkcs1";
+  // Before either signer runs: libcrypto would fail and hand over to
+  // WebCrypto, whose "internal error" names nothing.
+  const tooSmall = scheme === "pss" ? pssKeyTooSmall(signer.privateKey, hash) : undefined;
+  if (tooSmall) {
+    const other = tooSmall.digests.length ? `${tooSmall.digests.join(" or ")}, or ` : "";
+    throw new SmimeError(
+      "E_UNSUPPORTED",
+      `Cannot sign as ${cert.subject}: ${tooSmall.reason}; use ${other}a larger key`,
+    );
+  }
   // PKCS#1 v1.5: RFC 5754 3.2 allows rsaEncryption here; it is what OpenSSL
   // and NSS write, so every verifier accepts it. ECDSA: RFC 5758 3.2,
   // parameters absent.
@@ -156,6 +167,43 @@ export async function signedData(
     tlv(Tag.set, signerInfo),
   );
   return seq(oid(Oid.signedData), explicit(0, body));
+}
+
+/** What {@link pssKeyTooSmall} finds. */
+export interface PssKeyTooSmall {
+  /** e.g. "RSA-1024 is too small for RSASSA-PSS with SHA-512 (needs 1034 bits)". */
+  reason: string;
+  /** The digests the key can sign with instead, strongest first; may be empty. */
+  digests: DigestName[];
+}
+
+const PSS_DIGESTS: DigestName[] = ["SHA-512", "SHA-384", "SHA-256"];
+
+/**
+ * The smallest RSA modulus that makes an RSASSA-PSS signature with `hash`
+ * and a salt as long as the hash, as {@link signedData} writes it: RFC 8017
+ * 9.1.1 needs emLen = ceil((modBits - 1) / 8) >= hLen + sLen + 2.
+ */
+function pssMinimumBits(hash: DigestName): number {
+  return 8 * (2 * hashLength[hash]! + 2) - 6;
+}
+
+/**
+ * Whether the RSA key `pkcs8` is too small for RSASSA-PSS with `hash` (an
+ * RSA-1024 key with SHA-512, say): what is wrong and the digests that fit.
+ *
+ * @param pkcs8 the signer's private key, PKCS#8 DER
+ * @returns undefined when the key is big enough, or is not RSA
+ * @throws SmimeError E_KEY_INVALID when the key can't be read
+ */
+export function pssKeyTooSmall(pkcs8: Uint8Array, hash: DigestName): PssKeyTooSmall | undefined {
+  const bits = describePrivateKey(pkcs8).modulusBits;
+  const needs = pssMinimumBits(hash);
+  if (bits === undefined || bits >= needs) return undefined;
+  return {
+    reason: `RSA-${bits} is too small for RSASSA-PSS with ${hash} (needs ${needs} bits)`,
+    digests: PSS_DIGESTS.filter((d) => bits >= pssMinimumBits(d)),
+  };
 }
 
 /** The digest the fast path signs (WebCrypto hashes inside its sign()). */

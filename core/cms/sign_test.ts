@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects } from "../../tests/support/assert.
 import { isSmimeError } from "../errors.ts";
 import { childrenOf, DerReader, parseTlv, Tag } from "./der.ts";
 import { sign, verify } from "./mod.ts";
-import { getTestPki, openssl, type TestPki, type TestUser } from "./test_pki.ts";
+import { getTestPki, openssl, pemToDer, type TestPki, type TestUser } from "./test_pki.ts";
 import type { DigestName, RsaSignaturePadding } from "./types.ts";
 
 const content = new TextEncoder().encode(
@@ -108,6 +108,60 @@ Deno.test("sign() refuses a key that is not the certificate's", async () => {
     }, { detached: true })
   );
   assert(isSmimeError(err, "E_KEY_MISMATCH"), String(err));
+});
+
+/** A self-signed RSA identity of `bits`, made by openssl in the PKI's folder. */
+async function rsaIdentity(pki: TestPki, bits: number) {
+  const key = `${pki.dir}/pss${bits}.key`;
+  await openssl([
+    "genpkey",
+    "-algorithm",
+    "RSA",
+    "-pkeyopt",
+    `rsa_keygen_bits:${bits}`,
+    "-out",
+    key,
+  ]);
+  const pem = await openssl(
+    ["req", "-x509", "-new", "-key", key, "-subj", `/CN=pss${bits}`, "-days", "2"],
+  );
+  const pkcs8 = await openssl(["pkcs8", "-topk8", "-nocrypt", "-in", key, "-outform", "DER"]);
+  return {
+    certificate: pemToDer(new TextDecoder().decode(pem)),
+    chain: [],
+    privateKey: pkcs8,
+    certFile: await tempFile(pki, pem),
+  };
+}
+
+// RFC 8017 9.1.1: a salt as long as SHA-512 needs emLen >= 64 + 64 + 2 = 130
+// octets, emLen = ceil((modBits - 1) / 8): 1034 bits at least.
+Deno.test("sign() refuses RSASSA-PSS with SHA-512 for RSA-1024 and RSA-1033, and signs with RSA-1034", async () => {
+  const pki = await getTestPki();
+  for (const bits of [1024, 1033]) {
+    const signer = await rsaIdentity(pki, bits);
+    const err = await assertRejects(() =>
+      sign(content, signer, { detached: false, digest: "SHA-512", rsaPadding: "pss" })
+    );
+    assert(isSmimeError(err, "E_UNSUPPORTED"), String(err));
+    assertEquals(
+      err.message,
+      `Cannot sign as CN=pss${bits}: RSA-${bits} is too small for RSASSA-PSS with SHA-512 ` +
+        "(needs 1034 bits); use SHA-384 or SHA-256, or a larger key",
+    );
+    // The same key signs with SHA-384 and PKCS#1 v1.5 with SHA-512.
+    await sign(content, signer, { detached: false, digest: "SHA-384", rsaPadding: "pss" });
+    await sign(content, signer, { detached: false, digest: "SHA-512", rsaPadding: "pkcs1" });
+  }
+  const signer = await rsaIdentity(pki, 1034);
+  const der = await sign(content, signer, {
+    detached: false,
+    digest: "SHA-512",
+    rsaPadding: "pss",
+  });
+  const args = ["cms", "-verify", "-inform", "DER", "-in", await tempFile(pki, der)];
+  const out = await openssl([...args, "-CAfile", signer.certFile, "-binary", "-purpose", "any"]);
+  assertEquals(out, content);
 });
 
 const opensslSignCases: [string, string, string[]][] = [

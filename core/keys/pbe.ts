@@ -19,11 +19,13 @@ import { rc2CbcDecrypt } from "./rc2.ts";
 export class PbeError extends Error {
   /**
    * "password": wrong password or damaged data; "unsupported": unknown
-   * algorithm; "limit": an iteration count over its cap (or under 1).
+   * algorithm; "limit": an iteration count over its cap (or under 1);
+   * "kdf": a PBES2 key derivation other than PBKDF2 (scrypt), refused
+   * outright: node:crypto would run it at whatever cost the file names.
    */
-  readonly kind: "password" | "unsupported" | "limit";
+  readonly kind: "password" | "unsupported" | "limit" | "kdf";
   /** @param kind see {@link PbeError.kind} @param message without any secret */
-  constructor(kind: "password" | "unsupported" | "limit", message: string) {
+  constructor(kind: "password" | "unsupported" | "limit" | "kdf", message: string) {
     super(message);
     this.kind = kind;
   }
@@ -92,6 +94,9 @@ const CIPHERS: Record<string, { name: string; keyLength: number }> = {
   "1.2.840.113549.3.7": { name: "des-ede3-cbc", keyLength: 24 },
 };
 const PBES2 = "1.2.840.113549.1.5.13";
+const PBKDF2 = "1.2.840.113549.1.5.12";
+/** RFC 7914 section 7: id-scrypt. */
+const SCRYPT = "1.3.6.1.4.1.11591.4.11";
 /** RFC 7292 appendix C: the PKCS#12 PBE schemes we read, by OID. */
 const PKCS12_PBE: Record<string, { cipher: "3des" | "rc2"; keyLength: number }> = {
   "1.2.840.113549.1.12.1.3": { cipher: "3des", keyLength: 24 }, // pbeWithSHAAnd3-KeyTripleDES-CBC
@@ -153,7 +158,8 @@ function decipher(name: string, key: Uint8Array, iv: Uint8Array, data: Uint8Arra
  * Decrypts data encrypted under a password-based AlgorithmIdentifier.
  *
  * @throws {PbeError} "password" when padding fails, "unsupported" for RC4,
- *   RC2 under PBES2 and anything else unknown
+ *   RC2 under PBES2 and anything else unknown, "kdf" for a PBES2 key
+ *   derivation other than PBKDF2 (scrypt)
  */
 export function decryptPbe(
   algorithm: pkijs.AlgorithmIdentifier,
@@ -163,6 +169,16 @@ export function decryptPbe(
   const oid = algorithm.algorithmId;
   if (oid === PBES2) {
     const params = new pkijs.PBES2Params({ schema: algorithm.algorithmParams });
+    // RFC 8018 A.4 allows any KDF here; scrypt's parameters would read as a
+    // PBKDF2 salt and count (its N), derive a wrong key, and pass for a wrong
+    // passphrase. Its cost (N, r, p) is not bounded by node:crypto either.
+    const kdfId = params.keyDerivationFunc.algorithmId;
+    if (kdfId !== PBKDF2) {
+      throw new PbeError(
+        "kdf",
+        kdfId === SCRYPT ? "scrypt key derivation" : `key derivation ${kdfId}`,
+      );
+    }
     const kdf = new pkijs.PBKDF2Params({ schema: params.keyDerivationFunc.algorithmParams });
     // The count first: an "unsupported" answer sends the caller to node:crypto,
     // which would run the KDF whatever its count.

@@ -40,9 +40,11 @@ function withCount(der: Uint8Array, path: number[], count: bigint): Uint8Array {
   return new Uint8Array(root.toBER(false));
 }
 
-let made: Promise<{ pkcs8: Uint8Array; p12: Uint8Array; dir: string }> | undefined;
+let made:
+  | Promise<{ pkcs8: Uint8Array; scrypt: Uint8Array; p12: Uint8Array; dir: string }>
+  | undefined;
 
-/** An encrypted PKCS#8 and a PKCS#12, made once by openssl with its defaults. */
+/** An encrypted PKCS#8 (PBKDF2, then scrypt) and a PKCS#12, made once by openssl. */
 function files() {
   made ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "smimepost-kdf-" });
@@ -81,6 +83,17 @@ function files() {
       "-passout",
       pass,
     ]);
+    const scrypt = await openssl([
+      "pkcs8",
+      "-topk8",
+      "-scrypt",
+      "-in",
+      key,
+      "-outform",
+      "DER",
+      "-passout",
+      pass,
+    ]);
     const p12 = await openssl([
       "pkcs12",
       "-export",
@@ -91,7 +104,7 @@ function files() {
       "-passout",
       pass,
     ]);
-    return { pkcs8, p12, dir };
+    return { pkcs8, scrypt, p12, dir };
   })();
   return made;
 }
@@ -179,4 +192,20 @@ Deno.test("readPkcs12() refuses MAC counts of 2^31, 2^40 and cap+1 before any wo
       `Cannot read id.p12: PKCS#12 MAC iteration count ${count} is over the limit of 1,000,000`,
     );
   }
+});
+
+Deno.test("loadPrivateKey() refuses an scrypt-encrypted PKCS#8 as unsupported, not as a wrong passphrase", async () => {
+  const { scrypt } = await files();
+  try {
+    await loadPrivateKey(scrypt, "k.der", passphrase);
+  } catch (err) {
+    assert(isSmimeError(err, "E_UNSUPPORTED"), `expected E_UNSUPPORTED, got ${err}`);
+    assertEquals(
+      err.message,
+      "Cannot read k.der: scrypt key derivation is not supported; re-export it with PBKDF2: " +
+        "openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <new key>",
+    );
+    return;
+  }
+  throw new Error("the scrypt key was accepted");
 });

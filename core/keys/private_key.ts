@@ -8,6 +8,8 @@
 
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { SmimeError } from "../errors.ts";
+import { AsnError, DerReader, parseTlv, readOid, Tag } from "../cms/der.ts";
+import { Oid } from "../cms/oids.ts";
 import { looksLikeDer, readPemBlocks } from "./pem.ts";
 
 /** A loaded private key. */
@@ -51,7 +53,8 @@ async function passphraseFor(file: string, source: PassphraseSource): Promise<st
  * @param file the path, named in errors
  * @param passphrase asked only when the key is encrypted
  * @throws {SmimeError} E_KEY_INVALID (not a key), E_PASSPHRASE (encrypted and
- *   no or a wrong passphrase), E_UNSUPPORTED (DSA, Ed25519, unknown cipher)
+ *   no or a wrong passphrase), E_UNSUPPORTED (DSA, Ed25519, unknown cipher,
+ *   scrypt, EC with explicit curve parameters)
  */
 export async function loadPrivateKey(
   bytes: Uint8Array,
@@ -85,6 +88,7 @@ export async function loadPrivateKey(
     return toLoaded(createPrivateKey({ key: block.der as never, format: "der", type }), file);
   } catch (err) {
     if (err instanceof SmimeError) throw err;
+    if (hasExplicitCurve(block.der)) throw explicitCurveError(file, err);
     throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: the private key is damaged`, {
       cause: err,
     });
@@ -103,6 +107,7 @@ async function keyFromDer(
       // try the next form
     }
   }
+  if (hasExplicitCurve(der)) throw explicitCurveError(file);
   return await decryptPkcs8(der, file, passphrase);
 }
 
@@ -124,6 +129,14 @@ async function decryptPkcs8(
     if (err.kind === "limit") {
       throw new SmimeError("E_KEY_INVALID", `Cannot read ${file}: ${err.message}`, { cause: err });
     }
+    if (err.kind === "kdf") {
+      throw new SmimeError(
+        "E_UNSUPPORTED",
+        `Cannot read ${file}: ${err.message} is not supported; re-export it with PBKDF2: ` +
+          "openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <new key>",
+        { cause: err },
+      );
+    }
     try {
       return createPrivateKey({
         key: der as never,
@@ -138,9 +151,44 @@ async function decryptPkcs8(
   try {
     return createPrivateKey({ key: pkcs8 as never, format: "der", type: "pkcs8" });
   } catch (err) {
+    if (hasExplicitCurve(pkcs8)) throw explicitCurveError(file, err);
     // Padding can check out by chance with a wrong passphrase; the DER then won't.
     throw wrongPassphraseError(file, err);
   }
+}
+
+/**
+ * True when `der`, PKCS#8 or SEC1 (RFC 5915), is an EC key whose curve is
+ * spelt out as parameters (specifiedCurve) instead of named: RFC 5480 2.1.1
+ * forbids them in certificates, and node:crypto reads none.
+ */
+function hasExplicitCurve(der: Uint8Array): boolean {
+  try {
+    const r = new DerReader(parseTlv(der));
+    r.next(Tag.integer, "version");
+    const second = r.next();
+    if (second.tag === Tag.sequence) {
+      // PKCS#8: the AlgorithmIdentifier's parameters are an OID when named.
+      const alg = new DerReader(second);
+      return readOid(alg.next(Tag.oid, "algorithm")) === Oid.ecPublicKey &&
+        alg.next().tag === Tag.sequence;
+    }
+    // SEC1 ECPrivateKey: privateKey, then parameters [0] EXPLICIT.
+    const parameters = second.tag === Tag.octetString ? r.optional(0xa0) : undefined;
+    return parameters !== undefined && parseTlv(parameters.value).tag === Tag.sequence;
+  } catch (err) {
+    if (err instanceof AsnError) return false;
+    throw err;
+  }
+}
+
+function explicitCurveError(file: string, cause?: unknown): SmimeError {
+  return new SmimeError(
+    "E_UNSUPPORTED",
+    `Cannot use ${file}: EC keys with explicit curve parameters are not supported; re-export ` +
+      "it with a named curve: openssl ec -param_enc named_curve -in <key> -out <new key>",
+    { cause },
+  );
 }
 
 /** The curves we sign and decrypt with, by node:crypto's names. */
