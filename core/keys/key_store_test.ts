@@ -204,7 +204,9 @@ Deno.test("certificateFor() applies keyUsage, extendedKeyUsage, CA and key-size 
   await keys.signerFor("nronly@example.com"); // RFC 8550 4.4.2
   const eku = await refused(keys.certificateFor("server@example.com", "encrypt"), "E_CERT_INVALID");
   assert.match(eku.message, /emailProtection/);
-  await keys.signerFor("anyeku@example.com");
+  // OpenSSL and NSS both refuse a signer whose only extendedKeyUsage is anyExtendedKeyUsage.
+  const any = await refused(keys.signerFor("anyeku@example.com"), "E_CERT_INVALID");
+  assert.match(any.message, /emailProtection/);
   const ca = await refused(keys.certificateFor("ca@example.com", "encrypt"), "E_CERT_INVALID");
   assert.match(ca.message, /CA certificate/);
   const weak = await keys.signerFor("weak@example.com");

@@ -12,17 +12,24 @@ import { Oid } from "../cms/oids.ts";
 /** What an end-entity certificate is being used for. */
 export type Purpose = "sign" | "encrypt";
 
-function ekuAllowsEmail(cert: CertificateDetails): boolean {
+/**
+ * Whether an extendedKeyUsage, if there is one, lets the certificate serve
+ * e-mail. An end entity needs emailProtection itself: OpenSSL ("unsuitable
+ * certificate purpose") and NSS (SEC_ERROR_INADEQUATE_CERT_TYPE) both refuse
+ * a signer whose only usage is anyExtendedKeyUsage, so its mail would fail
+ * at every recipient. On a CA, anyExtendedKeyUsage passes.
+ */
+function ekuAllowsEmail(cert: CertificateDetails, endEntity: boolean): boolean {
   const eku = cert.extKeyUsage;
   return eku === undefined ||
-    eku.some((o) => o === Oid.emailProtection || o === Oid.anyExtendedKeyUsage);
+    eku.some((o) => o === Oid.emailProtection || (!endEntity && o === Oid.anyExtendedKeyUsage));
 }
 
 /**
  * Why `cert` may not be used for `purpose`, or undefined when it may.
  * Signing needs digitalSignature or nonRepudiation; RSA key transport
  * keyEncipherment, ECDH keyAgreement; an extendedKeyUsage, when present,
- * must include emailProtection (or anyExtendedKeyUsage).
+ * must include emailProtection.
  */
 export function usageProblem(cert: CertificateDetails, purpose: Purpose): string | undefined {
   const ku = cert.keyUsage;
@@ -35,7 +42,7 @@ export function usageProblem(cert: CertificateDetails, purpose: Purpose): string
       return `keyUsage does not allow encryption (no ${needed})`;
     }
   }
-  if (!ekuAllowsEmail(cert)) return "extendedKeyUsage does not include emailProtection";
+  if (!ekuAllowsEmail(cert, true)) return "extendedKeyUsage does not include emailProtection";
   return undefined;
 }
 
@@ -55,7 +62,7 @@ export function caProblem(ca: CertificateDetails, isAnchor: boolean): string | u
   if (ca.keyUsage && !ca.keyUsage.has("keyCertSign")) {
     return `CA certificate ${name} may not sign certificates (no keyCertSign)`;
   }
-  if (!ekuAllowsEmail(ca)) {
+  if (!ekuAllowsEmail(ca, false)) {
     return `CA certificate ${name} is restricted to other uses than e-mail (extendedKeyUsage)`;
   }
   return undefined;
