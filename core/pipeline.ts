@@ -97,6 +97,7 @@ export async function sealMessage<const O extends SealOptions>(
   keys: KeyStore,
   options: O,
 ): Promise<SealResult<SealOf<O>>> {
+  if (!options.recipients) refuseRedirected(message);
   const envelope = withOverrides(envelopeOf(message), options);
   const groups = options.recipients
     ? [envelope.recipients.slice()]
@@ -197,6 +198,27 @@ function mergeWarnings(warnings: string[]): string[] {
 }
 
 /** The envelope with a manifest's sender and recipients, when given. */
+/**
+ * Refuses a redirected message (Resent-To, Resent-Cc or Resent-Bcc, RFC 5322
+ * 3.6.6) rather than send it where its To, Cc and Bcc say: a redirect is
+ * meant for the resent recipients, who would silently get nothing. Signing
+ * it for them would not help either: the signer would be the resender, not
+ * the From a reader checks. A manifest's "to" names the recipients instead.
+ *
+ * @throws {SmimeError} E_MESSAGE naming the fields
+ */
+function refuseRedirected(message: Message): void {
+  const resent = message.headers.filter((h) => /^resent-(to|cc|bcc)$/i.test(h.name))
+    .map((h) => h.name);
+  if (resent.length === 0) return;
+  throw new SmimeError(
+    "E_MESSAGE",
+    `Cannot seal ${message.source}: it is a redirected message (${resent.join(", ")}); ` +
+      `smimepost sends to its To, Cc and Bcc, so remove the Resent-* fields, or name the ` +
+      `recipients in a manifest's "to"`,
+  );
+}
+
 function withOverrides(envelope: Envelope, options: SealOptions): Envelope {
   if (!options.sender && !options.recipients) return envelope;
   const recipients = options.recipients

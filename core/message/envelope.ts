@@ -28,7 +28,8 @@ const LITERAL = /^\[[\x21-\x5a\x5e-\x7e]*\]$/;
  *
  * The sender is From's single mailbox, or Sender's when From lists several
  * (RFC 5322 3.6.2). Recipients are To, Cc and Bcc, groups flattened; Resent-*
- * fields are ignored. Addresses are parsed from the raw field, so a line end
+ * fields are not read here (sealMessage refuses a redirected message).
+ * Addresses are parsed from the raw field, so a line end
  * inside a quoted local part is seen even though unfolding would hide it.
  *
  * @param message a parsed message

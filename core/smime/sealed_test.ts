@@ -139,3 +139,28 @@ Deno.test("a large sealed message is streamed: its source gives the bytes, the s
   assert(bytesEqual(message.bytes, first), "bytes built from the source are the source's");
   assertEquals(message.source, undefined, "once built, the message is held whole");
 });
+
+Deno.test("sealMessage() refuses a redirected message (Resent-To) unless the recipients are given", async () => {
+  const keys = await testKeyStore();
+  const message = parseMessage(
+    encoder.encode(
+      "Resent-From: alice@example.com\r\nResent-To: carol@example.net\r\n" +
+        "From: erin@example.com\r\nTo: bob@example.com\r\nSubject: redirected\r\n\r\nbody\r\n",
+    ),
+    "redirected.eml",
+  );
+  let thrown: unknown;
+  try {
+    await sealMessage(message, keys, { sign: false, detached: false, encrypt: true });
+  } catch (err) {
+    thrown = err;
+  }
+  assertMatch(String(thrown), /redirected\.eml: it is a redirected message \(Resent-To\)/);
+  const named = await sealMessage(message, keys, {
+    sign: false,
+    detached: false,
+    encrypt: true,
+    recipients: ["carol@example.net"],
+  });
+  assertEquals(named.copies[0]!.recipients, ["carol@example.net"]);
+});
