@@ -118,8 +118,8 @@ export function messageLines(event: MessageEvent): string[] {
   }
   if (uncertain.length) {
     lines.push(
-      `UNCERTAIN - in ${seconds} seconds: the connection was lost after the message was sent ` +
-        `and before the server answered; it may have been delivered ` +
+      `UNCERTAIN - in ${seconds} seconds: the message was sent, but no usable reply to its end ` +
+        `came (${lostHow(uncertain[0]!.response)}); it may have been delivered ` +
         `(${uncertain.map((r) => r.recipient).join(", ")})`,
     );
   }
@@ -169,7 +169,7 @@ export function summaryLines(summary: BatchSummary): string[] {
     } msg/s): ${m.accepted} accepted, ${m.partial} partly, ${m.failed} failed` +
     (m.skipped ? `, ${m.skipped} skipped (done in an earlier run)` : ""),
     `recipients: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} deferred then failed, ` +
-    `${r.uncertain} possibly delivered (connection lost after the data)`,
+    `${r.uncertain} possibly delivered (no usable reply to the end of data)`,
   ];
   if (summary.resent) {
     lines.push(
@@ -180,4 +180,11 @@ export function summaryLines(summary: BatchSummary): string[] {
     lines.push(`  ${reason.count} x ${reason.reason}: ${reason.example}`);
   }
   return lines;
+}
+
+/** How an uncertain outcome's reply says the answer was lost, in a few words. */
+function lostHow(response: string): string {
+  if (/time(d)? ?out/i.test(response)) return "the reply timed out";
+  if (/garbage|garbled|too long|over-long/i.test(response)) return "the reply was garbled";
+  return "the connection was lost";
 }

@@ -5,6 +5,7 @@
  * own `sink` command as a subprocess. The real-Postfix runs are in
  * deliver_test.ts.
  */
+import { startStrictServer } from "../core/smtp/test_server.ts";
 import { assert, assertEquals, assertIncludes, assertMatch } from "./support/assert.ts";
 import { testPki } from "./support/helpers.ts";
 import { compileRuntimeFlags, runCli } from "../scripts/run_cli.ts";
@@ -379,10 +380,32 @@ Deno.test("send --send_smtp: a connection dropped after the final dot is UNCERTA
       assertExit(run, 75);
       assertMatch(
         run.text,
-        /^UNCERTAIN - in \d+\.\d{3} seconds: .*may have been delivered \(bob@example\.com, carol@example\.net\)$/m,
+        /^UNCERTAIN - in \d+\.\d{3} seconds: .*\(the connection was lost\); it may have been delivered \(bob@example\.com, carol@example\.net\)$/m,
       );
     });
   });
+});
+
+Deno.test("send --send_smtp: a reply to the final dot that comes too late is UNCERTAIN, said to have timed out", async () => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const server = await startStrictServer({
+    extensions: ["PIPELINING", "8BITMIME"],
+    onDataEnd: () => new Promise((resolve) => timer = setTimeout(() => resolve("250 Ok"), 8000)),
+  });
+  try {
+    await inScratch({ "m.eml": NO_BCC }, async (dir) => {
+      const run = await cli(
+        dir,
+        ["m.eml", "--sign", "--send_smtp", "--option", "timeout_seconds=2"],
+        { SMTP_HOST: "127.0.0.1", SMTP_PORT: String(server.port), SMTP_TLS: "never" },
+      );
+      assertExit(run, 75);
+      assertMatch(run.text, /^UNCERTAIN - .*\(the reply timed out\); it may have been delivered/m);
+    });
+  } finally {
+    clearTimeout(timer);
+    await server.close();
+  }
 });
 
 // ---------------------------------------------------------- the CLI sink

@@ -30,7 +30,7 @@ export interface BatchSummary {
 const STATUS_WORDS: Record<Exclude<FinalStatus, "accepted">, string> = {
   rejected: "rejected",
   failed: "deferred then failed",
-  uncertain: "possibly delivered (connection lost after the data)",
+  uncertain: "possibly delivered (no usable reply to the end of data)",
 };
 
 /** How the summary's reasons name why a message was not sealed. */

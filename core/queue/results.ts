@@ -49,7 +49,7 @@ export interface FinishedJob {
 
 /**
  * The record of a finished job. A message whose only trouble is recipients
- * possibly delivered (connection lost after the data) is "uncertain".
+ * possibly delivered (no usable reply to the end of data) is "uncertain".
  */
 export function resultOf(job: FinishedJob): ResultRecord {
   const { event } = job;
