@@ -284,6 +284,10 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
         ["452 4.2.2 mailbox full", "452 4.2.2 mailbox full"],
       );
       assertEquals(erin.all.map((l) => l.attempt), erin.all.map((_, i) => i + 1));
+      // A queue id only where a copy was queued: not on a deferral nor a rejection.
+      assertEquals(erin.all.map((l) => l.id === undefined), [true, true, false]);
+      const recipientLines = lines.filter((l) => l.type === "recipient");
+      assert(recipientLines.every((l) => (l.id !== undefined) === (l.status === "accepted")));
       assertEquals(
         erin.all.slice(0, -1).map((l) => l.status),
         erin.all.slice(0, -1).map(() => "deferred"),

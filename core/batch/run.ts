@@ -365,10 +365,11 @@ class BatchRun {
         retry.push(r.recipient);
         again = decision;
         response = r.response;
-        await this.#journalRecipient(job, r.recipient, "deferred", r, result.id, decision);
+        await this.#journalRecipient(job, r.recipient, "deferred", r, undefined, decision);
       } else {
         const status = decision.action === "retry" ? givenUp(decision) : decision.status;
-        this.#final(job, r.recipient, status, r, result.id);
+        // The queue id is where an accepted copy went; the others' copies went nowhere.
+        this.#final(job, r.recipient, status, r, status === "accepted" ? result.id : undefined);
       }
     }
     await this.#journalChain;

@@ -175,6 +175,8 @@ export interface JournalLine {
   attempt?: number;
   code?: number;
   response?: string;
+  /** The queue id (SMTP) or transmission id (API) where an accepted copy went. */
+  id?: string;
   message_id?: string;
   /** A recipient's reply was lost after the message went out: the next try may duplicate it. */
   maybe_sent?: boolean;
