@@ -200,3 +200,24 @@ Deno.test("a run says why: -v prints each message's lines, the summary names a r
     },
   );
 });
+
+Deno.test('send --mbox: a body paragraph starting "From " in an mboxo file stays in its message', async () => {
+  await inScratch("", async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/in.mbox`,
+      "From alice@example.com Sat Dec  5 10:00:00 2026\n" +
+        "From: alice@example.com\nTo: bob@example.com\nSubject: one\n\nDear Bob,\n\n" +
+        "From the desk of Alice: this paragraph is kept\nand this line too\n\n",
+    );
+    const run = await cli(dir, ["send", "--mbox", "in.mbox", "--sign-detached", "-o", "out"]);
+    assertEquals(run.code, 0, run.stderr);
+    const names = [];
+    for await (const entry of Deno.readDir(`${dir}/out`)) names.push(entry.name);
+    assertEquals(names.length, 1, names.join(", "));
+    const text = await assertVerifies(await Deno.readFile(`${dir}/out/${names[0]}`), names[0]!);
+    assertIncludes(
+      text.replaceAll("\r\n", "\n"),
+      "\nFrom the desk of Alice: this paragraph is kept\nand this line too\n",
+    );
+  });
+});
