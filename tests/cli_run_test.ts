@@ -200,3 +200,59 @@ Deno.test("a run says why: -v prints each message's lines, the summary names a r
     },
   );
 });
+
+Deno.test('send --mbox: a body paragraph starting "From " in an mboxo file stays in its message', async () => {
+  await inScratch("", async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/in.mbox`,
+      "From alice@example.com Sat Dec  5 10:00:00 2026\n" +
+        "From: alice@example.com\nTo: bob@example.com\nSubject: one\n\nDear Bob,\n\n" +
+        "From the desk of Alice: this paragraph is kept\nand this line too\n\n",
+    );
+    const run = await cli(dir, ["send", "--mbox", "in.mbox", "--sign-detached", "-o", "out"]);
+    assertEquals(run.code, 0, run.stderr);
+    const names = [];
+    for await (const entry of Deno.readDir(`${dir}/out`)) names.push(entry.name);
+    assertEquals(names.length, 1, names.join(", "));
+    const text = await assertVerifies(await Deno.readFile(`${dir}/out/${names[0]}`), names[0]!);
+    assertIncludes(
+      text.replaceAll("\r\n", "\n"),
+      "\nFrom the desk of Alice: this paragraph is kept\nand this line too\n",
+    );
+  });
+});
+
+Deno.test("--quiet keeps failures: a run's summary, one message's 552 after DATA; success stays silent", async () => {
+  await inScratch("", async (dir) => {
+    const ok = await cli(dir, ["send", "one.eml", "two.eml", "--sign", "-q", "-o", "ok"]);
+    assertEquals([ok.code, ok.text, ok.stderr], [0, "", ""]);
+
+    const bad = "From: a@example.com\nFrom: b@example.com\nTo: bob@example.com\n\nx\n";
+    await Deno.writeTextFile(`${dir}/bad.eml`, bad);
+    const run = await cli(dir, ["send", "one.eml", "bad.eml", "--sign", "-q", "-o", "out"]);
+    assertEquals(run.code, 3, run.stderr);
+    assertEquals(run.text, "");
+    assertMatch(run.stderr, /^2 messages in .*: 1 accepted, 0 partly, 1 failed$/m);
+    assertMatch(run.stderr, /^ +1 x not sealed, not a valid message: bad\.eml: 2 From headers/m);
+
+    await Deno.writeTextFile(`${dir}/plain.mbox`, "Subject: not an mbox\n\nx\n");
+    const mbox = await cli(dir, ["send", "--mbox", "plain.mbox", "--sign", "-q", "-o", "box"]);
+    assertEquals(mbox.code, 66, mbox.stderr);
+    assertIncludes(mbox.stderr, "not an mbox");
+  });
+  const sink = await startSink({
+    port: 0,
+    faults: { onDataEnd: () => "552 5.3.4 Message too big for the recipient's mailbox" },
+  });
+  try {
+    await inScratch(defaultProfile(sink), async (dir) => {
+      const run = await cli(dir, ["send", "one.eml", "--sign", "-q"]);
+      assertEquals(run.code, 65, run.stderr);
+      assertEquals(run.text, "");
+      assertMatch(run.stderr, /^FAILED - in \d+\.\d{3} seconds: 0 of 1 recipients accepted$/m);
+      assertIncludes(run.stderr, "  bob@example.com: 552 5.3.4 Message too big");
+    });
+  } finally {
+    await sink.close();
+  }
+});

@@ -7,6 +7,11 @@
  * Lines go to stdout as the old tool printed them, and to stderr when
  * stdout carries something else: the JSON, or the messages themselves.
  *
+ * --quiet drops progress, warnings and what says a message went out, not a
+ * failure: a message not accepted by every recipient still gets its lines
+ * (a run of one, or with --verbose) and a run that was not all accepted its
+ * summary, on stderr: the exit status alone does not say which failed or why.
+ *
  * @module
  */
 import type { BatchEvent } from "../batch/run.ts";
@@ -77,12 +82,13 @@ export class RunPrinter {
 
   /**
    * Stops the progress line, then prints the summary: for a run of several
-   * messages, and with --json always (one message's lines are its summary).
+   * messages (with --quiet only when not all was accepted), and with --json
+   * always (one message's lines are its summary).
    */
   summary(summary: BatchSummary): void {
     this.stop();
     if (this.#mode.json) console.log(JSON.stringify({ summary: summaryJson(summary) }));
-    else if (!output.quiet && !this.#mode.one) {
+    else if (!this.#mode.one && (!output.quiet || !isAllAccepted(summary))) {
       summaryLines(summary).forEach((line) => console.error(this.#mode.hide(line)));
     }
   }
@@ -102,8 +108,9 @@ export class RunPrinter {
     if (!this.#perMessage) return;
     // One message that could not be sealed or sent is its own error line (see deliverRun).
     if (this.#mode.one && (event.code || transportFailed(event))) return;
+    const isFailure = !isAccepted(event);
     for (const line of messageLines(event)) {
-      this.#say(line.startsWith("FAILED - ") ? line : this.#labelled(event.label, line));
+      this.#say(line.startsWith("FAILED - ") ? line : this.#labelled(event.label, line), isFailure);
     }
   }
 
@@ -112,11 +119,23 @@ export class RunPrinter {
     return this.#mode.one || line.startsWith(" ") ? line : `${label}: ${line}`;
   }
 
-  #say(line: string): void {
-    if (output.quiet) return;
-    const stream = this.#mode.json || this.#mode.stdoutTaken ? console.error : console.log;
-    stream(this.#mode.hide(line));
+  /** A line on stdout, or stderr when stdout is taken; with --quiet only a failure's, on stderr. */
+  #say(line: string, isFailure = false): void {
+    if (output.quiet && !isFailure) return;
+    const toStderr = output.quiet || this.#mode.json || this.#mode.stdoutTaken;
+    (toStderr ? console.error : console.log)(this.#mode.hide(line));
   }
+}
+
+/** Every recipient of the message accepted it. */
+function isAccepted(event: MessageEvent): boolean {
+  return !event.error && event.recipients.every((r) => r.status === "accepted");
+}
+
+/** Every message of the run accepted by every recipient, or done in an earlier run. */
+function isAllAccepted(summary: BatchSummary): boolean {
+  const { messages: m, recipients: r } = summary;
+  return m.partial + m.failed === 0 && r.rejected + r.failed + r.uncertain === 0;
 }
 
 /** Every recipient failed without an SMTP or HTTP reply (connection trouble). */

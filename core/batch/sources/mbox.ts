@@ -2,10 +2,12 @@
  * Messages from an mbox (RFC 4155; mboxrd and mboxo), streamed in chunks so
  * that a 2 GB file holds one message in memory at a time.
  *
- * A line starting "From " at the start of the file or after an empty line
- * begins a message; the From_ line itself is dropped, and so is the empty
- * line before it (the separator RFC 4155 puts after each message). A "From "
- * line not after an empty line is body text. Lines matching /^>+From / lose
+ * The first line that is not empty must start "From " and begins the first
+ * message. After that, a From_ line (sender and date, see from_line.ts) after
+ * an empty line begins the next; the From_ line itself is dropped, and so is
+ * the empty line before it (the separator RFC 4155 puts after each message).
+ * Any other line starting "From " is body text: mboxo writers leave a body's
+ * "From the desk of..." unquoted, and splitting there cut a message short. Lines matching /^>+From / lose
  * one ">" (mboxrd escaping; for mboxo that undoes its one level). Line ends
  * are kept as they are, LF or CRLF.
  *
@@ -20,6 +22,7 @@ import {
   streamChunks,
 } from "./chunks.ts";
 import { readError } from "./files.ts";
+import { isFromLine, MAX_FROM_LINE } from "./from_line.ts";
 import { InputError, type InputItem } from "./types.ts";
 
 const LF = 0x0a;
@@ -28,8 +31,11 @@ const GT = 0x3e;
 const FROM_ = [0x46, 0x72, 0x6f, 0x6d, 0x20]; // "From "
 const LF_LINE = new Uint8Array([LF]);
 const CRLF_LINE = new Uint8Array([CR, LF]);
-/** A counting splitter keeps this much of a partial line: enough to classify it. */
-const PREFIX = 8;
+/**
+ * A counting splitter keeps this much of a partial line: enough to classify
+ * it (a longer line is no From_ line, so both splitters see the same lines).
+ */
+const PREFIX = MAX_FROM_LINE + 1;
 
 /** Thrown by {@link MboxSplitter} when the input does not start with a From_ line. */
 export class NotMboxError extends Error {}
@@ -121,7 +127,7 @@ export class MboxSplitter {
 
   #keepPartial(piece: Uint8Array): void {
     if (!this.#isCountOnly) return this.#carry.append(piece);
-    // A line longer than PREFIX is neither empty nor shorter than "From ".
+    // A line longer than PREFIX is neither empty nor a From_ line.
     const room = PREFIX - this.#carry.length;
     if (room > 0) this.#carry.append(piece.subarray(0, room));
   }
@@ -137,7 +143,7 @@ export class MboxSplitter {
       this.#count++;
       return;
     }
-    if (this.#heldBlank && startsWithFrom(line, 0)) {
+    if (this.#heldBlank && isFromLine(line)) {
       this.#heldBlank = undefined;
       this.#finish();
       this.#count++;

@@ -67,6 +67,51 @@ Deno.test("MboxSplitter keeps CRLF line ends and splits a CRLF mbox at every chu
   }
 });
 
+const MBOXO = [
+  "From alice@example.com Sat Dec  5 10:00:00 2026",
+  "Subject: one",
+  "",
+  "Dear Bob,",
+  "",
+  "From the desk of Alice: this paragraph is kept",
+  "and this line too",
+  "",
+  "From - Sat Dec 05 10:00:01 2026",
+  "Subject: two",
+  "",
+  "From Monday to Friday, 9:00 to 17:00",
+  "",
+  "From 1786527465148062123@xxx Sat Dec 05 10:00:02 +0000 2026",
+  "Subject: three",
+  "",
+  "last",
+  "",
+].join("\n");
+
+const MBOXO_MESSAGES = [
+  "Subject: one\n\nDear Bob,\n\nFrom the desk of Alice: this paragraph is kept\nand this line too\n",
+  "Subject: two\n\nFrom Monday to Friday, 9:00 to 17:00\n",
+  "Subject: three\n\nlast\n",
+];
+
+Deno.test('MboxSplitter splits only at From_ lines: an mboxo body\'s "From the desk of" stays', () => {
+  for (let size = 1; size <= MBOXO.length; size++) {
+    assertEquals(split(MBOXO, size), MBOXO_MESSAGES, `chunk size ${size}`);
+    assertEquals(count(MBOXO, size), 3, `count, chunk size ${size}`);
+  }
+  const crlf = MBOXO.replaceAll("\n", "\r\n");
+  const expected = MBOXO_MESSAGES.map((m) => m.replaceAll("\n", "\r\n"));
+  assertEquals(split(crlf, 3), expected);
+  assertEquals(count(crlf, 3), 3);
+});
+
+Deno.test("MboxSplitter counts the same as it splits past a line too long to be a From_ line", () => {
+  const long = `From ${"a".repeat(2000)} Sat Dec  5 10:00:00 2026`;
+  const text = `From a Sat Dec  5 10:00:00 2026\nSubject: x\n\n${long}\n`;
+  assertEquals(split(text, 7), [`Subject: x\n\n${long}\n`]);
+  assertEquals(count(text, 7), 1);
+});
+
 Deno.test("MboxSplitter yields no message for an empty mbox", () => {
   assertEquals(split("", 4), []);
   assertEquals(split("\n\r\n\n", 1), []);
@@ -75,6 +120,12 @@ Deno.test("MboxSplitter yields no message for an empty mbox", () => {
 
 Deno.test("MboxSplitter keeps a last line without a line end, and skips leading empty lines", () => {
   assertEquals(split("\nFrom a\nSubject: x\n\nno end", 2), ["Subject: x\n\nno end"]);
+});
+
+Deno.test('MboxSplitter takes any first line starting "From " as the first From_ line', () => {
+  // Only later "From " lines can be body text; the first one starts the file.
+  assertEquals(split("From the desk\nSubject: x\n\nbody\n", 4), ["Subject: x\n\nbody\n"]);
+  assertEquals(count("From the desk\nSubject: x\n\nbody\n", 4), 1);
 });
 
 Deno.test("MboxSplitter refuses input whose first line is not a From_ line", () => {

@@ -7,7 +7,8 @@ import { drain, makeTree, streamOf } from "./test_helpers.ts";
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 const MBOX = join(FIXTURES, "batch/statements.mbox");
 const MANIFEST = join(FIXTURES, "batch/manifest.jsonl");
-const MBOX_TEXT = "From a\nSubject: one\n\nFrom b\nSubject: two\n";
+const MBOX_TEXT =
+  "From a Sat Dec  5 10:00:00 2026\nSubject: one\n\nFrom b Sat Dec  5 10:00:01 2026\nSubject: two\n";
 
 Deno.test("readInputs() yields paths, then mboxes, then manifests, and countInputs() agrees", async () => {
   const root = await makeTree({ "one.eml": "1", "box/b.eml": "b", "box/a.eml": "a" });
