@@ -6,6 +6,7 @@
  */
 import { bytesToLatin1 } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
+import { escapeControls } from "../printable.ts";
 import { ioReason } from "./locate.ts";
 import type { ResolvedDelivery } from "./types.ts";
 import type { DeliveryTarget } from "../deliver/types.ts";
@@ -86,7 +87,9 @@ function lastLine(stderr: Uint8Array, stdout: Uint8Array): string {
  * Replaces every occurrence of each non-empty secret in `text` by "****", in
  * every form a server may echo it back in: as it is, base64 (AUTH LOGIN and
  * PLAIN send it so; also the base64 of a longer string that holds it, at
- * each byte alignment), and quoted-printable of either.
+ * each byte alignment), and quoted-printable of either; each also with its
+ * control characters shown as `\xNN`, as a server's reply is printed (see
+ * core/printable.ts), so a password holding one is masked in what is shown.
  *
  * @example
  * ```ts
@@ -101,6 +104,7 @@ export function redact(text: string, secrets: readonly string[]): string {
     const bytes = new TextEncoder().encode(secret);
     for (const form of [secret, base64(bytes), ...base64Cores(bytes)]) {
       forms.add(form);
+      forms.add(escapeControls(form));
       forms.add(quotedPrintable(form));
     }
   }
