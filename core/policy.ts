@@ -64,6 +64,30 @@ export function smtpStatus(code: number): AttemptStatus {
   return "deferred";
 }
 
+/** "Authentication required" in words, as servers put it after a 5.7.0 (not "authentication failed"). */
+const AUTH_REQUIRED =
+  /authenticat\w*\s+(?:is\s+)?required|must\s+(?:first\s+)?authenticate|not\s+authenticated|authenticate\s+first/i;
+
+/**
+ * The error a refusal of MAIL FROM stands for when it refuses the session,
+ * not the message: 530 (RFC 4954 6, "Authentication required"; servers use
+ * it for "Must issue a STARTTLS command first" too), or a 5yz with 5.7.0 or
+ * 5.7.11 whose words say authentication is required. Every message would
+ * get the same answer until the configuration changes, so it is E_AUTH: the
+ * run stops as for a refused AUTH, and what it did not deliver stays for a
+ * `--resume` with credentials. undefined: the reply is about the message.
+ */
+export function mailRefusalError(
+  reply: { code: number; enhanced?: string; text: string },
+): ErrorCode | undefined {
+  if (reply.code === 530) return "E_AUTH";
+  const enhancedAuth = reply.enhanced === "5.7.0" || reply.enhanced === "5.7.11";
+  if (reply.code >= 500 && reply.code < 600 && enhancedAuth && AUTH_REQUIRED.test(reply.text)) {
+    return "E_AUTH";
+  }
+  return undefined;
+}
+
 /**
  * The error code of a transmissions API's error status: 401/403 a refused
  * key (stop); 408, 420 (the account's sending limit), 429 and 5xx try later;

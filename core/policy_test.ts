@@ -6,6 +6,7 @@ import {
   httpErrorCode,
   judgeError,
   judgeRecipient,
+  mailRefusalError,
   runExitCode,
   settled,
   smtpStatus,
@@ -26,6 +27,27 @@ Deno.test("smtpStatus: 2yz accepted, 5yz refused, everything else tried again", 
     [600, "deferred"],
   ];
   for (const [code, status] of table) assertEquals(smtpStatus(code), status, String(code));
+});
+
+Deno.test("mailRefusalError: 530 and 5.7.0/5.7.11 'authentication required' refuse the session, not the message", () => {
+  const table: [number, string | undefined, string, string | undefined][] = [
+    [530, "5.7.0", "530 5.7.0 Authentication required", "E_AUTH"],
+    [530, "5.7.0", "530 5.7.0 Must issue a STARTTLS command first", "E_AUTH"],
+    [530, undefined, "530 SMTP authentication is required.", "E_AUTH"],
+    [530, "5.7.57", "530 5.7.57 Client was not authenticated to send anonymous mail", "E_AUTH"],
+    [550, "5.7.0", "550 5.7.0 Authentication required", "E_AUTH"],
+    [554, "5.7.0", "554 5.7.0 You must authenticate first", "E_AUTH"],
+    [550, "5.7.11", "550 5.7.11 Client not authenticated", "E_AUTH"],
+    [550, "5.7.0", "550 5.7.0 Sender authentication failed (SPF)", undefined],
+    [554, "5.7.0", "554 5.7.0 Reject, id=12345 - spam", undefined],
+    [550, "5.7.1", "550 5.7.1 Authentication required", undefined],
+    [550, "5.1.8", "550 5.1.8 sender domain does not exist", undefined],
+    [451, "4.7.0", "451 4.7.0 Authentication required", undefined],
+    [250, "2.1.0", "250 2.1.0 Ok", undefined],
+  ];
+  for (const [code, enhanced, text, expected] of table) {
+    assertEquals(mailRefusalError({ code, enhanced, text }), expected, text);
+  }
 });
 
 Deno.test("httpErrorCode: the transmissions API's statuses", () => {

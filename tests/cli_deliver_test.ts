@@ -373,6 +373,37 @@ Deno.test("send --send_smtp: all refused exits 65, some refused 3, all deferred 
   });
 });
 
+Deno.test("send --send_smtp: control characters in the server's replies reach the terminal as \\xNN", async () => {
+  const greeting = "554 5.7.1 denied\x1b[2K\rOK - in 0.004 seconds\x1b]0;owned-title\x07";
+  const rcpt = "550 5.1.1 no\x1b]0;pwned\x07\x1b[2J\x9b2J user";
+  // deno-lint-ignore no-control-regex
+  const control = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+  await withSinks([{ greeting }, { onRcpt: () => rcpt }], async ([greetSink, rcptSink]) => {
+    await inScratch({ "m.eml": NO_BCC }, async (dir) => {
+      const greeted = await cli(dir, ["m.eml", "--sign", "--send_smtp"], smtpEnv(greetSink!));
+      assertRefused(
+        greeted,
+        69,
+        "554 5.7.1 denied\\x1b[2K\\x0dOK - in 0.004 seconds\\x1b]0;owned-title\\x07",
+      );
+      assert(!control.test(greeted.stderr), JSON.stringify(greeted.stderr));
+
+      const refused = await cli(
+        dir,
+        ["m.eml", "--sign", "--send_smtp", "--verbose", "--debug-smtp"],
+        smtpEnv(rcptSink!),
+      );
+      assertExit(refused, 65);
+      assertIncludes(
+        refused.text,
+        "  bob@example.com: 550 5.1.1 no\\x1b]0;pwned\\x07\\x1b[2J\\x9b2J user\n",
+      );
+      assertIncludes(refused.stderr, "S: 550 5.1.1 no\\x1b]0;pwned\\x07\\x1b[2J\\x9b2J user");
+      assert(!control.test(refused.text + refused.stderr), JSON.stringify(refused.stderr));
+    });
+  });
+});
+
 Deno.test("send --send_smtp: a connection dropped after the final dot is UNCERTAIN, exit 75", async () => {
   await withSinks([{ onDataEnd: () => "drop" }], async ([sink]) => {
     await inScratch({ "m.eml": NO_BCC }, async (dir) => {

@@ -21,6 +21,7 @@ import type { Finished, JournalLine, Planned } from "./support/batch.ts";
 import { startSink } from "../core/sink/mod.ts";
 import type { SinkServer } from "../core/sink/mod.ts";
 import { Journal, resumeState } from "../core/batch/journal.ts";
+import { RawSmtpServer } from "./support/faults.ts";
 
 const COUNT = 300;
 const SESSIONS = 2;
@@ -275,6 +276,42 @@ Deno.test("a journal that records a run is refused without --resume (64); --new-
       );
     } finally {
       await sink.close();
+    }
+  });
+});
+
+Deno.test("530 to MAIL FROM stops the run with 77 and rejects nothing; --resume then sends every message", async () => {
+  await inScratch("smimepost-530-", async (dir) => {
+    await writeRun(`${dir}/run`, 12, "auth530");
+    const refusing = await RawSmtpServer.start({
+      mail: () => ({ reply: "530 5.7.0 Authentication required" }),
+    });
+    const working = await RawSmtpServer.start({});
+    try {
+      const first = await runToEnd(await runArgs(), { cwd: dir, env: refusing.env });
+      assertEquals(first.code, 77, first.stderr);
+      assert(
+        first.stderr.includes(
+          `Cannot send via 127.0.0.1:${refusing.port} without logging in: ` +
+            "530 5.7.0 Authentication required",
+        ),
+        first.stderr,
+      );
+      const journal = await readJournalLines(`${dir}/journal.jsonl`);
+      assertEquals(journal.filter((l) => l.status === "rejected"), []);
+      assertEquals(refusing.accepted().length, 0);
+
+      const resumed = await runToEnd([...await runArgs(), "--resume"], {
+        cwd: dir,
+        env: working.env,
+      });
+      assertEquals(resumed.code, 0, resumed.stderr);
+      // Two recipients each (bob and carol in one copy), each taken once.
+      assertEquals(new Set(working.accepted()).size, 24, "--resume sends every message");
+      assertEquals(working.accepted().length, 24, "and none twice");
+    } finally {
+      await refusing.close();
+      await working.close();
     }
   });
 });

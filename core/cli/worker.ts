@@ -7,6 +7,7 @@
  */
 import { ExitCode, SmimeError } from "../errors.ts";
 import { redact } from "../config/secrets.ts";
+import { escapeControls } from "../printable.ts";
 import { deliveryInputs, loadDelivery } from "./delivery.ts";
 import { output, setOutput, warn } from "./output.ts";
 import { natsSettings } from "./queue.ts";
@@ -85,7 +86,8 @@ export async function workerCommand(options: WorkerFlags): Promise<number> {
       node,
       untilEmpty: Boolean(options.untilEmpty),
       log: (line) => {
-        if (!output.quiet) console.error(`smimepost: ${hide(line)}`);
+        // The line may quote the NATS server's error: escaped, then masked.
+        if (!output.quiet) console.error(`smimepost: ${hide(escapeControls(line))}`);
       },
     });
     const jobs = source;

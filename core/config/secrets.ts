@@ -6,6 +6,7 @@
  */
 import { bytesToLatin1 } from "../bytes.ts";
 import { SmimeError } from "../errors.ts";
+import { escapeControls } from "../printable.ts";
 import { ioReason } from "./locate.ts";
 import type { ResolvedDelivery } from "./types.ts";
 import type { DeliveryTarget } from "../deliver/types.ts";
@@ -90,7 +91,9 @@ function lastLine(stderr: Uint8Array, stdout: Uint8Array): string {
  * or a form body, upper- or lower-case hex), hex of its UTF-8 bytes, and
  * its non-ASCII characters as a server that speaks Latin-1 sends them back:
  * a byte each (which decodes as U+FFFD here), or its UTF-8 bytes taken for
- * Latin-1 characters.
+ * Latin-1 characters; the first three also with their control characters
+ * shown as `\xNN`, as a server's reply is printed (see core/printable.ts), so
+ * a password holding one is masked in what is shown.
  *
  * @example
  * ```ts
@@ -105,6 +108,7 @@ export function redact(text: string, secrets: readonly string[]): string {
     const bytes = new TextEncoder().encode(secret);
     for (const form of [secret, base64(bytes), ...base64Cores(bytes)]) {
       forms.add(form);
+      forms.add(escapeControls(form));
       forms.add(quotedPrintable(form));
     }
     const percent = encodeURIComponent(secret);

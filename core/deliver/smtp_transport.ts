@@ -9,7 +9,8 @@
 import { type ByteSource, concatBytes, prefixSource } from "../bytes.ts";
 import { SmtpClient } from "../smtp/mod.ts";
 import type { SmtpClientOptions, SmtpSendResult } from "../smtp/mod.ts";
-import { smtpStatus } from "../policy.ts";
+import { SmimeError } from "../errors.ts";
+import { mailRefusalError, smtpStatus } from "../policy.ts";
 import type {
   DeliveryFields,
   DeliveryResult,
@@ -71,12 +72,26 @@ export class SmtpTransport implements Transport {
         bytes,
         signal,
       );
+      this.#checkSession(sent);
       return resultOf(sent);
     } finally {
       const left = this.#inFlight.get(client)! - 1;
       this.#inFlight.set(client, left);
       if (left === 0 && client !== this.#client) await this.#retire(client);
     }
+  }
+
+  /**
+   * A MAIL FROM refused for the session, not the message (530, "authentication
+   * required": see the policy) is thrown as its error, so the run stops as for
+   * a refused AUTH and the message is not settled as rejected.
+   */
+  #checkSession(sent: SmtpSendResult): void {
+    const code = mailRefusalError(sent.mail);
+    if (!code) return;
+    const { host, port, auth } = this.#settings.client;
+    const as = auth ? ` as ${JSON.stringify(auth.user)}` : " without logging in";
+    throw new SmimeError(code, `Cannot send via ${host}:${port}${as}: ${sent.mail.text}`);
   }
 
   /** QUIT and close every connection; idempotent. */

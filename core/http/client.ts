@@ -12,6 +12,7 @@
 import type { ErrorCode } from "../errors.ts";
 import { reasonOf, SmimeError } from "../errors.ts";
 import { httpErrorCode } from "../policy.ts";
+import { escapeControls } from "../printable.ts";
 
 /** SparkPost support recommends a 300 s timeout for API calls. */
 export const DEFAULT_TIMEOUT_MS = 300_000;
@@ -257,7 +258,8 @@ export class TransmissionsClient {
 
   #statusError(response: Response, text: string): HttpError {
     const status = response.status;
-    const details = errorDetails(text) || response.statusText || "no details";
+    const details = errorDetails(text) || oneLine(response.statusText, BODY_EXCERPT) ||
+      "no details";
     const retryAfterMs = parseRetryAfter(response.headers.get("Retry-After"));
     let line = `${this.#label} ${status}: ${details}`;
     if (status >= 300 && status < 400) {
@@ -349,8 +351,9 @@ function networkReason(err: unknown): string {
   return oneLine(text, 2 * BODY_EXCERPT);
 }
 
+/** Remote text on one line, its control characters shown as `\xNN` (a terminal obeys them). */
 function oneLine(text: string, max: number): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = escapeControls(text.replace(/\s+/g, " ").trim());
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 

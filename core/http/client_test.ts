@@ -169,6 +169,39 @@ Deno.test("TransmissionsClient.send() names the host when nothing listens", asyn
   assert(!err.message.includes(KEY) && !err.message.includes("\n"));
 });
 
+Deno.test("TransmissionsClient.send() shows control characters of an error body as \\xNN", async () => {
+  const description = "bad\x1b[2K\rOK\x1b]0;owned\x07\x9b2J";
+  const api = await startFakeApi(() => ({
+    status: 422,
+    body: { errors: [{ message: "invalid", description, code: "1300" }] },
+  }));
+  const texts = ["not json\x1b[2J\x07", "{}"];
+  const raw = await startFakeApi(() => ({ status: 500, body: texts.shift()! }));
+  const debug: string[] = [];
+  const client = (origin: string) =>
+    new TransmissionsClient({
+      baseUrl: `${origin}/api/v1`,
+      apiKey: KEY,
+      label: "SparkPost API",
+      timeoutMs: 5_000,
+      debug: (line) => debug.push(line),
+    });
+  try {
+    const err = await assertSmimeError(() => client(api.origin).send({}), "E_RCPT_REJECTED");
+    assertEquals(
+      err.message,
+      "SparkPost API 422: invalid: bad\\x1b[2K OK\\x1b]0;owned\\x07\\x9b2J (code 1300)",
+    );
+    const body = await assertSmimeError(() => client(raw.origin).send({}), "E_TEMPFAIL");
+    assertEquals(body.message, "SparkPost API 500: not json\\x1b[2J\\x07");
+  } finally {
+    await api.close();
+    await raw.close();
+  }
+  // deno-lint-ignore no-control-regex
+  assertEquals(debug.filter((line) => /[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(line)), []);
+});
+
 Deno.test("TransmissionsClient refuses a key that cannot be a header, without echoing it", async () => {
   const err = await assertSmimeError(
     () => new TransmissionsClient({ baseUrl: "https://a.example", apiKey: `${KEY}\r\nX: y` }),

@@ -21,6 +21,7 @@ import { isIP } from "node:net";
 import { reasonOf, SmimeError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { fileErrorReason } from "../io.ts";
+import { escapeControls } from "../printable.ts";
 import { redact } from "../config/secrets.ts";
 import type { NatsSettings } from "../config/nats.ts";
 import { runNames } from "./names.ts";
@@ -231,7 +232,8 @@ export function natsError(
 ): SmimeError {
   if (err instanceof SmimeError) return err;
   const { code, reason } = classify(err, settings);
-  const text = `Cannot ${action} NATS at ${settings.display}: ${reason}`;
+  // The reason may quote the server (-ERR '...'): escaped for the terminal, then masked.
+  const text = `Cannot ${action} NATS at ${settings.display}: ${escapeControls(reason)}`;
   return new SmimeError(code, redact(text, secrets), { cause: err });
 }
 

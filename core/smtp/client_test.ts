@@ -211,6 +211,38 @@ Deno.test("send() adds SMTPUTF8 for a non-ASCII address, and refuses locally whe
   }
 });
 
+Deno.test("send() refuses locally 8-bit header fields to a server without 8BITMIME, sends them with it", async () => {
+  for (const hide of [false, true]) {
+    const server = await startSmtpServer({ hide8BITMIME: hide } as never);
+    const lines: string[] = [];
+    const c = client(server.port, { transcript: (l) => lines.push(l) });
+    try {
+      await c.connect();
+      const env = { from: "a@example.com", to: ["b@example.com"] };
+      const r = await c.send(env, message("Gr\u00fc\u00dfe"));
+      const plain = await c.send(env, message("plain"));
+      assertEquals(plain.recipients[0]!.accepted, true);
+      if (hide) {
+        assertEquals([r.mail.code, r.mail.enhanced, r.recipients[0]!.accepted], [
+          554,
+          "5.6.3",
+          false,
+        ]);
+        assert(r.mail.text.endsWith("(not sent)"), r.mail.text);
+        assertEquals(server.received.length, 1);
+        assertEquals(lines.filter((l) => l.startsWith("C: MAIL FROM")).length, 1);
+      } else {
+        assert(lines.some((l) => l.startsWith("C: MAIL FROM") && l.endsWith(" BODY=8BITMIME")));
+        assertEquals(r.recipients[0]!.accepted, true);
+        assertEquals(server.received.length, 2);
+      }
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  }
+});
+
 Deno.test("send() of a large sealed message as its source: the server gets its bytes, never built", async () => {
   const large = await largeSealedMessage();
   const source = large.source!;

@@ -61,6 +61,40 @@ export function hasEightBit(message: Uint8Array | ByteSource): boolean {
 }
 
 /**
+ * True when a byte of the header section (up to the first empty line, CRLF
+ * or LF) has the high bit set. A source is read only as far as its header
+ * section; one that fails there counts as false (sending it reports that).
+ */
+export function headerHasEightBit(message: Uint8Array | ByteSource): boolean {
+  let atLineStart = true;
+  let crAtLineStart = false;
+  const scan = (piece: Uint8Array): boolean | undefined => {
+    for (const byte of piece) {
+      if (byte >= 0x80) return true;
+      if (byte === LF) {
+        if (atLineStart || crAtLineStart) return false;
+        atLineStart = true;
+        crAtLineStart = false;
+        continue;
+      }
+      crAtLineStart = atLineStart && byte === CR;
+      atLineStart = false;
+    }
+    return undefined;
+  };
+  if (message instanceof Uint8Array) return scan(message) ?? false;
+  try {
+    for (const piece of message.pieces()) {
+      const found = scan(piece);
+      if (found !== undefined) return found;
+    }
+  } catch {
+    // The send reads it again and fails there, with its own error.
+  }
+  return false;
+}
+
+/**
  * The message with its 7-bit-ness known: a source that does not say is read
  * through now, so that no later step (the MAIL command, pipelined behind an
  * earlier message's data) has to make it, or can fail making it.

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { type ByteSource, bytesToLatin1, concatBytes } from "../bytes.ts";
 import { normaliseLines } from "./test_helpers.ts";
 import { isSmimeError } from "../errors.ts";
@@ -9,6 +9,7 @@ import {
   dataTail,
   encodeData,
   hasEightBit,
+  headerHasEightBit,
   sourceChunks,
 } from "./data.ts";
 
@@ -229,4 +230,34 @@ Deno.test("hasEightBit() of a source: read through, unless it is known to be 7-b
   assertEquals(read.length, 2);
   assertEquals(hasEightBit(source(enc.encode("base64"), true)), false);
   assertEquals(read.length, 2, "a source known to be 7-bit is not made");
+});
+
+Deno.test("headerHasEightBit() looks at the header section only, CRLF or LF, whole or as a source", () => {
+  const cases: [string, boolean][] = [
+    ["Subject: Gr\u00fc\u00dfe\r\n\r\nbody\r\n", true],
+    ["Subject: hi\r\n\r\nGr\u00fc\u00dfe\r\n", false],
+    ["Subject: hi\n\nGr\u00fc\u00dfe\n", false],
+    ["Subject: hi\nX-Name: J\u00f6rg\n\nbody\n", true],
+    ["Subject: hi\r\n =?utf-8?q?x?=\r\n\r\n\u00e9", false],
+    ["Subject: \u00e9", true],
+    ["", false],
+  ];
+  for (const [text, expected] of cases) {
+    const bytes = enc.encode(text);
+    assertEquals(headerHasEightBit(bytes), expected, JSON.stringify(text));
+    // The same split one byte a piece, and never read past the header section.
+    let read = 0;
+    const source: ByteSource = {
+      size: bytes.length,
+      *pieces() {
+        for (let i = 0; i < bytes.length; i++) {
+          read = i + 1;
+          yield bytes.subarray(i, i + 1);
+        }
+      },
+    };
+    assertEquals(headerHasEightBit(source), expected, JSON.stringify(text));
+    const end = text.search(/\r?\n\r?\n/);
+    if (end >= 0 && !expected) assert(read <= enc.encode(text.slice(0, end)).length + 4, text);
+  }
 });

@@ -241,3 +241,22 @@ Deno.test("an end-of-data reply sent twice never makes a later message count as 
     await server.close();
   }
 });
+
+Deno.test("close() gives up on a QUIT the server never answers after the short QUIT timeout, not 60 s", async () => {
+  let release!: () => void;
+  const never = new Promise<undefined>((r) => release = () => r(undefined));
+  const transcript: string[] = [];
+  const reply = (line: string) => line === "QUIT" ? never : undefined;
+  await withStrict({ reply }, { transcript: (l) => transcript.push(l) }, async (c) => {
+    await c.connect();
+    const r = await c.send(env, enc.encode("Subject: x\r\n\r\nbody\r\n"));
+    assertEquals(r.recipients.map((x) => x.accepted), [true, true]);
+    const started = performance.now();
+    await c.close();
+    const waited = performance.now() - started;
+    release();
+    // The default (QUIT_TIMEOUT_MS, 5 s) and not the 60 s it was; generous for a slow machine.
+    assert(waited >= 4_000 && waited < 20_000, `close() took ${Math.round(waited)} ms`);
+    assert(transcript.includes("C: QUIT"), transcript.join("\n"));
+  });
+});

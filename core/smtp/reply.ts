@@ -8,6 +8,7 @@
  * @module
  */
 import { SmimeError } from "../errors.ts";
+import { escapeControls } from "../printable.ts";
 import { isEnhancedStatus } from "./types.ts";
 import type { EnhancedStatus, SmtpReply } from "./types.ts";
 
@@ -22,7 +23,7 @@ const LINE = /^([2-5]\d\d)(?:([ -])(.*))?$/s;
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?: +|$)/;
 
 function garbage(why: string, sample: string): SmimeError {
-  const shown = JSON.stringify(sample.length > 80 ? sample.slice(0, 80) + "..." : sample);
+  const shown = `"${escapeControls(sample.length > 80 ? sample.slice(0, 80) + "..." : sample)}"`;
   return new SmimeError(
     "E_UNAVAILABLE",
     `Cannot understand the SMTP server: garbage reply (${why}): ${shown}`,
@@ -31,6 +32,8 @@ function garbage(why: string, sample: string): SmimeError {
 
 /**
  * Parses the lines of one complete reply (without line ends) into a reply.
+ * Control characters in the text (but TAB) come out as `\xNN` (see
+ * {@link escapeControls}); the rest of the text is kept as the server sent it.
  *
  * @param lines every line of the reply; all but the last have "-" after the code
  * @throws {SmimeError} E_UNAVAILABLE "garbage reply" for malformed or oversized replies
@@ -61,7 +64,9 @@ export function parseReplyLines(lines: readonly string[]): SmtpReply {
     const isLast = i === lines.length - 1;
     if (isLast && m[2] === "-") throw garbage("last line marked as continued", line);
     if (!isLast && m[2] !== "-") throw garbage("continuation line not marked", line);
-    texts.push(m[3] ?? "");
+    // Escaped once here, so every consumer (error lines, the transcript,
+    // the journal, the summary) quotes the text verbatim but safe for a terminal.
+    texts.push(escapeControls(m[3] ?? ""));
   });
   // RFC 2034 3: every line carries the enhanced code; its class must match the reply's.
   const first = ENHANCED.exec(texts[0]!);

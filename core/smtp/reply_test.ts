@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { isSmimeError } from "../errors.ts";
+import { redact } from "../config/secrets.ts";
 import { parseQueueId, parseReplyLines, ReplyParser } from "./reply.ts";
 
 const enc = new TextEncoder();
@@ -23,6 +24,40 @@ Deno.test("parseReplyLines() ignores an enhanced code of another class, and bare
   assertEquals(parseReplyLines(["250 5.0.0 odd"]).text, "250 5.0.0 odd");
   assertEquals(parseReplyLines(["220"]).text, "220");
   assertEquals(parseReplyLines(["334 VXNlcm5hbWU6"]).lines, ["VXNlcm5hbWU6"]);
+});
+
+Deno.test("parseReplyLines() shows control characters as \\xNN and keeps the rest verbatim", () => {
+  const r = parseReplyLines([
+    "554-5.7.1 denied\x1b[2K\rOK - in 0.004 seconds\x1b]0;owned-title\x07",
+    "554 5.7.1 \x9b2J\x7f\tGr\u00fc\u00dfe",
+  ]);
+  assertEquals(r.lines, [
+    "denied\\x1b[2K\\x0dOK - in 0.004 seconds\\x1b]0;owned-title\\x07",
+    "\\x9b2J\\x7f\tGr\u00fc\u00dfe",
+  ]);
+  assertEquals(
+    r.text,
+    "554 5.7.1 denied\\x1b[2K\\x0dOK - in 0.004 seconds\\x1b]0;owned-title\\x07 / \\x9b2J\\x7f\tGr\u00fc\u00dfe",
+  );
+});
+
+Deno.test("ReplyParser: a bare CR and escape sequences inside a line reach no reply raw", () => {
+  const p = new ReplyParser();
+  p.push(enc.encode("550 5.1.1 no\rOK\x1b]0;pwned\x07\x1b[2J\r\n"));
+  const r = p.next()!;
+  assertEquals(r.code, 550);
+  assertEquals(r.text, "550 5.1.1 no\\x0dOK\\x1b]0;pwned\\x07\\x1b[2J");
+  // deno-lint-ignore no-control-regex
+  assertEquals(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(r.text + r.lines.join("")), false);
+});
+
+Deno.test("redact() masks a password with control characters in a reply that echoed it", () => {
+  const password = "p\x1b[2Kw\x07\rd";
+  const r = parseReplyLines([`535 5.7.8 bad password ${password} for bob`]);
+  assertEquals(redact(r.text, [password]), "535 5.7.8 bad password **** for bob");
+  const plain = `\0bob\0${password}`;
+  const echoed = parseReplyLines([`535 5.7.8 bad ${plain}`]);
+  assertEquals(redact(echoed.text, [password, plain]), "535 5.7.8 bad ****");
 });
 
 Deno.test("parseReplyLines() refuses garbage with E_UNAVAILABLE", () => {

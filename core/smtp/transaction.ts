@@ -14,6 +14,7 @@ import {
   type DataBuffers,
   dataTail,
   hasEightBit,
+  headerHasEightBit,
   isAscii,
   messageSize,
   sourceChunks,
@@ -72,7 +73,10 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 
 /**
  * Refuses locally what the server said it would refuse: a message over its
- * SIZE (RFC 1870), non-ASCII addresses without SMTPUTF8 (RFC 6531 3.2).
+ * SIZE (RFC 1870), non-ASCII addresses without SMTPUTF8 (RFC 6531 3.2),
+ * 8-bit bytes in the header section without 8BITMIME (RFC 6152 3: 8-bit
+ * data only to a server that offers it; bodies are re-encoded to 7 bit when
+ * the message is put in canonical form, header fields are not).
  */
 export function localRefusal(
   session: SmtpSession,
@@ -93,6 +97,15 @@ export function localRefusal(
       553,
       "5.6.7",
       "non-ASCII envelope address and the server does not offer SMTPUTF8 (not sent)",
+    );
+  } else if (
+    !session.extensions.has("8BITMIME") && hasEightBit(message) && headerHasEightBit(message)
+  ) {
+    reply = syntheticReply(
+      554,
+      "5.6.3",
+      "8-bit bytes in the message's header fields and the server does not offer 8BITMIME " +
+        "(not sent)",
     );
   }
   if (!reply) return undefined;

@@ -48,8 +48,17 @@ export interface SmtpTimeouts {
 }
 
 /**
+ * How long close() waits for the reply to QUIT. RFC 5321 sets no QUIT
+ * timeout, and by then every outcome is final: the reply changes nothing,
+ * so a server that never answers must not hold the process (60 s per
+ * process when each message is a run of one).
+ */
+export const QUIT_TIMEOUT_MS = 5_000;
+
+/**
  * Defaults from RFC 5321 4.5.3.2 (greeting, MAIL, RCPT 5 min; DATA initiation
- * 2 min; data block 3 min; final dot 10 min); connect 30 s, the rest 60 s.
+ * 2 min; data block 3 min; final dot 10 min); connect 30 s, QUIT
+ * {@link QUIT_TIMEOUT_MS}, the rest 60 s.
  */
 export const DEFAULT_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
   connect: 30_000,
@@ -63,7 +72,7 @@ export const DEFAULT_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
   dataBlock: 180_000,
   dataEnd: 600_000,
   rset: 60_000,
-  quit: 60_000,
+  quit: QUIT_TIMEOUT_MS,
 });
 
 /** AUTH mechanisms the client speaks. `auto` picks PLAIN, then LOGIN, as offered. */

@@ -168,6 +168,8 @@ export class RawSmtpServer implements Target {
     /** The message in DATA was looked at by `midData`. */
     let judged = false;
     let rcptTo: string[] = [];
+    /** A MAIL was accepted: RCPT and DATA without one get 503, as Postfix answers them. */
+    let hasMail = false;
     let done = 0;
     const send = async (step: RawStep) => {
       if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
@@ -187,19 +189,26 @@ export class RawSmtpServer implements Target {
       }
       if (verb === "MAIL") {
         rcptTo = [];
-        return await send(script.mail?.(conn, done) ?? { reply: "250 2.1.0 Ok" });
+        const step = script.mail?.(conn, done) ?? { reply: "250 2.1.0 Ok" };
+        hasMail = step.reply.startsWith("2");
+        return await send(step);
+      }
+      if ((verb === "RCPT" || verb === "DATA") && !hasMail) {
+        return await send({ reply: "503 5.5.1 Error: need MAIL command" });
       }
       if (verb === "RCPT") {
         rcptTo.push(/<([^>]*)>/.exec(line)?.[1] ?? "?");
         return await send({ reply: "250 2.1.5 Ok" });
       }
       if (verb === "DATA") {
+        hasMail = false;
         inData = true;
         judged = false;
         return await send({ reply: "354 End data with <CR><LF>.<CR><LF>" });
       }
       if (verb === "QUIT") return await send({ reply: "221 2.0.0 Bye", close: true });
       if (verb === "RSET" || verb === "NOOP" || verb === "HELO") {
+        if (verb !== "NOOP") hasMail = false;
         return await send({ reply: "250 2.0.0 Ok" });
       }
       await send({ reply: "502 5.5.2 Error: command not recognized" });
