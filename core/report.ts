@@ -154,6 +154,7 @@ export function messageJson(event: MessageEvent): Record<string, unknown> {
       response: r.response,
       attempts: r.attempts,
       resent: r.resent ?? false,
+      stopped: r.stopped ?? false,
     })),
   };
 }

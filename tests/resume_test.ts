@@ -300,6 +300,9 @@ Deno.test("530 to MAIL FROM stops the run with 77 and rejects nothing; --resume 
       const journal = await readJournalLines(`${dir}/journal.jsonl`);
       assertEquals(journal.filter((l) => l.status === "rejected"), []);
       assertEquals(refusing.accepted().length, 0);
+      // Never sent, and said so: not "deferred then failed".
+      assert(/^ +\d+ x not sent, the run stopped: /m.test(first.stderr), first.stderr);
+      assert(!first.stderr.includes("deferred then failed:"), first.stderr);
 
       const resumed = await runToEnd([...await runArgs(), "--resume"], {
         cwd: dir,

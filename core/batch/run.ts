@@ -85,6 +85,8 @@ export interface RecipientOutcome {
    * this one sent it again: it may have been delivered more than once.
    */
   resent?: boolean;
+  /** The run stopped (AUTH refused, an interrupt) before this copy was sent, or sent again. */
+  stopped?: boolean;
 }
 
 /** What the runner reports as it goes. */
@@ -325,7 +327,7 @@ class BatchRun {
         if (next.done) return;
         const job = next.value;
         if (this.#abort.signal.aborted) {
-          await this.#giveUp(job, this.#stopReason());
+          await this.#giveUp(job, this.#stopReason(), "failed", true);
           continue;
         }
         try {
@@ -381,14 +383,14 @@ class BatchRun {
   async #failed(job: Job, err: unknown): Promise<void> {
     // Once the run is stopping, other sessions' errors are only its echo.
     if (this.#abort.signal.aborted && err !== this.#fatal) {
-      await this.#giveUp(job, this.#stopReason());
+      await this.#giveUp(job, this.#stopReason(), "failed", true);
       return;
     }
     const reason = reasonOf(err);
     const decision = judgeError(err);
     if (decision.action === "stop") {
       this.#stop(err);
-      await this.#giveUp(job, reason);
+      await this.#giveUp(job, reason, "failed", true);
       return;
     }
     if (decision.action === "retry") {
@@ -453,14 +455,31 @@ class BatchRun {
     this.#abort.signal.addEventListener("abort", cancel, { once: true });
   }
 
-  /** Every recipient of the copy is final as "failed" (or as `status`). */
-  async #giveUp(job: Job, reason: string, status: FinalStatus = "failed"): Promise<void> {
-    for (const r of job.message.recipients) this.#final(job, r, status, { response: reason });
+  /**
+   * Every recipient of the copy is final as "failed" (or as `status`);
+   * `stopped` when that is because the run stopped before it was sent.
+   */
+  async #giveUp(
+    job: Job,
+    reason: string,
+    status: FinalStatus = "failed",
+    stopped = false,
+  ): Promise<void> {
+    for (const r of job.message.recipients) {
+      this.#final(job, r, status, { response: reason }, undefined, stopped);
+    }
     await this.#journalChain;
     await this.#copyDone(job);
   }
 
-  #final(job: Job, recipient: string, status: FinalStatus, answer: Answer, id?: string): void {
+  #final(
+    job: Job,
+    recipient: string,
+    status: FinalStatus,
+    answer: Answer,
+    id?: string,
+    stopped = false,
+  ): void {
     const { code, enhanced, response } = answer;
     const outcome: RecipientOutcome = {
       recipient,
@@ -471,6 +490,7 @@ class BatchRun {
       attempts: job.attempt,
     };
     if (job.resent) outcome.resent = true;
+    if (stopped) outcome.stopped = true;
     job.state.outcomes.push(outcome);
     this.#summary.recipient(outcome);
     void this.#journalRecipient(job, recipient, status, answer, id);

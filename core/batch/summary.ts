@@ -91,6 +91,10 @@ export class Summary {
     this.#recipients[status]++;
     if (outcome.resent) this.#resent++;
     if (status === "accepted") return;
+    if (outcome.stopped) {
+      this.#reason("not sent, the run stopped", response);
+      return;
+    }
     // Grouped by reply code; without one (a connection that failed) by status alone.
     const reply = [code, enhanced].filter(Boolean).join(" ");
     this.#reason(reply ? `${STATUS_WORDS[status]} ${reply}` : STATUS_WORDS[status], response);
