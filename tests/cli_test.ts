@@ -618,3 +618,48 @@ Deno.test("decrypt --keys finds a Bcc recipient's key by the certificate a Recip
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("verify reads each message of an mbox (send's own output); show and decrypt refuse one, 64", async () => {
+  const pki = await testPki();
+  const trust = `${pki}/trust.pem`;
+  const fromLine = "From alice@example.com Sat Dec  5 10:00:00 2026\n";
+  const head = "From: alice@example.com\nTo: bob@example.com\n";
+  // The first message's signed part holds a line starting "From ", quoted in the mbox.
+  const dir = await scratch({
+    "in.mbox": `${fromLine}${head}Subject: one\n\n>From here on\n\n` +
+      `${fromLine}${head}Subject: two\n\nsecond\n`,
+  });
+  try {
+    const sent = await runCli(
+      ["send", "--mbox", "in.mbox", "--sign-detached", "--keys", pki, "--trust", trust],
+      { cwd: dir },
+    );
+    assertEquals(sent.code, 0, sent.stderr);
+    await Deno.writeFile(`${dir}/out.mbox`, sent.stdout);
+    const sealed = new TextDecoder().decode(sent.stdout);
+    assertIncludes(sealed, "\n>From here on");
+    await Deno.writeTextFile(`${dir}/altered.mbox`, sealed.replace("\nsecond", "\nsecond!"));
+    const verify = (file: string) =>
+      runCli(["verify", file, "--keys", pki, "--trust", trust], { cwd: dir });
+
+    const intact = await verify("out.mbox");
+    assertEquals(intact.code, 0, intact.stderr);
+    assertIncludes(intact.text, "out.mbox message 1: TRUSTED\n");
+    assertIncludes(intact.text, "out.mbox message 2: TRUSTED\n");
+
+    const altered = await verify("altered.mbox");
+    assertEquals(altered.code, 65, altered.stderr);
+    assertIncludes(altered.text, "altered.mbox message 1: TRUSTED\n");
+    assertMatch(altered.text, /altered\.mbox message 2: NOT trusted: .*content altered/);
+
+    for (const command of ["show", "decrypt"]) {
+      assertRefused(
+        await runCli([command, "out.mbox", "--keys", pki], { cwd: dir }),
+        64,
+        `out.mbox is an mbox of 2 messages; ${command} takes one message`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
