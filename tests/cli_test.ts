@@ -512,3 +512,154 @@ Deno.test("decrypt --key with the private key alone: RSA and EC, several recipie
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("decrypt and verify --keys open mail whose header fields name no recipient: the From's key", async () => {
+  const pki = await testPki();
+  const undisclosed = "From: alice@example.com\nTo: undisclosed-recipients:;\n" +
+    "Bcc: bob@example.com\nSubject: x\n\nHello Bob,\nbye\n";
+  const dir = await scratch({ "m.eml": undisclosed });
+  try {
+    const sent = await runCli([
+      "send",
+      "m.eml",
+      "--sign",
+      "--encrypt",
+      "--keys",
+      pki,
+      "--trust",
+      `${pki}/trust.pem`,
+      "-o",
+      "sealed.eml",
+    ], { cwd: dir });
+    assertEquals(sent.code, 0, sent.stderr);
+    const decrypted = await runCli(["decrypt", "sealed.eml", "--keys", pki], { cwd: dir });
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    assertIncludes(decrypted.text, "smime-type=signed-data");
+    const verified = await runCli(
+      ["verify", "sealed.eml", "--keys", pki, "--trust", `${pki}/trust.pem`],
+      { cwd: dir },
+    );
+    assertEquals(verified.code, 0, verified.stderr);
+    assertMatch(verified.text, /TRUSTED\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decrypt --keys finds a Bcc recipient's key by the certificate a RecipientInfo names, loading no other key", async (t) => {
+  const pki = await testPki();
+  const dir = await scratch({
+    "m.eml": MESSAGE.replace("Bcc: dave@example.org", "Bcc: carol@example.net")
+      .replace("Cc: carol@example.net\n", ""),
+  });
+  try {
+    // The reader's folder: carol's own files; a certificate and encrypted key that are
+    // not for this message, named to come first (a key loaded for it would want a
+    // passphrase: none is given); a damaged certificate file.
+    const folder = `${dir}/carol-keys`;
+    await Deno.mkdir(folder);
+    const copies = [
+      ["carol@example.net.crt", "carol@example.net.crt"],
+      ["carol@example.net.pem", "carol@example.net.pem"],
+      ["grace@example.com.crt", "agrace@example.com.crt"],
+      ["grace@example.com.pem", "agrace@example.com.pem"],
+    ];
+    for (const [from, to] of copies) await Deno.copyFile(`${pki}/${from}`, `${folder}/${to}`);
+    for (const key of ["carol@example.net.pem", "agrace@example.com.pem"]) {
+      await Deno.chmod(`${folder}/${key}`, 0o600);
+    }
+    await Deno.writeTextFile(`${folder}/broken@example.com.crt`, "not a certificate\n");
+    const sent = await runCli([
+      "send",
+      "m.eml",
+      "--encrypt",
+      "--bcc-shared",
+      "--single-copy",
+      "--keys",
+      pki,
+      "-o",
+      "shared.eml",
+    ], { cwd: dir });
+    assertEquals(sent.code, 0, sent.stderr);
+    // openssl, by subject key identifier (in a KeyAgreeRecipientInfo for carol's EC key)
+    // and without any header naming her.
+    const keyid = await openssl([
+      "cms",
+      "-encrypt",
+      "-aes256",
+      "-keyid",
+      "-in",
+      `${dir}/m.eml`,
+      "-out",
+      `${dir}/keyid.eml`,
+      `${pki}/bob@example.com.crt`,
+      `${pki}/carol@example.net.crt`,
+    ]);
+    assertEquals(keyid.code, 0, keyid.stderr);
+    for (const message of ["shared.eml", "keyid.eml"]) {
+      await t.step(`decrypt ${message} --keys carol-keys`, async () => {
+        const run = await runCli(["decrypt", message, "--keys", folder, "--json"], {
+          cwd: dir,
+          env: { HOME: dir },
+        });
+        assertEquals(run.code, 0, run.stderr);
+        assertEquals(JSON.parse(run.text).decrypted_with, "carol@example.net");
+      });
+    }
+    await t.step("a message for no one in the folder is still refused, 67", async () => {
+      await Deno.remove(`${folder}/carol@example.net.crt`);
+      const run = await runCli(["decrypt", "shared.eml", "--keys", folder], {
+        cwd: dir,
+        env: { HOME: dir },
+      });
+      assertRefused(run, 67, "no private key for any of its recipients");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify reads each message of an mbox (send's own output); show and decrypt refuse one, 64", async () => {
+  const pki = await testPki();
+  const trust = `${pki}/trust.pem`;
+  const fromLine = "From alice@example.com Sat Dec  5 10:00:00 2026\n";
+  const head = "From: alice@example.com\nTo: bob@example.com\n";
+  // The first message's signed part holds a line starting "From ", quoted in the mbox.
+  const dir = await scratch({
+    "in.mbox": `${fromLine}${head}Subject: one\n\n>From here on\n\n` +
+      `${fromLine}${head}Subject: two\n\nsecond\n`,
+  });
+  try {
+    const sent = await runCli(
+      ["send", "--mbox", "in.mbox", "--sign-detached", "--keys", pki, "--trust", trust],
+      { cwd: dir },
+    );
+    assertEquals(sent.code, 0, sent.stderr);
+    await Deno.writeFile(`${dir}/out.mbox`, sent.stdout);
+    const sealed = new TextDecoder().decode(sent.stdout);
+    assertIncludes(sealed, "\n>From here on");
+    await Deno.writeTextFile(`${dir}/altered.mbox`, sealed.replace("\nsecond", "\nsecond!"));
+    const verify = (file: string) =>
+      runCli(["verify", file, "--keys", pki, "--trust", trust], { cwd: dir });
+
+    const intact = await verify("out.mbox");
+    assertEquals(intact.code, 0, intact.stderr);
+    assertIncludes(intact.text, "out.mbox message 1: TRUSTED\n");
+    assertIncludes(intact.text, "out.mbox message 2: TRUSTED\n");
+
+    const altered = await verify("altered.mbox");
+    assertEquals(altered.code, 65, altered.stderr);
+    assertIncludes(altered.text, "altered.mbox message 1: TRUSTED\n");
+    assertMatch(altered.text, /altered\.mbox message 2: NOT trusted: .*content altered/);
+
+    for (const command of ["show", "decrypt"]) {
+      assertRefused(
+        await runCli([command, "out.mbox", "--keys", pki], { cwd: dir }),
+        64,
+        `out.mbox is an mbox of 2 messages; ${command} takes one message`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

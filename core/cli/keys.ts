@@ -8,8 +8,10 @@
 import { isSmimeError, SmimeError } from "../errors.ts";
 import { readInput } from "../io.ts";
 import { KeyStore, loadTrustBundle } from "../keys/mod.ts";
-import { envelopeOf, parseMessage } from "../message/mod.ts";
-import type { KeyCandidates } from "../smime/open.ts";
+import { recipientTest } from "../cms/mod.ts";
+import { envelopeOf, getHeaders, parseAddressList, parseMessage } from "../message/mod.ts";
+import type { Message } from "../message/mod.ts";
+import type { KeyCandidate, KeyCandidates } from "../smime/open.ts";
 
 import { PASSPHRASE_ENV } from "./options.ts";
 import { warn } from "./output.ts";
@@ -133,38 +135,87 @@ async function writeAllStderr(bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await Deno.stderr.write(bytes.subarray(at));
 }
 
-/** Keys to try on an encrypted layer: --key files, else the recipients' own. */
+/**
+ * Keys to try on an encrypted layer: the --key files; else the keys of the
+ * addresses the message's header fields name, then, when none of those
+ * opens it, the key folder's keys whose certificate one of its
+ * RecipientInfos names (a Bcc recipient's own), found by issuer and serial
+ * number or subject key identifier without loading any other key.
+ */
 export function keyCandidates(
   keys: KeyStore,
   bytes: Uint8Array,
   source: string,
   files: string[] | undefined,
 ): KeyCandidates {
+  if (files?.length) {
+    return async () => await Promise.all(files.map((f) => keys.recipientKeyFromFile(f)));
+  }
   // Read now: decrypt then uses the message's bytes up (it decodes in place).
-  const addresses = files?.length ? [] : messageAddresses(bytes, source);
-  return async () => {
-    if (files?.length) return await Promise.all(files.map((f) => keys.recipientKeyFromFile(f)));
-    const candidates = [];
+  const addresses = messageAddresses(bytes, source);
+  return async function* (der) {
+    const candidates: KeyCandidate[] = [];
     for (const address of addresses) {
-      try {
-        candidates.push({ ...await keys.recipientKeysFor(address), file: address });
-      } catch (err) {
-        // No key for this address is normal; a key that won't open is not.
-        if (!isSmimeError(err) || ["E_PASSPHRASE", "E_KEY_PERMISSIONS"].includes(err.code)) {
-          throw err;
-        }
-      }
+      const key = await unlessMissing(() => keys.recipientKeysFor(address));
+      if (key) candidates.push({ ...key, file: address });
     }
-    return candidates;
+    yield* candidates;
+    // Reached only when no key of an address the message names opened it.
+    const tried = new Set(addresses.map((a) => a.toLowerCase()));
+    for await (const address of keys.addressesMatching(recipientTest(der), tried)) {
+      const key = await unlessMissing(() => keys.recipientKeysFor(address));
+      if (key) yield { ...key, file: address };
+    }
   };
 }
 
-/** The To, Cc and From addresses of a message, best effort. */
-function messageAddresses(bytes: Uint8Array, source: string): string[] {
+/**
+ * What `find` gives, or undefined when the address has no certificate or
+ * key: normal for a recipient whose key is elsewhere. A key that won't
+ * open is not.
+ */
+async function unlessMissing<T>(find: () => Promise<T>): Promise<T | undefined> {
   try {
-    const envelope = envelopeOf(parseMessage(bytes, source));
-    return [...envelope.recipients, envelope.sender];
+    return await find();
+  } catch (err) {
+    if (!isSmimeError(err) || ["E_PASSPHRASE", "E_KEY_PERMISSIONS"].includes(err.code)) throw err;
+    return undefined;
+  }
+}
+
+/** Header fields whose addresses may be a reader of the message. */
+const ADDRESS_FIELDS = ["To", "Cc", "Bcc", "From", "Sender", "Reply-To", "Resent-To", "Resent-Cc"];
+
+/**
+ * The recipients and sender of a message, best effort. When they can't be
+ * taken as an envelope (no recipients, as with "To: undisclosed-recipients:;",
+ * two From fields, one bad address), every address of the fields that can
+ * be read, each field on its own.
+ */
+function messageAddresses(bytes: Uint8Array, source: string): string[] {
+  let message: Message;
+  try {
+    message = parseMessage(bytes, source);
   } catch {
     return [];
   }
+  try {
+    const envelope = envelopeOf(message);
+    return [...envelope.recipients, envelope.sender];
+  } catch {
+    // Below: field by field.
+  }
+  const addresses = new Map<string, string>();
+  for (const name of ADDRESS_FIELDS) {
+    for (const field of getHeaders(message, name)) {
+      try {
+        for (const { address } of parseAddressList(field.value, source)) {
+          addresses.set(address.toLowerCase(), address);
+        }
+      } catch {
+        // An unreadable field names no one to try.
+      }
+    }
+  }
+  return [...addresses.values()];
 }

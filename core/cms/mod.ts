@@ -34,4 +34,5 @@ export { verify } from "./verify.ts";
 export { encrypt } from "./encrypt.ts";
 export { decrypt } from "./decrypt.ts";
 export { cmsKind, inspect, unverifiedContent } from "./inspect.ts";
+export { recipientTest } from "./recipient.ts";
 export type * from "./types.ts";

@@ -16,7 +16,7 @@ import { bytesEqual } from "../bytes.ts";
 import { createHash, createPublicKey } from "node:crypto";
 import { SmimeError } from "../errors.ts";
 import { AsnError, DerReader, parseTlv, readOid, Tag } from "./der.ts";
-import { type CertificateInfo, matchesIssuerSerial } from "./certificate.ts";
+import { type CertificateInfo, matchesIssuerSerial, parseCertificate } from "./certificate.ts";
 import { nodePrivateKey, type PrivateKeyInfo } from "./keys.ts";
 import { curveByOid, Oid } from "./oids.ts";
 import {
@@ -25,6 +25,9 @@ import {
   type KeyAgreeRecipient,
   type KeyTransRecipient,
   readAlgorithm,
+  readCms,
+  readContentInfo,
+  readEnvelope,
 } from "./parse.ts";
 
 /**
@@ -44,6 +47,38 @@ export function identifies(id: CmsIdentifier, cert: CertificateInfo): boolean {
   if (id.issuer) return matchesIssuerSerial(cert, id.issuer.raw, id.serial);
   return cert.subjectKeyIdentifier !== undefined &&
     bytesEqual(cert.subjectKeyIdentifier, id.subjectKeyIdentifier);
+}
+
+/**
+ * A test of whether the (Auth)EnvelopedData `der` is encrypted to a
+ * certificate: its issuer and serial number, or its subjectKeyIdentifier,
+ * is the rid of a KeyTransRecipientInfo or of a KeyAgreeRecipientInfo's
+ * RecipientEncryptedKey (RFC 5652 6.2.1, 6.2.2). Exact, and no key is
+ * used: a key folder is searched by it without loading a key.
+ *
+ * @param der the CMS object, read once, here
+ * @returns the test of one DER certificate; false for one that can't be read
+ * @throws SmimeError E_CMS when `der` is malformed or not encrypted
+ */
+export function recipientTest(der: Uint8Array): (certificate: Uint8Array) => boolean {
+  const ids = readCms("EnvelopedData", () => {
+    const info = readContentInfo(der);
+    if (info.kind === "signed-data") {
+      throw new SmimeError("E_CMS", "Cannot read EnvelopedData: the CMS object is signed-data");
+    }
+    return readEnvelope(info.content, info.kind).recipientInfos.flatMap((ri) =>
+      ri.type === "ktri" ? [ri.rid] : ri.type === "kari" ? ri.recipients.map((r) => r.rid) : []
+    );
+  });
+  return (certificate) => {
+    let cert: CertificateInfo;
+    try {
+      cert = parseCertificate(certificate);
+    } catch {
+      return false;
+    }
+    return ids.some((id) => identifies(id, cert));
+  };
 }
 
 const skiCache = new WeakMap<Uint8Array, Uint8Array>();

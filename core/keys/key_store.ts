@@ -8,7 +8,7 @@
 
 import type { RecipientKey } from "../cms/types.ts";
 import { SmimeError } from "../errors.ts";
-import { normaliseAddress } from "./address.ts";
+import { isAddressLike, normaliseAddress } from "./address.ts";
 import type { Purpose } from "./cert_check.ts";
 import { type CertInfo, parseCertificate } from "./cert_info.ts";
 import { checkKeyReports } from "./check.ts";
@@ -229,6 +229,41 @@ export class KeyStore {
       const key = await this.#keyFor(addr, material, ACTIONS.decrypt);
       return { certificate: material.leaf.der, privateKey: key.key.pkcs8 };
     });
+  }
+
+  /**
+   * The addresses of the key folder whose certificate `isRecipient`
+   * accepts: for mail whose header fields do not name the reader (a Bcc
+   * recipient); {@link recipientKeysFor} then loads the key. Only
+   * certificate files (`ADDRESS.crt`, `.cer`) are read, one at a time in
+   * name order, and only their user certificate is tested; no private key
+   * is read. PKCS#12 files are not opened: reading one may need its
+   * passphrase.
+   *
+   * @param isRecipient the test of a DER certificate (recipientTest in core/cms)
+   * @param skip addresses already tried, lower case
+   */
+  async *addressesMatching(
+    isRecipient: (certificate: Uint8Array) => boolean,
+    skip: ReadonlySet<string> = new Set(),
+  ): AsyncGenerator<string> {
+    const names = [...(await this.#folder.names()).values()]
+      .filter((n) => /\.(crt|cer)$/i.test(n)).sort();
+    const seen = new Set(skip);
+    for (const name of names) {
+      const addr = name.replace(/\.[^.]*$/, "").toLowerCase();
+      if (seen.has(addr) || !isAddressLike(addr)) continue;
+      seen.add(addr);
+      const file = this.#folder.pathOf(name);
+      let leaf: CertInfo | undefined;
+      try {
+        const certs = loadPemBundle(await readFileBytes(file), file);
+        leaf = pickLeaf(certs.map((der) => parseCertificate(der, file)), undefined, addr).leaf;
+      } catch {
+        continue; // a damaged file: `keys check` names it; it names no recipient
+      }
+      if (leaf && isRecipient(leaf.der)) yield addr;
+    }
   }
 
   /**

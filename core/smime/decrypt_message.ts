@@ -16,6 +16,7 @@ import { decodeBody, decodeBodyInPlace, parseMimeTree, toCrlf } from "../message
 import {
   decryptWithAny,
   describe,
+  eachCandidate,
   isPkcs7Mime,
   isSmimeSigned,
   type KeyCandidates,
@@ -86,7 +87,7 @@ export async function decryptMessage(
         const owned = inPlace || der !== node.body;
         const opened = await named(
           source,
-          async () => decryptWithAny(der, await keys(), source, { inPlace: owned }),
+          () => decryptWithAny(der, eachCandidate(keys, der), source, { inPlace: owned }),
         );
         if (!info) throw unreadable;
         return {

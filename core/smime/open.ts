@@ -16,8 +16,27 @@ export type OpenedLayer =
   | { kind: "signed"; detached: boolean; result: VerifyResult }
   | { kind: "enveloped-data" | "auth-enveloped-data"; decryptedWith: string };
 
-/** Supplies keys to try on an encrypted layer, most likely first. */
-export type KeyCandidates = () => Promise<(RecipientKey & { file: string })[]>;
+/** A key to try on an encrypted layer, and the file or address it came from. */
+export type KeyCandidate = RecipientKey & { file: string };
+
+/**
+ * Supplies keys to try on the encrypted layer `der`, most likely first: all
+ * at once, or one at a time, so that a key found by a longer search is
+ * looked for only when the ones before it did not open the layer.
+ */
+export type KeyCandidates = (
+  der: Uint8Array,
+) => Promise<KeyCandidate[]> | AsyncIterable<KeyCandidate>;
+
+/** The keys `keys` supplies for `der`, one at a time. */
+export async function* eachCandidate(
+  keys: KeyCandidates,
+  der: Uint8Array,
+): AsyncGenerator<KeyCandidate> {
+  const supplied = keys(der);
+  if (Symbol.asyncIterator in supplied) yield* supplied;
+  else yield* await supplied;
+}
 
 /** How to open a message. */
 export interface OpenOptions {
@@ -112,7 +131,7 @@ async function openLayer(
   if (!options.keys) {
     throw new SmimeError("E_DECRYPT", `${source}: the message is encrypted; give --key`);
   }
-  const { content, file } = await decryptWithAny(der, await options.keys(), source);
+  const { content, file } = await decryptWithAny(der, eachCandidate(options.keys, der), source);
   return { layer: { kind, decryptedWith: file }, content };
 }
 
@@ -129,12 +148,12 @@ async function openLayer(
  */
 export async function decryptWithAny(
   der: Uint8Array,
-  candidates: (RecipientKey & { file: string })[],
+  candidates: Iterable<KeyCandidate> | AsyncIterable<KeyCandidate>,
   source: string,
   options: { inPlace?: boolean } = {},
 ): Promise<{ content: Uint8Array; file: string }> {
   const refusals: { file: string; reason: string }[] = [];
-  for (const key of candidates) {
+  for await (const key of candidates) {
     try {
       return { content: await decrypt(der, key, options), file: key.file };
     } catch (err) {

@@ -11,7 +11,7 @@ import type { CmsIdentifierInfo, CmsInfo } from "../cms/mod.ts";
 import { isSmimeError, reasonOf } from "../errors.ts";
 import type { MimeNode } from "../message/mod.ts";
 import { decodeBody, parseMimeTree } from "../message/mod.ts";
-import type { KeyCandidates } from "./open.ts";
+import { eachCandidate, type KeyCandidates } from "./open.ts";
 
 /** Options of {@link describeMessage}. */
 export interface ShowOptions {
@@ -136,7 +136,7 @@ async function tryDecrypt(
   der: Uint8Array,
   keys: KeyCandidates,
 ): Promise<{ file: string; content: Uint8Array } | undefined> {
-  for (const key of await keys()) {
+  for await (const key of eachCandidate(keys, der)) {
     try {
       return { file: key.file, content: await decrypt(der, key) };
     } catch (err) {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
+import { SmimeError } from "../../errors.ts";
 import { readInput, writeFileAtomic, writeStdout } from "../../io.ts";
 import { printLines, setOutput } from "../output.ts";
 import { withExamples, withKeyOptions } from "../options.ts";
@@ -36,6 +37,7 @@ export function registerDecrypt(program: Command): void {
     setOutput(options);
     const { decryptedJson, decryptMessage } = await import("../../smime/decrypt_message.ts");
     const { bytes, source } = await readInput(file);
+    await refuseMbox(bytes, source, "decrypt");
     const keys = await openKeyStore(options, file === "-");
     // Signed layers around the encrypted one are peeled unverified: verify checks them.
     // The message is read for this alone: it is decoded and decrypted in place.
@@ -72,6 +74,7 @@ export function registerShow(program: Command): void {
     setOutput(options);
     const { describeShown, showMessage, shownJson } = await import("../../smime/show.ts");
     const { bytes, source } = await readInput(file);
+    await refuseMbox(bytes, source, "show");
     const keys = options.key ? await openKeyStore(options, file === "-") : undefined;
     const shown = await showMessage(bytes, source, {
       keys: keys && keyCandidates(keys, bytes, source, options.key),
@@ -80,4 +83,21 @@ export function registerShow(program: Command): void {
       options.json ? [JSON.stringify(shownJson(source, shown))] : describeShown(shown),
     );
   });
+}
+
+/**
+ * Refuses an mbox of several messages where one message is read: taken
+ * whole, it would be its first message with the others as an epilogue.
+ *
+ * @throws {SmimeError} E_USAGE naming the file and the count
+ */
+async function refuseMbox(bytes: Uint8Array, source: string, command: string): Promise<void> {
+  const { mboxMessageCount } = await import("../../batch/sources/mbox_bytes.ts");
+  const count = mboxMessageCount(bytes);
+  if (count < 2) return;
+  throw new SmimeError(
+    "E_USAGE",
+    `${source} is an mbox of ${count} messages; ${command} takes one message ` +
+      "(verify reads each message of an mbox)",
+  );
 }

@@ -31,11 +31,13 @@ export function registerVerify(program: Command, setStatus: SetStatus): void {
     setOutput(options);
     const keys = await openKeyStore(options, inputs.includes("-"));
     const trust = await keys.trustStore();
-    const [{ readInputs }, { verdictJson, verifyMessage }, { verdictLines }] = await Promise.all([
-      import("../../batch/sources/mod.ts"),
-      import("../../smime/verdict.ts"),
-      import("../../report.ts"),
-    ]);
+    const [{ readInputs }, { mboxMessages }, { verdictJson, verifyMessage }, { verdictLines }] =
+      await Promise.all([
+        import("../../batch/sources/mod.ts"),
+        import("../../batch/sources/mbox_bytes.ts"),
+        import("../../smime/verdict.ts"),
+        import("../../report.ts"),
+      ]);
     const errors: SmimeError[] = [];
     let count = 0;
     const report = async (source: string, err: SmimeError) => {
@@ -43,23 +45,12 @@ export function registerVerify(program: Command, setStatus: SetStatus): void {
       console.error(`smimepost: ${err.message}`);
       if (options.json) await printLines([JSON.stringify({ file: source, error: err.message })]);
     };
-    const items = readInputs(inputs);
-    for (;; count++) {
-      let input;
+    const verifyOne = async (bytes: Uint8Array, source: string) => {
+      count++;
       try {
-        const next = await items.next();
-        if (next.done) break;
-        input = next.value;
-      } catch (err) {
-        if (!isSmimeError(err)) throw err;
-        await report("label" in err ? String(err.label) : "input", err);
-        continue;
-      }
-      const source = input.label;
-      try {
-        const verdict = await verifyMessage(input.bytes, source, {
+        const verdict = await verifyMessage(bytes, source, {
           trust,
-          keys: keyCandidates(keys, input.bytes, source, options.key),
+          keys: keyCandidates(keys, bytes, source, options.key),
         });
         const lines = options.json
           ? [JSON.stringify(verdictJson(source, verdict))]
@@ -75,6 +66,28 @@ export function registerVerify(program: Command, setStatus: SetStatus): void {
       } catch (err) {
         if (!isSmimeError(err)) throw err;
         await report(source, err);
+      }
+    };
+    const items = readInputs(inputs);
+    for (;;) {
+      let input;
+      try {
+        const next = await items.next();
+        if (next.done) break;
+        input = next.value;
+      } catch (err) {
+        if (!isSmimeError(err)) throw err;
+        count++;
+        await report("label" in err ? String(err.label) : "input", err);
+        continue;
+      }
+      // An mbox (smimepost's own output of several messages): each message, as `--mbox` reads it.
+      const messages = mboxMessages(input.bytes);
+      if (!messages) await verifyOne(input.bytes, input.label);
+      else {
+        for (const [i, bytes] of messages.entries()) {
+          await verifyOne(bytes, `${input.label} message ${i + 1}`);
+        }
       }
     }
     if (errors.length === 0) return;
