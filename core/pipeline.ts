@@ -277,6 +277,10 @@ function recipientGroups(envelope: Envelope, options: SealOptions): string[][] {
   return [...(shown.length ? [shown] : []), ...hidden.map((a) => [a])];
 }
 
+/** Recipients whose failure is given in full in one error line; then this many more addresses. */
+const SHOWN_REASONS = 5;
+const SHOWN_ADDRESSES = 10;
+
 /**
  * Finds the certificate of every recipient, and of the sender unless told
  * not to, before anything is produced. All failures are reported at once.
@@ -304,10 +308,17 @@ async function recipientCertificates(
     throw new SmimeError(only!.code, only!.reason);
   }
   if (failures.length > 1) {
+    // A few reasons in full, then addresses: one line stays readable for a list of 500.
+    const rest = failures.slice(SHOWN_REASONS);
+    const more = rest.length === 0
+      ? ""
+      : `; and ${rest.length} more (${
+        rest.slice(0, SHOWN_ADDRESSES).map((f) => f.address).join(", ")
+      }${rest.length > SHOWN_ADDRESSES ? ", ..." : ""})`;
     throw new SmimeError(
       failures[0]!.code,
       `Cannot encrypt to ${failures.length} recipients: ` +
-        failures.map((f) => f.reason).join("; "),
+        failures.slice(0, SHOWN_REASONS).map((f) => f.reason).join("; ") + more,
     );
   }
   if (!(options.encryptToSelf ?? true)) return { recipients: found };

@@ -164,3 +164,22 @@ Deno.test("sealMessage() refuses a redirected message (Resent-To) unless the rec
   });
   assertEquals(named.copies[0]!.recipients, ["carol@example.net"]);
 });
+
+Deno.test("sealMessage(): many recipients without a certificate make one readable line", async () => {
+  const keys = await testKeyStore();
+  const to = Array.from({ length: 60 }, (_, i) => `r${i}@example.com`).join(",\r\n ");
+  const message = parseMessage(
+    encoder.encode(`From: alice@example.com\r\nTo: ${to}\r\nSubject: x\r\n\r\nbody\r\n`),
+    "many.eml",
+  );
+  let thrown: unknown;
+  try {
+    await sealMessage(message, keys, { sign: false, detached: false, encrypt: true });
+  } catch (err) {
+    thrown = err;
+  }
+  const text = String(thrown);
+  assertMatch(text, /Cannot encrypt to 60 recipients: .*r4@example\.com.*; and 55 more \(r5@/);
+  assert(text.length < 2000, `${text.length} characters`);
+  assert(!text.includes("\n"));
+});
