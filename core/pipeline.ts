@@ -142,7 +142,10 @@ export async function sealMessage<const O extends SealOptions>(
     },
     source: canonical.source,
   };
-  const headers = withTraceHeaders(canonical.outer, envelope.sender);
+  const traced = withTraceHeaders(canonical.outer, envelope.sender);
+  const headers = options.sign || options.encrypt
+    ? withoutBodySignatures(traced, warnings)
+    : traced;
   // The last stage builds its entity behind the message head, so that a
   // large message is not copied once more to put the header in front.
   const head = messageHead(headers);
@@ -342,6 +345,27 @@ async function recipientCertificates(
  * sit outside the signature, and every later step (journals, counting what
  * arrived) keys on Message-ID.
  */
+/** Signatures over the body a sealed message no longer has (RFC 6376, RFC 8617, RFC 4870). */
+const BODY_SIGNATURE =
+  /^(dkim-signature|domainkey-signature|arc-seal|arc-message-signature|arc-authentication-results)$/i;
+
+/**
+ * The header fields without DKIM, DomainKeys and ARC signatures: they sign
+ * the body sealing replaces (and often Content-Type), so on the sealed
+ * message they could only fail, which receivers may hold against it. A
+ * warning says which were removed; DKIM belongs after sealing.
+ */
+function withoutBodySignatures(headers: HeaderField[], warnings: string[]): HeaderField[] {
+  const kept = headers.filter((h) => !BODY_SIGNATURE.test(h.name));
+  if (kept.length === headers.length) return headers;
+  const removed = [...new Set(headers.filter((h) => !kept.includes(h)).map((h) => h.name))];
+  warnings.push(
+    `removed ${removed.join(", ")} from the message: sealing changes what it signed, so it ` +
+      `could only fail; sign with DKIM after sealing (the mail platform does)`,
+  );
+  return kept;
+}
+
 function withTraceHeaders(outer: HeaderField[], sender: string): HeaderField[] {
   const headers = outer.slice();
   const probe: Message = { source: "", headers, body: new Uint8Array() };

@@ -183,3 +183,38 @@ Deno.test("sealMessage(): many recipients without a certificate make one readabl
   assert(text.length < 2000, `${text.length} characters`);
   assert(!text.includes("\n"));
 });
+
+Deno.test("sealMessage() removes a DKIM-Signature (and ARC) the sealing would break, with a warning", async () => {
+  const keys = await testKeyStore();
+  const message = parseMessage(
+    encoder.encode(
+      "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; h=from:to; bh=abc=; b=def=\r\n" +
+        "ARC-Seal: i=1; a=rsa-sha256; d=example.com; s=s1; cv=none; b=ghi=\r\n" +
+        "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: x\r\n\r\nbody\r\n",
+    ),
+    "dkim.eml",
+  );
+  const sealed = await sealMessage(message, keys, { sign: true, detached: false, encrypt: false });
+  const text = new TextDecoder().decode(sealed.copies[0]!.bytes);
+  assert(!/^(DKIM-Signature|ARC-Seal):/im.test(text), text.slice(0, 300));
+  assert(text.includes("\r\nSubject: x\r\n"));
+  assertEquals(
+    sealed.warnings.filter((w) => w.startsWith("removed DKIM-Signature, ARC-Seal from the message"))
+      .length,
+    1,
+  );
+});
+
+Deno.test("sealMessage() keeps a DKIM-Signature on a message it neither signs nor encrypts", async () => {
+  const keys = await testKeyStore();
+  const message = parseMessage(
+    encoder.encode(
+      "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; h=from:to; bh=abc=; b=def=\r\n" +
+        "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: x\r\n\r\nbody\r\n",
+    ),
+    "dkim.eml",
+  );
+  const sent = await sealMessage(message, keys, { sign: false, detached: false, encrypt: false });
+  assert(new TextDecoder().decode(sent.copies[0]!.bytes).startsWith("DKIM-Signature: v=1;"));
+  assertEquals(sent.warnings, []);
+});
