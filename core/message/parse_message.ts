@@ -164,13 +164,20 @@ function refuse(source: string, reason: string): never {
 }
 
 /** Offset after a UTF-8 BOM and a leading mbox "From " line, if any. */
+/** True when the bytes from `at` are spaces or tabs, then a colon. */
+function colonAfterSpaces(bytes: Uint8Array, at: number): boolean {
+  while (bytes[at] === SP || bytes[at] === 0x09) at++;
+  return bytes[at] === 0x3a;
+}
+
 function skipPrologue(bytes: Uint8Array): number {
   let pos = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
-  // "From " (no colon) starts an mbox envelope line, not a header field.
+  // "From " starts an mbox envelope line, not a header field, unless spaces
+  // then a colon follow: "From : a@b" is a From field in RFC 5322 4.5 obs syntax.
   if (
     bytes[pos] === 0x46 && bytes[pos + 1] === 0x72 && bytes[pos + 2] === 0x6f &&
-    bytes[pos + 3] === 0x6d && bytes[pos + 4] === SP
+    bytes[pos + 3] === 0x6d && bytes[pos + 4] === SP && !colonAfterSpaces(bytes, pos + 4)
   ) {
     while (pos < bytes.length && bytes[pos] !== LF && bytes[pos] !== CR) pos++;
     if (bytes[pos] === CR && bytes[pos + 1] === LF) pos++;

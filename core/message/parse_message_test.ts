@@ -137,3 +137,15 @@ Deno.test("getHeader() and getHeaders() match names case-insensitively", () => {
   strictEqual(getHeader(msg, "cc")!.name, "CC");
   strictEqual(getHeader(msg, "Bcc"), undefined);
 });
+
+Deno.test("parseMessage() reads 'From : a@b' (RFC 5322 4.5 obs syntax) as a From field, not an mbox line", () => {
+  const m = parseMessage(bytesOf("From : alice@example.com\nTo: bob@example.com\n\nbody\n"), "m");
+  deepStrictEqual(m.headers.map((h) => h.name), ["From", "To"]);
+  const mbox = parseMessage(
+    bytesOf(
+      "From alice@example.com Sat Dec  5 10:00:00 2026\nFrom: a@example.com\nTo: b@x.org\n\nx\n",
+    ),
+    "m",
+  );
+  deepStrictEqual(mbox.headers.map((h) => h.name), ["From", "To"]);
+});
