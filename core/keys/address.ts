@@ -30,7 +30,10 @@ export function normaliseAddress(address: string): string {
   if (angle?.[1] !== undefined) text = angle[1].trim();
   const lower = text.toLowerCase();
   if (!ADDRESS.test(lower) || lower.startsWith(".") || lower.includes("..")) {
-    throw new SmimeError("E_INPUT", `Cannot look up keys: "${address}" is not an e-mail address`);
+    throw new SmimeError(
+      "E_CERT_NOT_FOUND",
+      `Cannot look up keys: "${address}" is not an address a key file can be named after`,
+    );
   }
   return lower;
 }

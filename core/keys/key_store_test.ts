@@ -138,7 +138,7 @@ Deno.test("normaliseAddress() refuses names that could leave the key folder", ()
   for (const bad of ["../etc/passwd@x", "a/b@example.com", "no-at-sign", "a@b@c", ""]) {
     assert.throws(
       () => normaliseAddress(bad),
-      (e: Error & { code?: string }) => e.code === "E_INPUT",
+      (e: Error & { code?: string }) => e.code === "E_CERT_NOT_FOUND",
     );
   }
 });

@@ -113,7 +113,22 @@ function mailboxesOf(field: HeaderField, source: string): Mailbox[] {
   const text = colon < 0 ? field.value : utf8.decode(field.raw.subarray(colon + 1));
   const list = parseAddressList(text, source);
   for (const m of list) checkMailbox(m, field.name, source);
-  return list;
+  return list.map(unquoted);
+}
+
+/**
+ * The mailbox with a quoted local part that needs no quotes written plain:
+ * `"bob"@example.com` is bob@example.com (RFC 5321 4.1.2), and the key
+ * folder names it so.
+ */
+function unquoted(m: Mailbox): Mailbox {
+  const at = m.address.lastIndexOf("@");
+  const local = m.address.slice(0, at);
+  if (!local.startsWith('"')) return m;
+  const inner = local.slice(1, -1).replace(/\\(.)/g, "$1");
+  const plain = DOT_ATOM.test(inner) && !inner.startsWith(".") && !inner.endsWith(".") &&
+    !inner.includes("..");
+  return plain ? { ...m, address: `${inner}${m.address.slice(at)}` } : m;
 }
 
 function checkMailbox(m: Mailbox, field: string, source: string): void {
@@ -129,7 +144,15 @@ function checkMailbox(m: Mailbox, field: string, source: string): void {
     refuse(source, `display name of ${shown} contains CR, LF or NUL`);
   }
   // deno-lint-ignore no-control-regex -- finding controls is the point
-  if (/[\x00-\x20\x7f]/.test(a)) refuse(source, `${shown} contains spaces or control characters`);
+  if (/[\x00-\x20\x7f]/.test(a)) {
+    refuse(
+      source,
+      // deno-lint-ignore no-control-regex -- as above
+      QUOTED.test(a.slice(0, a.lastIndexOf("@"))) && !/[\x00-\x1f\x7f]/.test(a)
+        ? `${shown} has a quoted local part with spaces, which smimepost does not support`
+        : `${shown} contains spaces or control characters`,
+    );
+  }
   const at = a.lastIndexOf("@");
   if (at < 0) refuse(source, `${shown} has no "@"`);
   const local = a.slice(0, at);

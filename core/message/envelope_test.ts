@@ -105,3 +105,11 @@ Deno.test("envelopeOf() refuses addresses without @, with spaces or controls", (
   }
   match(refusal("From: a@example.com\nTo: bob").message, /address "bob" has no "@"/);
 });
+
+Deno.test("envelopeOf() writes a quoted local part that needs no quotes plain; one with spaces is refused as such", () => {
+  const env = envelope('From: "alice"@example.com\nTo: "bob.smith"@example.com, "a@b"@example.org');
+  strictEqual(env.sender, "alice@example.com");
+  deepStrictEqual(env.recipients, ["bob.smith@example.com", '"a@b"@example.org']);
+  const err = refusal('From: alice@example.com\nTo: "bob smith"@example.com');
+  match(err.message, /quoted local part with spaces, which smimepost does not support/);
+});
