@@ -145,9 +145,12 @@ class Search {
         return this.#fail(Infinity, `gave up after ${MAX_STEPS} candidate issuer certificates`);
       }
       if (!isSignedBy(current, issuer)) {
+        const broken = BROKEN_HASHES[current.signatureOid];
         this.#fail(
           path.length,
-          `signature on "${current.subject}" does not verify with the key of "${issuer.subject}"`,
+          broken
+            ? `"${current.subject}" is signed with ${broken}, which is not accepted`
+            : `signature on "${current.subject}" does not verify with the key of "${issuer.subject}"`,
         );
         continue;
       }
@@ -292,6 +295,18 @@ export function issuerChain(cert: CertificateDetails, pools: CertPool[]): Certif
 
 /** The most intermediates {@link issuerChain} collects. */
 const MAX_ISSUERS = 8;
+
+/**
+ * Certificate signature algorithms node:crypto refuses to check (its
+ * OpenSSL has them disabled, as collision attacks forged certificates with
+ * MD5): named in the refusal, so "does not verify" is not taken for a
+ * forgery or a wrong issuer.
+ */
+const BROKEN_HASHES: Record<string, string> = {
+  "1.2.840.113549.1.1.2": "MD2",
+  "1.2.840.113549.1.1.3": "MD4",
+  "1.2.840.113549.1.1.4": "MD5",
+};
 
 /** A trust store of anchors and intermediates, from DER certificates. */
 export function trustStore(

@@ -191,10 +191,13 @@ Deno.test("validatePath() ends on cross-issued cycles and floods of certificates
 
 /**
  * An openssl-made root of `caKey` ("rsa:8192") and a leaf it signs with
- * openssl's `extra` options; the leaf validates, and a flipped bit in its
- * signature makes it fail.
+ * openssl's `extra` options, judged now: the result for the leaf, and for
+ * the leaf with a flipped bit in its signature.
  */
-async function checkOpensslSigned(caKey: string, extra: string[]): Promise<void> {
+async function judgeOpensslSigned(
+  caKey: string,
+  extra: string[],
+): Promise<{ leaf: ReturnType<typeof validatePath>; forged: ReturnType<typeof validatePath> }> {
   const dir = await Deno.makeTempDir({ prefix: "smimepost-opensslca-" });
   const run = async (args: string[]) => {
     const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
@@ -263,15 +266,22 @@ async function checkOpensslSigned(caKey: string, extra: string[]): Promise<void>
     const leaf = await der("leaf.crt");
     const store = trustStore([ca]);
     const at = { ...now, now: new Date(Date.now() + 1000) }; // openssl dates them from now
-    const ok = validatePath(parseCertificateDetails(leaf), store, at);
-    assert.ok(ok.ok, ok.ok ? "" : ok.reason);
     const forged = leaf.slice();
     forged[forged.length - 10]! ^= 1; // the signature's last bytes
-    const result = validatePath(parseCertificateDetails(forged), store, at);
-    assert.ok(!result.ok && /does not verify/.test(result.reason));
+    return {
+      leaf: validatePath(parseCertificateDetails(leaf), store, at),
+      forged: validatePath(parseCertificateDetails(forged), store, at),
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The leaf validates; the forged one does not verify. */
+async function checkOpensslSigned(caKey: string, extra: string[]): Promise<void> {
+  const { leaf, forged } = await judgeOpensslSigned(caKey, extra);
+  assert.ok(leaf.ok, leaf.ok ? "" : leaf.reason);
+  assert.ok(!forged.ok && /does not verify/.test(forged.reason));
 }
 
 Deno.test("validatePath() checks signatures of RSA CAs over 4096 bits (openssl-made RSA-8192 root)", async () => {
@@ -291,3 +301,8 @@ for (
     await checkOpensslSigned("rsa:2048", [...extra]);
   });
 }
+
+Deno.test("validatePath() names MD5 when a certificate is signed with it, instead of 'does not verify'", async () => {
+  const { leaf } = await judgeOpensslSigned("rsa:2048", ["-md5"]);
+  assert.ok(!leaf.ok && /"CN=leaf" is signed with MD5, which is not accepted/.test(leaf.reason));
+});
