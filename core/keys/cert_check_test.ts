@@ -189,3 +189,31 @@ Deno.test("certificateProblems() refuses unknown critical and repeated extension
     `certificate repeats extension ${id}`,
   ]);
 });
+
+Deno.test("loadPemBundle() says a PKCS#7 bundle saved as a certificate file is one, PEM or DER", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smimepost-p7crt-" });
+  try {
+    const pki = await freshPki();
+    const cert = join(pki.dir, "alice@example.com.crt");
+    const made = await openssl([
+      "crl2pkcs7",
+      "-nocrl",
+      "-certfile",
+      cert,
+      "-out",
+      join(dir, "p7.crt"),
+    ]);
+    assert.ok(made.ok, made.out);
+    const der = await openssl(
+      ["pkcs7", "-in", join(dir, "p7.crt"), "-outform", "DER", "-out", join(dir, "p7.cer")],
+    );
+    assert.ok(der.ok, der.out);
+    for (const name of ["p7.crt", "p7.cer"]) {
+      const bytes = await Deno.readFile(join(dir, name));
+      const err = throwsWith(() => loadPemBundle(bytes, name), "E_CERT_INVALID");
+      assert.match(err.message, /: it is a PKCS#7 certificate bundle, not a certificate file; /);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -141,6 +141,7 @@ export function loadPemBundle(fileBytes: Uint8Array, file: string): Uint8Array[]
 export function readBundle(fileBytes: Uint8Array, file: string): BundleCertificate[] {
   const bytes = splitCapabilities(fileBytes).rest;
   if (looksLikeDer(bytes)) {
+    if (isPkcs7(bytes)) throw pkcs7Bundle(file);
     if (!isSingleElement(bytes)) {
       throw new SmimeError(
         "E_CERT_INVALID",
@@ -150,7 +151,9 @@ export function readBundle(fileBytes: Uint8Array, file: string): BundleCertifica
     return [{ der: bytes }];
   }
   const certs: BundleCertificate[] = [];
+  let bundles = 0;
   for (const block of readPemBlocks(bytes, file, "E_CERT_INVALID")) {
+    if (block.label === "PKCS7" || block.label === "CMS") bundles++;
     if (!CERT_LABELS.has(block.label)) continue;
     // A TRUSTED CERTIFICATE carries OpenSSL trust settings after the cert.
     const length = elementLength(block.der);
@@ -167,7 +170,29 @@ export function readBundle(fileBytes: Uint8Array, file: string): BundleCertifica
     }
   }
   if (certs.length === 0) {
+    if (bundles > 0) throw pkcs7Bundle(file);
     throw new SmimeError("E_CERT_INVALID", `Cannot read ${file}: no certificate in it`);
   }
   return certs;
+}
+
+/** ContentInfo's contentType signedData, DER: how a PKCS#7 bundle (.p7b, .p7c) starts. */
+const SIGNED_DATA_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+
+/** True when DER bytes are a PKCS#7 / CMS SignedData (its OID within the first bytes). */
+function isPkcs7(der: Uint8Array): boolean {
+  const head = der.subarray(0, 16);
+  for (let i = 0; i + SIGNED_DATA_OID.length <= head.length; i++) {
+    if (SIGNED_DATA_OID.every((b, j) => head[i + j] === b)) return true;
+  }
+  return false;
+}
+
+/** A certificate file that is a PKCS#7 bundle (a Windows "PKCS #7" export renamed). */
+function pkcs7Bundle(file: string): SmimeError {
+  return new SmimeError(
+    "E_CERT_INVALID",
+    `Cannot read ${file}: it is a PKCS#7 certificate bundle, not a certificate file; ` +
+      `smimepost keys import ${file} stores its certificates (or openssl pkcs7 -print_certs)`,
+  );
 }
