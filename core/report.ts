@@ -56,7 +56,9 @@ export function verdictLines(source: string, verdict: MessageVerdict): string[] 
 
 /** The lines `keys check` prints for one file. */
 export function reportLines(report: KeyReport): string[] {
-  const head = `${report.ok ? "ok     " : "PROBLEM"} ${report.file}: ${report.summary}`;
+  // A file refused before anything could be said of it has no summary: its problem says why.
+  const head = `${report.ok ? "ok     " : "PROBLEM"} ${report.file}` +
+    (report.summary ? `: ${report.summary}` : "");
   return [
     head,
     ...report.problems.map((p) => `        problem: ${p}`),
