@@ -38,7 +38,8 @@ export function usageProblem(cert: CertificateDetails, purpose: Purpose): string
       return "keyUsage does not allow signing (no digitalSignature or nonRepudiation)";
     }
     const needed = cert.keyKind === "ec" ? "keyAgreement" : "keyEncipherment";
-    if (purpose === "encrypt" && !ku.has(needed)) {
+    // A key of a kind not supported is refused for that; what it may encrypt with is moot.
+    if (purpose === "encrypt" && cert.keyKind !== "other" && !ku.has(needed)) {
       return `keyUsage does not allow encryption (no ${needed})`;
     }
   }
