@@ -208,8 +208,22 @@ function skipPrologue(bytes: Uint8Array): number {
 export function parseMessage(bytes: Uint8Array, source: string): Message {
   const start = skipPrologue(bytes);
   if (start >= bytes.length) refuse(source, "empty input, not a message");
+  if (endsWithDoubledCr(bytes, start)) {
+    // Read as they are, the first field would end the header block (CR, then CRLF).
+    refuse(
+      source,
+      "line ends are CR CR LF (a CRLF file converted to CRLF again, by unix2dos or a " +
+        "text-mode write); convert it back first",
+    );
+  }
   const { headers, bodyStart } = parseHead(bytes, start, bytes.length, true, source);
   return { source, headers, body: bytes.subarray(bodyStart) };
+}
+
+/** True when the first line from `start` ends CR CR LF. */
+function endsWithDoubledCr(bytes: Uint8Array, start: number): boolean {
+  const lf = bytes.indexOf(LF, start);
+  return lf >= start + 2 && bytes[lf - 1] === CR && bytes[lf - 2] === CR;
 }
 
 /** Offset of the header block after BOM and mbox line, for tree parsing. */

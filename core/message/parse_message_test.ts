@@ -149,3 +149,11 @@ Deno.test("parseMessage() reads 'From : a@b' (RFC 5322 4.5 obs syntax) as a From
   );
   deepStrictEqual(mbox.headers.map((h) => h.name), ["From", "To"]);
 });
+
+Deno.test("parseMessage() refuses CR CR LF line ends (a CRLF file converted again) by name", () => {
+  const err = assertThrowsSmimeError(
+    () => parseMessage(latin1ToBytes("From: a@x.org\r\r\nTo: b@y.org\r\r\n\r\r\nbody\r\r\n"), "m"),
+    "E_MESSAGE",
+  );
+  match(err.message, /m: line ends are CR CR LF/);
+});
