@@ -162,7 +162,7 @@ export function settled(status: FinalStatus, guarantee: Guarantee): boolean {
 
 /** The figures a run's exit status is decided from. */
 export interface RunOutcome {
-  messages: { accepted: number; partial: number; failed: number };
+  messages: { accepted: number; partial: number; failed: number; skipped_unaccepted?: number };
   recipients: Record<FinalStatus, number>;
   /** Messages that could not be sealed, by error code. */
   unsealed: Partial<Record<ErrorCode, number>>;
@@ -180,7 +180,8 @@ export interface RunOutcome {
 export function runExitCode(run: RunOutcome): number {
   const { messages, recipients } = run;
   const troubled = messages.failed + messages.partial + recipients.uncertain;
-  if (troubled === 0) return ExitCode.ok;
+  // A resumed run answers for the whole job: a message an earlier run left refused counts.
+  if (troubled === 0) return messages.skipped_unaccepted ? ExitCode.partial : ExitCode.ok;
   if (recipients.accepted > 0) return ExitCode.partial;
   if (run.transportFailure && recipients.rejected === 0 && recipients.uncertain === 0) {
     return ErrorCodes[run.transportFailure.code];

@@ -170,7 +170,13 @@ export function summaryLines(summary: BatchSummary): string[] {
     `${finished} messages in ${seconds.toFixed(1)} s (${
       seconds > 0 ? Math.round(finished / seconds) : finished
     } msg/s): ${m.accepted} accepted, ${m.partial} partly, ${m.failed} failed` +
-    (m.skipped ? `, ${m.skipped} skipped (done in an earlier run)` : ""),
+    (m.skipped
+      ? `, ${m.skipped} skipped (done in an earlier run${
+        m.skipped_unaccepted
+          ? `, ${m.skipped_unaccepted} of them not accepted by every recipient`
+          : ""
+      })`
+      : ""),
     `recipients: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} deferred then failed, ` +
     `${r.uncertain} possibly delivered (no usable reply to the end of data)`,
   ];

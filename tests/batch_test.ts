@@ -139,7 +139,13 @@ Deno.test({
       for (const file of ["report.json", "journal.jsonl"]) {
         assertEquals((await Deno.stat(`${dir}/${file}`)).mode! & 0o777, 0o600, file);
       }
-      assertEquals(report.summary.messages, { accepted: 200, partial: 0, failed: 0, skipped: 0 });
+      assertEquals(report.summary.messages, {
+        accepted: 200,
+        partial: 0,
+        failed: 0,
+        skipped: 0,
+        skipped_unaccepted: 0,
+      });
       assertEquals(report.summary.recipients, {
         accepted: expected.size,
         rejected: 0,
@@ -337,7 +343,13 @@ Deno.test("a run into a faulty server: the journal, the report and the summary s
           : "failed";
         assertEquals(m.outcome, expectedOutcome, m.key);
       }
-      assertEquals(report.summary.messages, { accepted: 36, partial: 4, failed: 0, skipped: 0 });
+      assertEquals(report.summary.messages, {
+        accepted: 36,
+        partial: 4,
+        failed: 0,
+        skipped: 0,
+        skipped_unaccepted: 0,
+      });
       assertEquals(report.summary.recipients, {
         accepted: stored.size,
         rejected: 4,

@@ -161,7 +161,13 @@ Deno.test("send --json: a JSON object per message and one for the summary on std
       assertEquals(lines.length, 2, run.text);
       const object = JSON.parse(lines[0]!);
       const { summary } = JSON.parse(lines[1]!);
-      assertEquals(summary.messages, { accepted: 0, partial: 1, failed: 0, skipped: 0 });
+      assertEquals(summary.messages, {
+        accepted: 0,
+        partial: 1,
+        failed: 0,
+        skipped: 0,
+        skipped_unaccepted: 0,
+      });
       assertEquals(summary.recipients, { accepted: 2, rejected: 1, failed: 0, uncertain: 0 });
       assertEquals(summary.reasons, [{ reason: "rejected 550 5.1.1", count: 1, example: refusal }]);
       assertEquals(object.file, "m.eml");

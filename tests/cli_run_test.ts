@@ -158,7 +158,13 @@ Deno.test("--json: one object per message, then the summary, for a write as for 
       [["<run-1@example.com>", "accepted"], ["<run-2@example.com>", "accepted"]],
     );
     assertMatch(objects[0].recipients[0].response, /^written to out\/run-\d@example\.com\.eml$/);
-    assertEquals(objects[2].summary.messages, { accepted: 2, partial: 0, failed: 0, skipped: 0 });
+    assertEquals(objects[2].summary.messages, {
+      accepted: 2,
+      partial: 0,
+      failed: 0,
+      skipped: 0,
+      skipped_unaccepted: 0,
+    });
   });
 });
 

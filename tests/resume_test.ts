@@ -4,7 +4,7 @@
  * the server, its acceptance not yet in the journal: the documented,
  * unavoidable ambiguity).
  */
-import { assert, assertEquals } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import {
   CliProcess,
   headerOf,
@@ -236,7 +236,13 @@ Deno.test("--resume after a kill between a message's last recipient line and its
       assertEquals(sink.count, 6, "a recipient the journal had as accepted was sent again");
       assertEquals(resumed.code, 0, resumed.stderr);
       const report = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
-      assertEquals(report.summary.messages, { accepted: 0, partial: 0, failed: 0, skipped: 6 });
+      assertEquals(report.summary.messages, {
+        accepted: 0,
+        partial: 0,
+        failed: 0,
+        skipped: 6,
+        skipped_unaccepted: 0,
+      });
       const state = await resumeState(path);
       assertEquals(state.doneKeys.size, planned.length);
     });
@@ -317,4 +323,35 @@ Deno.test("530 to MAIL FROM stops the run with 77 and rejects nothing; --resume 
       await working.close();
     }
   });
+});
+
+Deno.test("--resume answers for the whole job: a message an earlier run left refused keeps the exit at 3", async () => {
+  const refusing = await startSink({
+    port: 0,
+    faults: {
+      onRcpt: (address) => address === "carol@example.net" ? "550 5.1.1 no such user" : undefined,
+    },
+  });
+  const working = await startSink({ port: 0 });
+  try {
+    await inScratch("smimepost-resume-refused-", async (dir) => {
+      await writeRun(`${dir}/run`, 4, `ref${crypto.randomUUID().slice(0, 6)}`);
+      const env = (s: typeof working) => ({ SMTP_HOST: s.host, SMTP_PORT: String(s.port) });
+      const first = await runToEnd(await runArgs(), { cwd: dir, env: env(refusing) });
+      assertEquals(first.code, 3, first.stderr);
+      const resumed = await runToEnd([...await runArgs(), "--resume"], {
+        cwd: dir,
+        env: env(working),
+      });
+      assertEquals(working.count, 0, "nothing was left to send");
+      assertEquals(resumed.code, 3, resumed.stderr);
+      assertMatch(
+        resumed.stderr,
+        /4 skipped \(done in an earlier run, 4 of them not accepted by every recipient\)/,
+      );
+    });
+  } finally {
+    await refusing.close();
+    await working.close();
+  }
 });

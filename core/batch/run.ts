@@ -238,7 +238,7 @@ class BatchRun {
       if (next.done) break;
       const input = next.value;
       if (this.#o.resume?.doneKeys.has(input.key)) {
-        this.#summary.skipped();
+        this.#summary.skipped(this.#leftUnaccepted(input.key));
         this.#emit({
           type: "message",
           key: input.key,
@@ -543,7 +543,7 @@ class BatchRun {
       : accepted === statuses.length
       ? "accepted"
       : "partial";
-    if (outcome === "skipped") this.#summary.skipped();
+    if (outcome === "skipped") this.#summary.skipped(this.#leftUnaccepted(state.input.key));
     else this.#summary.message(outcome);
     // done: nothing left for a resumed run.
     const done = !error && statuses.every((s) => settled(s, this.#guarantee));
@@ -575,6 +575,12 @@ class BatchRun {
     this.#roomForMore = undefined;
     wake?.();
     if (!this.#producing && this.#open === 0) this.#queue.close();
+  }
+
+  /** An earlier run (--resume) left a recipient of this message refused, failed or uncertain. */
+  #leftUnaccepted(key: string): boolean {
+    const earlier = this.#o.resume?.finalRecipients.get(key);
+    return [...earlier?.values() ?? []].some((status) => status !== "accepted");
   }
 
   /** Why the rest of the run is given up: the fatal error, or an interrupt. */

@@ -10,7 +10,15 @@ import type { RecipientOutcome } from "./run.ts";
 
 /** The end-of-run figures. */
 export interface BatchSummary {
-  messages: { accepted: number; partial: number; failed: number; skipped: number };
+  messages: {
+    accepted: number;
+    partial: number;
+    failed: number;
+    /** Done in an earlier run (--resume). */
+    skipped: number;
+    /** Of those, the ones an earlier run left with a recipient not accepted. */
+    skipped_unaccepted: number;
+  };
   recipients: Record<FinalStatus, number>;
   /**
    * Recipients sent again after a reply was lost once the message had gone
@@ -52,7 +60,7 @@ const UNSEALED: Partial<Record<ErrorCode, string>> = {
 /** Collects outcomes; `result()` gives the summary. */
 export class Summary {
   readonly #start = performance.now();
-  readonly #messages = { accepted: 0, partial: 0, failed: 0, skipped: 0 };
+  readonly #messages = { accepted: 0, partial: 0, failed: 0, skipped: 0, skipped_unaccepted: 0 };
   readonly #recipients: Record<FinalStatus, number> = {
     accepted: 0,
     rejected: 0,
@@ -69,9 +77,10 @@ export class Summary {
     this.#messages[outcome]++;
   }
 
-  /** One message skipped by --resume. */
-  skipped(): void {
+  /** One message skipped by --resume; `unaccepted` when an earlier run left a recipient refused. */
+  skipped(unaccepted: boolean): void {
     this.#messages.skipped++;
+    if (unaccepted) this.#messages.skipped_unaccepted++;
   }
 
   /** A message that could not be sealed (bad message, missing certificate). */
