@@ -252,3 +252,53 @@ Deno.test("canonicalEntity() keeps a 998-octet line and re-encodes a 999-octet o
     }
   }
 });
+
+/** A multipart with `preamble` and `epilogue` around two 7-bit parts. */
+const framed = (preamble: string, epilogue: string) =>
+  `From: a@x.org\nContent-Type: multipart/mixed; boundary=b\n\n${preamble}` +
+  `--b\nContent-Type: text/plain\n\none\n--b\n\ntwo\n--b--\n${epilogue}`;
+
+Deno.test("canonicalEntity() drops a preamble and an epilogue with 8-bit bytes (RFC 2046 5.1.1)", () => {
+  const { entity } = canon(framed("Préambule\nmore\n", "épilogue\n"));
+  strictEqual(
+    textOf(entity),
+    "Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+      "--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--\r\n",
+  );
+  deepStrictEqual(reparse(entity).children.map((c) => textOf(decodeBody(c))), ["one", "two"]);
+});
+
+Deno.test("canonicalEntity() drops a preamble with a line over 998 octets, keeps a 7-bit epilogue", () => {
+  const text = textOf(canon(framed(`${"p".repeat(1500)}\n`, "bye\n")).entity);
+  strictEqual(text.includes("ppp"), false);
+  strictEqual(text.endsWith("--b--\r\nbye\r\n"), true);
+  strictEqual(text.includes("boundary=b\r\n\r\n--b\r\n"), true);
+});
+
+Deno.test("canonicalEntity() keeps a 7-bit preamble and epilogue byte for byte", () => {
+  const message = framed("This is MIME.\n\n", "\nthe end\n");
+  const body = message.slice(message.indexOf("\n\n") + 2);
+  strictEqual(
+    entityText(message),
+    textOf(toCrlf(bytesOf(`Content-Type: multipart/mixed; boundary=b\n\n${body}`))),
+  );
+});
+
+Deno.test("canonicalEntity() refuses a multipart with 8-bit bytes and no boundary, or one that opens no part", () => {
+  const head = "From: a@x.org\nContent-Type: multipart/mixed";
+  for (const text of [`${head}\n\nété\n`, `${head}; boundary=q\n\nété\n--z\n\nx\n--z--\n`]) {
+    const error = assertThrowsSmimeError(
+      () => canonicalEntity(parseMessage(bytesOf(text), "m.eml")),
+      "E_MESSAGE",
+    );
+    match(
+      error.message,
+      /^m\.eml: a multipart\/mixed part has (no boundary|its boundary "q" opens no part)/,
+    );
+  }
+  // 7-bit, it stays as it is.
+  strictEqual(
+    entityText(`${head}\n\nno boundary\n`),
+    "Content-Type: multipart/mixed\r\n\r\nno boundary\r\n",
+  );
+});
