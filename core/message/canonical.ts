@@ -17,6 +17,7 @@ import { CRLF_BYTES, crlfPieces, joinPieces, type Piece, piecesLength } from "./
 import { buildNode, MAX_DEPTH } from "./mime_tree.ts";
 import { getHeader } from "./parse_message.ts";
 import { hasUnsafeBytes } from "./seven_bit.ts";
+import { sevenBitFields } from "./seven_bit_fields.ts";
 import {
   decodeBase64,
   decodeBody,
@@ -49,16 +50,18 @@ interface Canonical {
  * binary encoding, 8-bit bytes or NUL under 7bit, or lines over 998 octets
  * are re-encoded: text as quoted-printable, anything else as base64;
  * multipart and message/rfc822 containers are walked and relabelled 7bit.
- * Preambles, epilogues and the line ends around boundaries are kept, but a
- * preamble or epilogue that is not 7bit data is dropped.
+ * Header fields of parts (and the Content-* fields) with 8-bit bytes get
+ * RFC 2231 parameters and RFC 2047 encoded words. Preambles, epilogues and
+ * the line ends around boundaries are kept, but a preamble or epilogue that
+ * is not 7bit data is dropped.
  * Outer fields are all others but MIME-Version, Bcc and Resent-Bcc.
  *
  * @param message a parsed message
  * @returns the outer fields and the canonical entity
  * @throws {SmimeError} E_MESSAGE when a part with an unknown transfer encoding
- *   or nested deeper than 100 levels would need re-encoding, or when a
- *   multipart with no parts (no boundary, or one that never appears) has
- *   8-bit bytes or long lines
+ *   or nested deeper than 100 levels would need re-encoding, a part's header
+ *   field has 8-bit bytes with no 7-bit form, or a multipart with no parts
+ *   (no boundary, or one that never appears) has 8-bit bytes or long lines
  * @example
  * ```ts
  * import { parseMessage } from "./parse_message.ts";
@@ -70,8 +73,10 @@ interface Canonical {
 export function canonicalEntity(message: Message): CanonicalEntity {
   const outer = message.headers.filter((h) => !isInnerOrBlind(h.name));
   const root = buildNode(message.headers, message.body, message.body, 0);
-  const canon = canonicalBody(root, 0, message.source);
-  const fields = canon.headers.filter((h) => /^content-/i.test(h.name));
+  // The Content-* fields move inside the entity, so they are made 7-bit too.
+  const inner = sevenBitFields(message.headers.filter((h) => isContent(h.name)), message.source);
+  const canon = canonicalBody({ ...root, headers: inner }, 0, message.source);
+  const fields = canon.headers.filter((h) => isContent(h.name));
   if (getHeader(message, "Content-Type") === undefined) {
     const value = `text/plain; charset=${charsetOf(decodeBody(root))}`;
     fields.unshift(makeHeader("Content-Type", value));
@@ -90,6 +95,10 @@ export function canonicalEntity(message: Message): CanonicalEntity {
   };
 }
 
+function isContent(name: string): boolean {
+  return /^content-/i.test(name);
+}
+
 /** Fields that go inside the entity, or nowhere (Bcc never leaves the tool). */
 function isInnerOrBlind(name: string): boolean {
   const lower = name.toLowerCase();
@@ -97,16 +106,28 @@ function isInnerOrBlind(name: string): boolean {
     lower === "resent-bcc";
 }
 
-/** Appends an entity (headers, blank line, body) in canonical form. */
-function emitEntity(node: MimeNode, depth: number, source: string, out: Piece[]): boolean {
-  const canon = canonicalBody(node, depth, source);
-  if (canon.isChanged) {
+/**
+ * Appends an entity (headers, blank line, body) in canonical form. A part's
+ * header fields are made 7-bit; an embedded message's (`isMessage`) are not,
+ * as canonicalMessage makes a message/global of a message with 8-bit ones.
+ */
+function emitEntity(
+  node: MimeNode,
+  depth: number,
+  source: string,
+  out: Piece[],
+  isMessage = false,
+): boolean {
+  const headers = isMessage ? node.headers : sevenBitFields(node.headers, source);
+  const isRewritten = headers !== node.headers;
+  const canon = canonicalBody(isRewritten ? { ...node, headers } : node, depth, source);
+  if (canon.isChanged || isRewritten) {
     out.push(serializeHeaders(canon.headers), CRLF_BYTES);
   } else {
     out.push({ crlf: node.raw.subarray(0, node.body.byteOffset - node.raw.byteOffset) });
   }
   for (const chunk of canon.chunks) out.push(chunk);
-  return canon.isChanged;
+  return canon.isChanged || isRewritten;
 }
 
 function canonicalBody(node: MimeNode, depth: number, source: string): Canonical {
@@ -202,7 +223,7 @@ function canonicalMessage(
   source: string,
 ): Canonical {
   const chunks: Piece[] = [];
-  const isChanged = emitEntity(child, depth + 1, source, chunks);
+  const isChanged = emitEntity(child, depth + 1, source, chunks, true);
   const head = child.raw.subarray(0, child.body.byteOffset - child.raw.byteOffset);
   if (!head.some((b) => b > 127)) return relabelIdentity(node.headers, chunks, isChanged);
   // 8-bit header fields (RFC 6532) can't be 7-bit in message/rfc822;

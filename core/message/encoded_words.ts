@@ -115,15 +115,19 @@ function decodeQ(payload: string): Uint8Array | null {
   return out.subarray(0, o);
 }
 
-/** RFC 2047 2: an encoded word is at most 75 characters; "=?utf-8?B?" and "?=" take 12. */
-const WORD_BYTES = 45;
+/**
+ * UTF-8 bytes an encoded word takes: 40 base64 characters, 52 with
+ * "=?utf-8?B?" and "?=", so that even after "Content-Description: " a line
+ * stays within RFC 2047 2's 76 characters.
+ */
+const WORD_BYTES = 30;
 const utf8 = new TextEncoder();
 
 /**
  * Encodes the words of unstructured header text that are not ASCII as RFC
  * 2047 encoded words (utf-8, B), the reverse of {@link decodeEncodedWords}.
  *
- * A run of such words becomes one or more encoded words of at most 75
+ * A run of such words becomes one or more encoded words of at most 52
  * characters, split between characters and separated by a space, so that
  * the field can be folded there (RFC 2047 2, 5(1)); the spaces inside the
  * run are encoded with it. ASCII words stay as they are. Never throws.
