@@ -150,7 +150,7 @@ export async function sealMessage<const O extends SealOptions>(
   // large message is not copied once more to put the header in front.
   const head = messageHead(headers);
   const inner = signer
-    ? await sign(plain, signer.identity, options, plans ? undefined : head)
+    ? await sign(plain, signer.identity, options, plans ? undefined : head, message.source)
     : plain;
 
   const copies: SealedMessage[] = [];
@@ -258,11 +258,13 @@ function sign(
   identity: SigningIdentity,
   options: SealOptions,
   head: Uint8Array | undefined,
+  source: string,
 ): Promise<SignedEntity> {
   return signEntity(plain, identity, {
     detached: options.detached,
     digest: options.digest,
     rsaPadding: options.rsaPadding,
+    source,
   }, head);
 }
 

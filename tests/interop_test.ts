@@ -9,9 +9,16 @@
  */
 import { bytesEqual } from "../core/bytes.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { canonicalEntity, parseMessage } from "../core/message/mod.ts";
+import {
+  canonicalEntity,
+  getHeader,
+  parseContentType,
+  parseMessage,
+  parseMimeTree,
+} from "../core/message/mod.ts";
 import { sealMessage } from "../core/pipeline.ts";
 import type { SealOptions } from "../core/pipeline.ts";
+import { assertSmimeError } from "./support/assert.ts";
 import { messageBytes, openssl, testKeyStore, testPki } from "./support/helpers.ts";
 
 const signers = [
@@ -114,3 +121,85 @@ for (const detached of [false, true]) {
     }
   }
 }
+
+/**
+ * multipart/signed carries the signed part as it is (RFC 8551 3.1.2): what
+ * the canonical form used to let through 8-bit or over-long.
+ */
+const unsafeInputs = [
+  {
+    name: "8-bit file name in a part's Content-Type and Content-Disposition",
+    head: "Content-Type: multipart/mixed; boundary=z",
+    body:
+      '--z\nContent-Type: text/plain\n\nhi\n--z\nContent-Type: application/pdf; name="Grüße.pdf"\n' +
+      'Content-Disposition: attachment; filename="Grüße.pdf"\nContent-Transfer-Encoding: base64\n\n' +
+      "JVBERi0xLjQK\n--z--\n",
+    fileName: "Grüße.pdf",
+  },
+  {
+    name: "8-bit top-level Content-Description",
+    head: "Content-Type: text/plain; charset=us-ascii\nContent-Description: Grüße aus München",
+    body: "hi\n",
+    fileName: undefined,
+  },
+  {
+    name: "8-bit preamble and epilogue, a preamble line over 998 octets",
+    head: "Content-Type: multipart/mixed; boundary=b",
+    body: `Préambule\n${"p".repeat(1500)}\n--b\nContent-Type: text/plain\n\nhi\n--b--\népilogue\n`,
+    fileName: undefined,
+  },
+] as const;
+
+function unsafeMessage(head: string, body: string): Uint8Array {
+  return messageBytes(
+    `From: alice@example.com\nTo: bob@example.com\nSubject: 8-bit MIME\nMIME-Version: 1.0\n` +
+      `${head}\n\n${body}`,
+  );
+}
+
+for (const input of unsafeInputs) {
+  Deno.test(`sealMessage() detached is 7-bit, lines within 998, and verifies: ${input.name}`, async () => {
+    const dir = await testPki();
+    const message = parseMessage(unsafeMessage(input.head, input.body), "f1.eml");
+    const { copies } = await sealMessage(message, await testKeyStore(), {
+      sign: true,
+      detached: true,
+      encrypt: false,
+    });
+    const bytes = copies[0]!.bytes;
+    assert(bytes.every((b) => b < 128), "a byte over 127 in the output");
+    const lines = new TextDecoder().decode(bytes).split("\r\n");
+    assert(lines.every((line) => line.length <= 998), "a line over 998 octets in the output");
+    const verified = await openssl(
+      ["cms", "-verify", "-CAfile", `${dir}/trust.pem`, "-purpose", "smimesign"],
+      bytes,
+    );
+    assertEquals(verified.code, 0, verified.stderr);
+    // What is signed is what is sent: openssl recovers the canonical entity.
+    assert(bytesEqual(verified.stdout, canonicalEntity(message).entity), "signed part differs");
+    if (input.fileName !== undefined) {
+      // As a reader decodes it, with the project's own parser.
+      const pdf = parseMimeTree(bytes, "out.eml").children[0]!.children[1]!;
+      assertEquals(pdf.contentType.params.name, input.fileName);
+      const disposition = getHeader(pdf, "Content-Disposition")!.value;
+      assertEquals(parseContentType(`x/${disposition}`).params.filename, input.fileName);
+    }
+  });
+}
+
+Deno.test("sealMessage() refuses an 8-bit multipart with no boundary, in one line naming the file", async () => {
+  const message = parseMessage(
+    unsafeMessage("Content-Type: multipart/mixed", "été no boundary parameter\n"),
+    "f1b.eml",
+  );
+  const error = await assertSmimeError(
+    async () =>
+      sealMessage(message, await testKeyStore(), { sign: true, detached: true, encrypt: false }),
+    "E_MESSAGE",
+  );
+  assert(
+    error.message.startsWith("f1b.eml: a multipart/mixed part has no boundary"),
+    error.message,
+  );
+  assert(!error.message.includes("\n"), error.message);
+});

@@ -11,12 +11,13 @@
  * @module
  */
 
-import { isAscii } from "node:buffer";
 import { SmimeError } from "../errors.ts";
 import { makeHeader, serializeHeaders } from "./header_build.ts";
 import { CRLF_BYTES, crlfPieces, joinPieces, type Piece, piecesLength } from "./line_ends.ts";
 import { buildNode, MAX_DEPTH } from "./mime_tree.ts";
 import { getHeader } from "./parse_message.ts";
+import { hasUnsafeBytes } from "./seven_bit.ts";
+import { sevenBitFields } from "./seven_bit_fields.ts";
 import {
   decodeBase64,
   decodeBody,
@@ -29,8 +30,6 @@ import type { CanonicalEntity, HeaderField, Message, MimeNode } from "./types.ts
 
 const CR = 13;
 const LF = 10;
-/** RFC 5322 2.1.1 / RFC 2045 2.7: at most 998 octets between line ends. */
-const MAX_LINE = 998;
 const CTE = "Content-Transfer-Encoding";
 
 /** A canonical body as chunks, with the entity's header fields to write. */
@@ -51,13 +50,18 @@ interface Canonical {
  * binary encoding, 8-bit bytes or NUL under 7bit, or lines over 998 octets
  * are re-encoded: text as quoted-printable, anything else as base64;
  * multipart and message/rfc822 containers are walked and relabelled 7bit.
- * Preambles, epilogues and the line ends around boundaries are kept.
+ * Header fields of parts (and the Content-* fields) with 8-bit bytes get
+ * RFC 2231 parameters and RFC 2047 encoded words. Preambles, epilogues and
+ * the line ends around boundaries are kept, but a preamble or epilogue that
+ * is not 7bit data is dropped.
  * Outer fields are all others but MIME-Version, Bcc and Resent-Bcc.
  *
  * @param message a parsed message
  * @returns the outer fields and the canonical entity
  * @throws {SmimeError} E_MESSAGE when a part with an unknown transfer encoding
- *   or nested deeper than 100 levels would need re-encoding
+ *   or nested deeper than 100 levels would need re-encoding, a part's header
+ *   field has 8-bit bytes with no 7-bit form, or a multipart with no parts
+ *   (no boundary, or one that never appears) has 8-bit bytes or long lines
  * @example
  * ```ts
  * import { parseMessage } from "./parse_message.ts";
@@ -69,8 +73,10 @@ interface Canonical {
 export function canonicalEntity(message: Message): CanonicalEntity {
   const outer = message.headers.filter((h) => !isInnerOrBlind(h.name));
   const root = buildNode(message.headers, message.body, message.body, 0);
-  const canon = canonicalBody(root, 0, message.source);
-  const fields = canon.headers.filter((h) => /^content-/i.test(h.name));
+  // The Content-* fields move inside the entity, so they are made 7-bit too.
+  const inner = sevenBitFields(message.headers.filter((h) => isContent(h.name)), message.source);
+  const canon = canonicalBody({ ...root, headers: inner }, 0, message.source);
+  const fields = canon.headers.filter((h) => isContent(h.name));
   if (getHeader(message, "Content-Type") === undefined) {
     const value = `text/plain; charset=${charsetOf(decodeBody(root))}`;
     fields.unshift(makeHeader("Content-Type", value));
@@ -89,6 +95,10 @@ export function canonicalEntity(message: Message): CanonicalEntity {
   };
 }
 
+function isContent(name: string): boolean {
+  return /^content-/i.test(name);
+}
+
 /** Fields that go inside the entity, or nowhere (Bcc never leaves the tool). */
 function isInnerOrBlind(name: string): boolean {
   const lower = name.toLowerCase();
@@ -96,16 +106,28 @@ function isInnerOrBlind(name: string): boolean {
     lower === "resent-bcc";
 }
 
-/** Appends an entity (headers, blank line, body) in canonical form. */
-function emitEntity(node: MimeNode, depth: number, source: string, out: Piece[]): boolean {
-  const canon = canonicalBody(node, depth, source);
-  if (canon.isChanged) {
+/**
+ * Appends an entity (headers, blank line, body) in canonical form. A part's
+ * header fields are made 7-bit; an embedded message's (`isMessage`) are not,
+ * as canonicalMessage makes a message/global of a message with 8-bit ones.
+ */
+function emitEntity(
+  node: MimeNode,
+  depth: number,
+  source: string,
+  out: Piece[],
+  isMessage = false,
+): boolean {
+  const headers = isMessage ? node.headers : sevenBitFields(node.headers, source);
+  const isRewritten = headers !== node.headers;
+  const canon = canonicalBody(isRewritten ? { ...node, headers } : node, depth, source);
+  if (canon.isChanged || isRewritten) {
     out.push(serializeHeaders(canon.headers), CRLF_BYTES);
   } else {
     out.push({ crlf: node.raw.subarray(0, node.body.byteOffset - node.raw.byteOffset) });
   }
   for (const chunk of canon.chunks) out.push(chunk);
-  return canon.isChanged;
+  return canon.isChanged || isRewritten;
 }
 
 function canonicalBody(node: MimeNode, depth: number, source: string): Canonical {
@@ -117,20 +139,80 @@ function canonicalBody(node: MimeNode, depth: number, source: string): Canonical
   return canonicalLeaf(node, depth, source);
 }
 
-/** RFC 2046 5.1: parts re-done, preamble, delimiters and epilogue kept. */
+/**
+ * RFC 2046 5.1: parts re-done, delimiters kept, preamble and epilogue kept
+ * when they are 7bit data. Readers ignore them (RFC 2046 5.1.1), so one with
+ * 8-bit bytes or a line over 998 octets is dropped rather than encoded.
+ */
 function canonicalMultipart(node: MimeNode, depth: number, source: string): Canonical {
   const body = node.body;
+  if (node.children.length === 0) return partlessMultipart(node, source);
   const chunks: Piece[] = [];
   let isChanged = false;
   let pos = 0;
   for (const child of node.children) {
     const start = child.raw.byteOffset - body.byteOffset;
-    chunks.push({ crlf: body.subarray(pos, start) });
+    let between = body.subarray(pos, start);
+    if (pos === 0) {
+      const preamble = between.subarray(0, lastLineStart(between));
+      if (preamble.length > 0 && hasUnsafeBytes(preamble)) {
+        between = between.subarray(preamble.length);
+        isChanged = true;
+      }
+    }
+    chunks.push({ crlf: between });
     if (emitEntity(child, depth + 1, source, chunks)) isChanged = true;
     pos = start + child.raw.length;
   }
-  chunks.push({ crlf: body.subarray(pos) });
+  let last = body.subarray(pos);
+  const epilogue = last.subarray(epilogueStart(last));
+  if (epilogue.length > 0 && hasUnsafeBytes(epilogue)) {
+    last = last.subarray(0, last.length - epilogue.length);
+    isChanged = true;
+  }
+  chunks.push({ crlf: last });
   return relabelIdentity(node.headers, chunks, isChanged);
+}
+
+/**
+ * A multipart with no parts: no boundary parameter, or a boundary that never
+ * opens a part. When its body is 7bit data it is kept as it is. Otherwise it
+ * is refused: it is not MIME (RFC 2046 5.1.1 wants a boundary and at least
+ * one part), a multipart may not be base64 (RFC 2045 6.4), and relabelling
+ * it application/octet-stream would sign something other than what its
+ * author wrote, and show the reader an attachment where there was text.
+ */
+function partlessMultipart(node: MimeNode, source: string): Canonical {
+  if (hasUnsafeBytes(node.body)) {
+    const { subtype, params } = node.contentType;
+    const why = params.boundary ? `its boundary "${params.boundary}" opens no part` : "no boundary";
+    refuse(
+      source,
+      `a multipart/${subtype} part has ${why}, and its body has 8-bit bytes or lines over 998 ` +
+        `octets: it cannot be made 7-bit`,
+    );
+  }
+  return relabelIdentity(node.headers, [{ crlf: node.body }], false);
+}
+
+/** Where the last line of `bytes` (the first delimiter line, after the preamble) starts. */
+function lastLineStart(bytes: Uint8Array): number {
+  let end = bytes.length;
+  if (bytes[end - 1] === LF) end--;
+  if (bytes[end - 1] === CR) end--;
+  return Math.max(bytes.lastIndexOf(LF, end - 1), bytes.lastIndexOf(CR, end - 1)) + 1;
+}
+
+/**
+ * Where the epilogue starts in what follows the last part: after the line
+ * end that belongs to the close delimiter, the delimiter and its own line end.
+ */
+function epilogueStart(bytes: Uint8Array): number {
+  let i = bytes[0] === CR && bytes[1] === LF ? 2 : bytes[0] === CR || bytes[0] === LF ? 1 : 0;
+  while (i < bytes.length && bytes[i] !== CR && bytes[i] !== LF) i++;
+  if (bytes[i] === CR) i++;
+  if (bytes[i] === LF) i++;
+  return i;
 }
 
 /** RFC 2046 5.2.1: the embedded message's headers kept, its body recursed. */
@@ -141,7 +223,7 @@ function canonicalMessage(
   source: string,
 ): Canonical {
   const chunks: Piece[] = [];
-  const isChanged = emitEntity(child, depth + 1, source, chunks);
+  const isChanged = emitEntity(child, depth + 1, source, chunks, true);
   const head = child.raw.subarray(0, child.body.byteOffset - child.raw.byteOffset);
   if (!head.some((b) => b > 127)) return relabelIdentity(node.headers, chunks, isChanged);
   // 8-bit header fields (RFC 6532) can't be 7-bit in message/rfc822;
@@ -190,31 +272,6 @@ function canonicalLeaf(node: MimeNode, depth: number, source: string): Canonical
   }
   const encoded = encoding === "base64" ? encodeBase64(decoded) : encodeQuotedPrintable(decoded);
   return { headers: replaceField(node.headers, CTE, encoding), chunks: [encoded], isChanged: true };
-}
-
-/** 8-bit bytes, NUL, or a line over 998 octets: not 7bit data (RFC 2045 2.7). */
-function hasUnsafeBytes(bytes: Uint8Array): boolean {
-  return !isAscii(bytes) || bytes.indexOf(0) !== -1 || hasLongLine(bytes);
-}
-
-/** A line over 998 octets, a line ending at any CR or LF. */
-function hasLongLine(bytes: Uint8Array): boolean {
-  let lineStart = 0;
-  for (;;) {
-    let end = bytes.indexOf(LF, lineStart);
-    if (end === -1) end = bytes.length;
-    // Only a run longer than a line can hide one; a CR in it ends lines too.
-    if (end - lineStart > MAX_LINE) {
-      for (let cr = bytes.indexOf(CR, lineStart); cr !== -1 && cr < end;) {
-        if (cr - lineStart > MAX_LINE) return true;
-        lineStart = cr + 1;
-        cr = bytes.indexOf(CR, lineStart);
-      }
-      if (end - lineStart > MAX_LINE) return true;
-    }
-    if (end === bytes.length) return false;
-    lineStart = end + 1;
-  }
 }
 
 /** Replaces the first field of that name (dropping the others), or appends one. */

@@ -5,6 +5,7 @@ import { toCrlf } from "./line_ends.ts";
 import { parseMimeTree } from "./mime_tree.ts";
 import { parseMessage } from "./parse_message.ts";
 import { decodeBody } from "./transfer_encoding.ts";
+import { decodeEncodedWords } from "./encoded_words.ts";
 import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
 import { bytesOf, deepMessage, mixLineEnds, randomBytes, textOf } from "./test_helpers.ts";
 import type { MimeNode } from "./types.ts";
@@ -251,4 +252,115 @@ Deno.test("canonicalEntity() keeps a 998-octet line and re-encodes a 999-octet o
       );
     }
   }
+});
+
+/** A multipart with `preamble` and `epilogue` around two 7-bit parts. */
+const framed = (preamble: string, epilogue: string) =>
+  `From: a@x.org\nContent-Type: multipart/mixed; boundary=b\n\n${preamble}` +
+  `--b\nContent-Type: text/plain\n\none\n--b\n\ntwo\n--b--\n${epilogue}`;
+
+Deno.test("canonicalEntity() drops a preamble and an epilogue with 8-bit bytes (RFC 2046 5.1.1)", () => {
+  const { entity } = canon(framed("Préambule\nmore\n", "épilogue\n"));
+  strictEqual(
+    textOf(entity),
+    "Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+      "--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--\r\n",
+  );
+  deepStrictEqual(reparse(entity).children.map((c) => textOf(decodeBody(c))), ["one", "two"]);
+});
+
+Deno.test("canonicalEntity() drops a preamble with a line over 998 octets, keeps a 7-bit epilogue", () => {
+  const text = textOf(canon(framed(`${"p".repeat(1500)}\n`, "bye\n")).entity);
+  strictEqual(text.includes("ppp"), false);
+  strictEqual(text.endsWith("--b--\r\nbye\r\n"), true);
+  strictEqual(text.includes("boundary=b\r\n\r\n--b\r\n"), true);
+});
+
+Deno.test("canonicalEntity() keeps a 7-bit preamble and epilogue byte for byte", () => {
+  const message = framed("This is MIME.\n\n", "\nthe end\n");
+  const body = message.slice(message.indexOf("\n\n") + 2);
+  strictEqual(
+    entityText(message),
+    textOf(toCrlf(bytesOf(`Content-Type: multipart/mixed; boundary=b\n\n${body}`))),
+  );
+});
+
+Deno.test("canonicalEntity() refuses a multipart with 8-bit bytes and no boundary, or one that opens no part", () => {
+  const head = "From: a@x.org\nContent-Type: multipart/mixed";
+  for (const text of [`${head}\n\nété\n`, `${head}; boundary=q\n\nété\n--z\n\nx\n--z--\n`]) {
+    const error = assertThrowsSmimeError(
+      () => canonicalEntity(parseMessage(bytesOf(text), "m.eml")),
+      "E_MESSAGE",
+    );
+    match(
+      error.message,
+      /^m\.eml: a multipart\/mixed part has (no boundary|its boundary "q" opens no part)/,
+    );
+  }
+  // 7-bit, it stays as it is.
+  strictEqual(
+    entityText(`${head}\n\nno boundary\n`),
+    "Content-Type: multipart/mixed\r\n\r\nno boundary\r\n",
+  );
+});
+
+const ATTACHMENT = [
+  "From: a@x.org",
+  "MIME-Version: 1.0",
+  "Content-Type: multipart/mixed; boundary=z",
+  "Content-Description: Grüße aus München",
+  "",
+  "--z",
+  "Content-Type: text/plain",
+  "",
+  "hi",
+  "--z",
+  'Content-Type: application/pdf; name="Grüße.pdf"',
+  'Content-Disposition: attachment; filename="Grüße.pdf"; size=12',
+  "Content-Transfer-Encoding: base64",
+  "",
+  "JVBERi0xLjQK",
+  "--z--",
+  "",
+].join("\n");
+
+Deno.test("canonicalEntity() writes a part's 8-bit file name as an RFC 2231 parameter", () => {
+  const { entity } = canon(ATTACHMENT);
+  strictEqual(entity.every((b) => b < 128), true);
+  const text = textOf(entity);
+  strictEqual(
+    text.includes(
+      "--z\r\nContent-Type: application/pdf; name*=utf-8''Gr%C3%BC%C3%9Fe.pdf\r\n" +
+        "Content-Disposition: attachment; filename*=utf-8''Gr%C3%BC%C3%9Fe.pdf; size=12\r\n" +
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--z--\r\n",
+    ),
+    true,
+  );
+  const pdf = reparse(entity).children[1]!;
+  strictEqual(pdf.contentType.params.name, "Grüße.pdf");
+  strictEqual(textOf(decodeBody(pdf)), "%PDF-1.4\n");
+});
+
+Deno.test("canonicalEntity() writes an 8-bit top-level Content-Description as encoded words", () => {
+  const { entity } = canon(ATTACHMENT);
+  const description = reparse(entity).headers.find((h) => h.name === "Content-Description")!;
+  strictEqual(description.value, "=?utf-8?B?R3LDvMOfZQ==?= aus =?utf-8?B?TcO8bmNoZW4=?=");
+  strictEqual(decodeEncodedWords(description.value), "Grüße aus München");
+});
+
+Deno.test("canonicalEntity() keeps a 7-bit message's Content-* fields and parts byte for byte", () => {
+  const seven = ATTACHMENT.replaceAll("Grüße", "Gruesse").replaceAll("München", "Muenchen")
+    .replace("Content-Type: text/plain", "Content-Type: text/plain;\n\tcharset=us-ascii (c)");
+  const body = seven.slice(seven.indexOf("\n\n") + 2);
+  const head =
+    "Content-Type: multipart/mixed; boundary=z\nContent-Description: Gruesse aus Muenchen\n\n";
+  deepStrictEqual(canon(seven).entity, toCrlf(bytesOf(head + body)));
+});
+
+Deno.test("canonicalEntity() leaves an embedded message's 8-bit header to message/global", () => {
+  const text = "From: a@x.org\nContent-Type: multipart/mixed; boundary=z\n\n--z\n" +
+    "Content-Type: message/rfc822\n\nSubject: Grüße\nContent-Description: für\n\nhi\n--z--\n";
+  const part = reparse(canon(text).entity).children[0]!;
+  strictEqual(part.contentType.type + "/" + part.contentType.subtype, "message/global");
+  match(textOf(decodeBody(part)), /^Subject: Grüße\r\nContent-Description: für\r\n/);
 });

@@ -102,7 +102,37 @@ export function parseContentType(value: string | undefined): ContentType {
   c.skip();
   const subtype = c.token().toLowerCase();
   if (subtype === "") return defaultType();
-  const raw: [string, string][] = [];
+  const raw = scanParams(value, c.i).map((p): [string, string] => [p.name, p.value]);
+  return { type, subtype, params: joinParams(raw) };
+}
+
+/** One parameter as written in a field value, before RFC 2231 joining. */
+export interface ParamSpan {
+  /** The name, lower-cased, with any RFC 2231 "*N" / "*" suffix. */
+  name: string;
+  /** The value, a quoted string's quotes and backslashes removed. */
+  value: string;
+  /** Where "name=value" starts in the field value. */
+  start: number;
+  /** Where it ends (after a quoted string's closing quote). */
+  end: number;
+}
+
+/**
+ * The parameters of a field value (RFC 2045 5.1 `*(";" parameter)`), as
+ * written and where, from the first ";" at or after `from`: what
+ * {@link parseContentType} reads, for a caller that rewrites one in place.
+ * Text before the first ";" (a type, a disposition) is skipped. Never throws.
+ *
+ * @param value a Content-Type or Content-Disposition value (any string:
+ *   a byte string of an 8-bit field works the same)
+ * @param from where to start
+ * @returns the parameters in order
+ */
+export function scanParams(value: string, from = 0): ParamSpan[] {
+  const c = new Cursor(value);
+  c.i = from;
+  const out: ParamSpan[] = [];
   for (;;) {
     c.skip();
     if (c.i >= value.length) break;
@@ -112,14 +142,15 @@ export function parseContentType(value: string | undefined): ContentType {
     }
     c.i++;
     c.skip();
+    const start = c.i;
     const name = c.token().toLowerCase();
     c.skip();
     if (name === "" || value[c.i] !== "=") continue;
     c.i++;
     c.skip();
-    raw.push([name, c.value()]);
+    out.push({ name, value: c.value(), start, end: c.i });
   }
-  return { type, subtype, params: joinParams(raw) };
+  return out;
 }
 
 interface Section {

@@ -1,5 +1,5 @@
 import { deepStrictEqual } from "node:assert/strict";
-import { parseContentType } from "./content_type.ts";
+import { parseContentType, scanParams } from "./content_type.ts";
 
 const plain = { type: "text", subtype: "plain", params: { charset: "us-ascii" } };
 
@@ -41,4 +41,19 @@ Deno.test("parseContentType() joins RFC 2231 continuations and decodes charsets"
     parseContentType('message/external-body; url*0="ftp://"; url*1="x.org/f"').params,
     { url: "ftp://x.org/f" },
   );
+});
+
+Deno.test("scanParams() gives each parameter where it is written, from the first ';'", () => {
+  const value = 'attachment; filename="a \\"b\\".pdf" ;size=12(c); x*0*=utf-8\'\'%41';
+  const spans = scanParams(value);
+  deepStrictEqual(spans.map((p) => [p.name, p.value]), [
+    ["filename", 'a "b".pdf'],
+    ["size", "12"],
+    ["x*0*", "utf-8''%41"],
+  ]);
+  deepStrictEqual(spans.map((p) => value.slice(p.start, p.end)), [
+    'filename="a \\"b\\".pdf"',
+    "size=12",
+    "x*0*=utf-8''%41",
+  ]);
 });

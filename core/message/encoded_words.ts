@@ -114,3 +114,76 @@ function decodeQ(payload: string): Uint8Array | null {
   }
   return out.subarray(0, o);
 }
+
+/**
+ * UTF-8 bytes an encoded word takes: 40 base64 characters, 52 with
+ * "=?utf-8?B?" and "?=", so that even after "Content-Description: " a line
+ * stays within RFC 2047 2's 76 characters.
+ */
+const WORD_BYTES = 30;
+const utf8 = new TextEncoder();
+
+/**
+ * Encodes the words of unstructured header text that are not ASCII as RFC
+ * 2047 encoded words (utf-8, B), the reverse of {@link decodeEncodedWords}.
+ *
+ * A run of such words becomes one or more encoded words of at most 52
+ * characters, split between characters and separated by a space, so that
+ * the field can be folded there (RFC 2047 2, 5(1)); the spaces inside the
+ * run are encoded with it. ASCII words stay as they are. Never throws.
+ *
+ * @param text unfolded header text, e.g. a Content-Description value
+ * @returns ASCII text that decodes to `text`
+ * @example
+ * ```ts
+ * encodeEncodedWords("Rechnung für März");
+ * // "Rechnung =?utf-8?B?ZsO8ciBNw6Ryeg==?="
+ * ```
+ */
+export function encodeEncodedWords(text: string): string {
+  // deno-lint-ignore no-control-regex -- ASCII is what stays as it is
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  // Words and the whitespace after each: a run starts at a non-ASCII word
+  // and takes the words after it while they are not ASCII too.
+  const tokens = text.match(/[^ \t]+|[ \t]+/g) ?? [];
+  // deno-lint-ignore no-control-regex -- see above
+  const isPlain = (t: string) => /^[\x00-\x7f]*$/.test(t);
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (isPlain(token)) {
+      out.push(token);
+      continue;
+    }
+    let run = token;
+    while (i + 2 < tokens.length && !isPlain(tokens[i + 2]!)) {
+      run += tokens[i + 1]! + tokens[i + 2]!;
+      i += 2;
+    }
+    out.push(encodeRun(run));
+  }
+  return out.join("");
+}
+
+/** Encoded words for `text`, split between characters, joined by a space. */
+function encodeRun(text: string): string {
+  const words: string[] = [];
+  let chunk = "";
+  let size = 0;
+  for (const ch of text) {
+    const n = utf8.encode(ch).length;
+    if (size + n > WORD_BYTES && chunk !== "") {
+      words.push(encodeWord(chunk));
+      chunk = "";
+      size = 0;
+    }
+    chunk += ch;
+    size += n;
+  }
+  if (chunk !== "") words.push(encodeWord(chunk));
+  return words.join(" ");
+}
+
+function encodeWord(text: string): string {
+  return `=?utf-8?B?${btoa(String.fromCharCode(...utf8.encode(text)))}?=`;
+}

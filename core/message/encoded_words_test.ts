@@ -1,5 +1,5 @@
 import { strictEqual } from "node:assert/strict";
-import { decodeEncodedWords } from "./encoded_words.ts";
+import { decodeEncodedWords, encodeEncodedWords } from "./encoded_words.ts";
 
 Deno.test("decodeEncodedWords() decodes B encoding", () => {
   strictEqual(decodeEncodedWords("=?UTF-8?B?R3LDvMOfZQ==?="), "Grüße");
@@ -44,4 +44,18 @@ Deno.test("decodeEncodedWords() ignores an RFC 2231 language suffix and keeps pl
   strictEqual(decodeEncodedWords("=?utf-8*en?Q?hi?="), "hi");
   strictEqual(decodeEncodedWords("plain text, no words"), "plain text, no words");
   strictEqual(decodeEncodedWords("pre =?utf-8?Q?x?= post"), "pre x post");
+});
+
+Deno.test("encodeEncodedWords() keeps ASCII text and encodes only the words that are not", () => {
+  strictEqual(encodeEncodedWords("plain text"), "plain text");
+  strictEqual(encodeEncodedWords("Rechnung für März"), "Rechnung =?utf-8?B?ZsO8ciBNw6Ryeg==?=");
+  strictEqual(decodeEncodedWords(encodeEncodedWords("Grüße aus München")), "Grüße aus München");
+});
+
+Deno.test("encodeEncodedWords() splits long text between characters into words of at most 75", () => {
+  const text = "Ünïcödé ".repeat(20) + "€😀 end";
+  const encoded = encodeEncodedWords(text);
+  strictEqual(decodeEncodedWords(encoded), text);
+  for (const word of encoded.split(" ")) strictEqual(word.length <= 75, true, word);
+  strictEqual(/^[\x21-\x7e ]*$/.test(encoded), true);
 });

@@ -48,4 +48,5 @@ export {
   encodeBase64,
 } from "./transfer_encoding.ts";
 export { canonicalEntity } from "./canonical.ts";
+export { describeUnsafeBytes } from "./seven_bit.ts";
 export { toCrlf } from "./line_ends.ts";

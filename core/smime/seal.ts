@@ -19,7 +19,8 @@ import type {
   SigningIdentity,
 } from "../cms/types.ts";
 import type { HeaderField } from "../message/mod.ts";
-import { base64Length, serializeHeaders } from "../message/mod.ts";
+import { base64Length, describeUnsafeBytes, serializeHeaders } from "../message/mod.ts";
+import { SmimeError } from "../errors.ts";
 import { type Der, sizeOf } from "../cms/der.ts";
 import {
   multipartSignedEntity,
@@ -86,6 +87,8 @@ export interface SignStageOptions {
   detached: boolean;
   digest?: DigestName;
   rsaPadding?: RsaSignaturePadding;
+  /** The message's file name or "<stdin>", for a refusal. */
+  source?: string;
 }
 
 /**
@@ -118,6 +121,8 @@ function frame(whole: Uint8Array, head: Uint8Array | undefined): Uint8Array {
  *   last stage: a small entity is built behind it, so the message costs no
  *   extra copy. A large one (over {@link STREAM_ABOVE}), last stage or
  *   not, comes with a `source` and is built only if `entity` is read.
+ * @throws {SmimeError} E_MESSAGE when detached and the entity is not 7bit
+ *   data (a byte over 127, a NUL, a line over 998 octets)
  */
 export async function signEntity(
   plain: PlainEntity,
@@ -126,6 +131,7 @@ export async function signEntity(
   head?: Uint8Array,
 ): Promise<SignedEntity> {
   const digest = options.digest ?? "SHA-256";
+  if (options.detached) assertSevenBit(plain.entity, options.source ?? "message");
   const isLarge = (plain.source ? plain.source.size : plain.entity.length) > STREAM_ABOVE;
   // Opaque: a large content goes into the SignedData read through from its
   // source. Detached: it goes into the entity as it is, so it is built.
@@ -150,6 +156,22 @@ export async function signEntity(
     head,
   );
   return { stage: "signed", entity, detached: options.detached, digest } as SignedEntity;
+}
+
+/**
+ * multipart/signed carries the signed entity as it is (RFC 8551 3.1.2): a
+ * relay that downgrades 8bit or wraps a line over 998 octets changes it and
+ * the signature breaks. The canonical form makes it 7-bit; this is the last
+ * check before a signature is made over it.
+ */
+function assertSevenBit(entity: Uint8Array, source: string): void {
+  const fault = describeUnsafeBytes(entity);
+  if (fault === undefined) return;
+  throw new SmimeError(
+    "E_MESSAGE",
+    `${source}: cannot sign detached (multipart/signed): the signed part has ${fault}, ` +
+      `which a relay may change`,
+  );
 }
 
 /**
