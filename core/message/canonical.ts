@@ -59,9 +59,7 @@ interface Canonical {
  * @param message a parsed message
  * @returns the outer fields and the canonical entity
  * @throws {SmimeError} E_MESSAGE when a part with an unknown transfer encoding
- *   or nested deeper than 100 levels would need re-encoding, a part's header
- *   field has 8-bit bytes with no 7-bit form, or a multipart with no parts
- *   (no boundary, or one that never appears) has 8-bit bytes or long lines
+ *   or nested deeper than 100 levels would need re-encoding
  * @example
  * ```ts
  * import { parseMessage } from "./parse_message.ts";
@@ -74,7 +72,7 @@ export function canonicalEntity(message: Message): CanonicalEntity {
   const outer = message.headers.filter((h) => !isInnerOrBlind(h.name));
   const root = buildNode(message.headers, message.body, message.body, 0);
   // The Content-* fields move inside the entity, so they are made 7-bit too.
-  const inner = sevenBitFields(message.headers.filter((h) => isContent(h.name)), message.source);
+  const inner = sevenBitFields(message.headers.filter((h) => isContent(h.name)));
   const canon = canonicalBody({ ...root, headers: inner }, 0, message.source);
   const fields = canon.headers.filter((h) => isContent(h.name));
   if (getHeader(message, "Content-Type") === undefined) {
@@ -118,7 +116,7 @@ function emitEntity(
   out: Piece[],
   isMessage = false,
 ): boolean {
-  const headers = isMessage ? node.headers : sevenBitFields(node.headers, source);
+  const headers = isMessage ? node.headers : sevenBitFields(node.headers);
   const isRewritten = headers !== node.headers;
   const canon = canonicalBody(isRewritten ? { ...node, headers } : node, depth, source);
   if (canon.isChanged || isRewritten) {
@@ -146,7 +144,7 @@ function canonicalBody(node: MimeNode, depth: number, source: string): Canonical
  */
 function canonicalMultipart(node: MimeNode, depth: number, source: string): Canonical {
   const body = node.body;
-  if (node.children.length === 0) return partlessMultipart(node, source);
+  if (node.children.length === 0) return partlessMultipart(node);
   const chunks: Piece[] = [];
   let isChanged = false;
   let pos = 0;
@@ -176,22 +174,14 @@ function canonicalMultipart(node: MimeNode, depth: number, source: string): Cano
 
 /**
  * A multipart with no parts: no boundary parameter, or a boundary that never
- * opens a part. When its body is 7bit data it is kept as it is. Otherwise it
- * is refused: it is not MIME (RFC 2046 5.1.1 wants a boundary and at least
- * one part), a multipart may not be base64 (RFC 2045 6.4), and relabelling
- * it application/octet-stream would sign something other than what its
- * author wrote, and show the reader an attachment where there was text.
+ * opens a part. It is kept as it is: it is not MIME (RFC 2046 5.1.1 wants a
+ * boundary and at least one part), a multipart may not be base64 (RFC 2045
+ * 6.4), and relabelling it application/octet-stream would sign something
+ * other than what its author wrote. Opaque signing and encryption carry it
+ * in base64 unharmed; a detached signature over 8-bit bytes or long lines
+ * is refused where it is made (signEntity), since a relay could change them.
  */
-function partlessMultipart(node: MimeNode, source: string): Canonical {
-  if (hasUnsafeBytes(node.body)) {
-    const { subtype, params } = node.contentType;
-    const why = params.boundary ? `its boundary "${params.boundary}" opens no part` : "no boundary";
-    refuse(
-      source,
-      `a multipart/${subtype} part has ${why}, and its body has 8-bit bytes or lines over 998 ` +
-        `octets: it cannot be made 7-bit`,
-    );
-  }
+function partlessMultipart(node: MimeNode): Canonical {
   return relabelIdentity(node.headers, [{ crlf: node.body }], false);
 }
 

@@ -11,14 +11,16 @@
  * - Content-Description, other Content-* and X-* fields (unstructured
  *   text): the words with 8-bit bytes become RFC 2047 encoded words.
  * - Other fields (Content-ID, Content-Location, addresses...) have no 7-bit
- *   form for 8-bit text: refused.
+ *   form for 8-bit text, nor do bytes that are not UTF-8 (no charset label
+ *   would be sure to be right): those fields are kept as they are. Opaque
+ *   signing and encryption carry them in base64 unharmed; a detached
+ *   signature over them is refused where it is made (signEntity).
  *
  * @module
  */
 
 import { isAscii } from "node:buffer";
 import { bytesToLatin1, latin1ToBytes } from "../bytes.ts";
-import { SmimeError } from "../errors.ts";
 import { scanParams } from "./content_type.ts";
 import { encodeEncodedWords } from "./encoded_words.ts";
 import { makeHeader } from "./header_build.ts";
@@ -44,34 +46,42 @@ const LINE = 76;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * The fields with 8-bit bytes written 7-bit; the same array when all are
- * ASCII already (the common case costs one native scan a field).
+ * The fields with 8-bit bytes written 7-bit where they have a 7-bit form,
+ * the others as they are; the same array when all are ASCII already (the
+ * common case costs one native scan a field).
  *
  * @param headers a MIME part's fields (for the top level, its Content-* ones)
- * @param source file name, for error messages
- * @throws {SmimeError} E_MESSAGE when a field's 8-bit bytes are not UTF-8
- *   (no charset label would be sure to be right), stand outside a parameter
- *   value, or are in a field that has no 7-bit form for them
  */
-export function sevenBitFields(headers: HeaderField[], source: string): HeaderField[] {
+export function sevenBitFields(headers: HeaderField[]): HeaderField[] {
   if (headers.every((h) => isAscii(h.raw))) return headers;
-  return headers.map((h) => isAscii(h.raw) ? h : sevenBitField(h, source));
+  return headers.map((h) => {
+    if (isAscii(h.raw)) return h;
+    try {
+      return sevenBitField(h);
+    } catch (err) {
+      if (err instanceof NoSevenBitForm) return h;
+      throw err;
+    }
+  });
 }
 
-function sevenBitField(field: HeaderField, source: string): HeaderField {
+/** A field's 8-bit bytes have no 7-bit form: it is kept as it is. */
+class NoSevenBitForm extends Error {}
+
+function sevenBitField(field: HeaderField): HeaderField {
   const name = field.name.toLowerCase();
   const text = bytesToLatin1(field.raw);
-  if (PARAMETRIC.has(name)) return withExtendedParams(field, text, source);
+  if (PARAMETRIC.has(name)) return withExtendedParams(field, text);
   if (STRUCTURED.has(name) || !(UNSTRUCTURED.has(name) || /^(content|x)-/.test(name))) {
-    refuse(source, field, "it has 8-bit bytes and no 7-bit form for them");
+    refuse("it has 8-bit bytes and no 7-bit form for them");
   }
-  if (!isUtf8(latin1ToBytes(text))) refuse(source, field, "its 8-bit bytes are not UTF-8");
+  if (!isUtf8(latin1ToBytes(text))) refuse("its 8-bit bytes are not UTF-8");
   // field.value is the unfolded value decoded as UTF-8: exact once that holds.
   return makeHeader(field.name, encodeEncodedWords(field.value));
 }
 
 /** RFC 2231 4: each parameter value with 8-bit bytes as `name*=utf-8''%XX...`. */
-function withExtendedParams(field: HeaderField, text: string, source: string): HeaderField {
+function withExtendedParams(field: HeaderField, text: string): HeaderField {
   const colon = text.indexOf(":");
   let out = text;
   // From the last so that earlier offsets hold.
@@ -80,20 +90,20 @@ function withExtendedParams(field: HeaderField, text: string, source: string): H
     // deno-lint-ignore no-control-regex -- ASCII is what is kept
     if (/^[\x00-\x7f]*$/.test(written)) continue;
     const name = written.slice(0, p.name.length);
-    if (/\*\d/.test(p.name)) refuse(source, field, `8-bit bytes in RFC 2231 section ${name}`);
+    if (/\*\d/.test(p.name)) refuse(`8-bit bytes in RFC 2231 section ${name}`);
     const bytes = latin1ToBytes(p.value);
     let replacement: string;
     if (p.name.endsWith("*")) {
       // Already extended (charset'language'value) with raw bytes in it.
       const m = /^([\x21-\x7e]*'[\x21-\x7e]*')(.*)$/s.exec(p.value);
       if (m === null) {
-        refuse(source, field, `8-bit bytes in ${name}, which is not an RFC 2231 value`);
+        refuse(`8-bit bytes in ${name}, which is not an RFC 2231 value`);
       }
       // Its "%XX" are already encoded: kept.
       replacement = `${name}=${m[1]}${percentEncode(latin1ToBytes(m[2]!), true)}`;
     } else {
       if (!isUtf8(bytes)) {
-        refuse(source, field, `the 8-bit bytes of parameter ${name} are not UTF-8`);
+        refuse(`the 8-bit bytes of parameter ${name} are not UTF-8`);
       }
       const column = p.start - (text.lastIndexOf("\n", p.start) + 1);
       replacement = extendedParam(name, percentEncode(bytes), column);
@@ -105,7 +115,7 @@ function withExtendedParams(field: HeaderField, text: string, source: string): H
     out = before + replacement + out.slice(p.end);
   }
   // deno-lint-ignore no-control-regex -- see above
-  if (!/^[\x00-\x7f]*$/.test(out)) refuse(source, field, "8-bit bytes outside a parameter value");
+  if (!/^[\x00-\x7f]*$/.test(out)) refuse("8-bit bytes outside a parameter value");
   const value = out.slice(colon + 1).replace(/\r\n/g, "").replace(/^[ \t]+|[ \t]+$/g, "");
   return { name: field.name, raw: latin1ToBytes(out), value };
 }
@@ -154,9 +164,6 @@ function isUtf8(bytes: Uint8Array): boolean {
   }
 }
 
-function refuse(source: string, field: HeaderField, why: string): never {
-  throw new SmimeError(
-    "E_MESSAGE",
-    `${source}: cannot make header field ${field.name} of a MIME part 7-bit for signing: ${why}`,
-  );
+function refuse(why: string): never {
+  throw new NoSevenBitForm(why);
 }
