@@ -1,6 +1,5 @@
 import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { latin1ToBytes } from "../bytes.ts";
-import { assertThrowsSmimeError } from "../../tests/support/assert.ts";
 import { parseContentType } from "./content_type.ts";
 import { decodeEncodedWords } from "./encoded_words.ts";
 import { parseHead } from "./parse_message.ts";
