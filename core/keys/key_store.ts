@@ -254,15 +254,14 @@ export class KeyStore {
       const addr = name.replace(/\.[^.]*$/, "").toLowerCase();
       if (seen.has(addr) || !isAddressLike(addr)) continue;
       seen.add(addr);
-      const file = this.#folder.pathOf(name);
-      let leaf: CertInfo | undefined;
+      let leaf: CertInfo;
       try {
-        const certs = loadPemBundle(await readFileBytes(file), file);
-        leaf = pickLeaf(certs.map((der) => parseCertificate(der, file)), undefined, addr).leaf;
+        // Read as every lookup reads it, and kept: a batch of messages reads each file once.
+        leaf = (await this.#material(addr)).leaf;
       } catch {
         continue; // a damaged file: `keys check` names it; it names no recipient
       }
-      if (leaf && isRecipient(leaf.der)) yield addr;
+      if (isRecipient(leaf.der)) yield addr;
     }
   }
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertMatch, assertSmimeError } from "../../tests/support/assert.ts";
 import { largeSealedMessage, testKeyStore } from "../../tests/support/helpers.ts";
 import { bytesEqual, joinSource } from "../bytes.ts";
 import { getHeader, parseMessage } from "../message/mod.ts";
@@ -149,13 +149,11 @@ Deno.test("sealMessage() refuses a redirected message (Resent-To) unless the rec
     ),
     "redirected.eml",
   );
-  let thrown: unknown;
-  try {
-    await sealMessage(message, keys, { sign: false, detached: false, encrypt: true });
-  } catch (err) {
-    thrown = err;
-  }
-  assertMatch(String(thrown), /redirected\.eml: it is a redirected message \(Resent-To\)/);
+  const refused = await assertSmimeError(
+    () => sealMessage(message, keys, { sign: false, detached: false, encrypt: true }),
+    "E_MESSAGE",
+  );
+  assertMatch(refused.message, /redirected\.eml: it is a redirected message \(Resent-To\)/);
   const named = await sealMessage(message, keys, {
     sign: false,
     detached: false,
@@ -172,13 +170,10 @@ Deno.test("sealMessage(): many recipients without a certificate make one readabl
     encoder.encode(`From: alice@example.com\r\nTo: ${to}\r\nSubject: x\r\n\r\nbody\r\n`),
     "many.eml",
   );
-  let thrown: unknown;
-  try {
-    await sealMessage(message, keys, { sign: false, detached: false, encrypt: true });
-  } catch (err) {
-    thrown = err;
-  }
-  const text = String(thrown);
+  const { message: text } = await assertSmimeError(
+    () => sealMessage(message, keys, { sign: false, detached: false, encrypt: true }),
+    "E_CERT_NOT_FOUND",
+  );
   assertMatch(text, /Cannot encrypt to 60 recipients: .*r4@example\.com.*; and 55 more \(r5@/);
   assert(text.length < 2000, `${text.length} characters`);
   assert(!text.includes("\n"));
